@@ -1,0 +1,505 @@
+"""The public Python API. The CLI is a thin layer over it; analysts' scripts use it directly.
+
+    import segcli
+
+    db = segcli.open("shop.db")
+    db.import_file("customers.csv")
+    db.segments.create("VIP Arabic Speakers", "tags contains VIP and language = Arabic")
+    print(db.count(["VIP Arabic Speakers"]))
+    for customer in db.members(["VIP Arabic Speakers"], columns=["id", "name", "phone"]):
+        print(customer)
+
+Nothing is cached across calls: every count and member list is computed when asked, against the
+time ``now`` (the clock, unless pinned).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .compile import OPERATORS, CompileContext, Compiled, Dialect, compile_audience, compile_condition, describe
+from .errors import DataError, NotFoundError, UsageError
+from .fields import (
+    ATTRIBUTE_TYPES,
+    BUILTIN_FIELDS,
+    Field,
+    FieldRegistry,
+    FieldType,
+    InvalidValue,
+    attribute_field,
+    check_attribute_name,
+    display_value,
+    fold,
+    normalize_enum,
+)
+from .model import Filter
+from .store import Store
+
+DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
+MAX_NAME_LENGTH = 200
+
+
+def parse_now(text: str | None) -> datetime:
+    """``--now`` / ``SEG_NOW``: an ISO 8601 instant (UTC if it has no offset); the clock if empty."""
+    if not text:
+        return datetime.now(UTC).replace(microsecond=0)
+    from .fields import parse_date
+
+    try:
+        return parse_date(text)[0]
+    except InvalidValue as exc:
+        raise UsageError(f"--now / SEG_NOW: {exc}") from None
+
+
+def open(path: str | os.PathLike | None = None, *, now: datetime | str | None = None) -> Seg:
+    """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``).
+
+    The file is created by the first write; reading a file that does not exist raises NotFoundError.
+    ``now`` pins the instant that relative dates are measured from (default ``$SEG_NOW`` or the clock).
+    """
+    path = os.fspath(path) if path is not None else os.environ.get("SEG_DB") or "segments.db"
+    if now is None or isinstance(now, str):
+        now = parse_now(now if isinstance(now, str) else os.environ.get("SEG_NOW"))
+    return Seg(path, now)
+
+
+@dataclass
+class GroupTrace:
+    conditions: list[dict]
+    matched: bool
+
+
+@dataclass
+class WhyReport:
+    """Why a customer is or is not in a segment: each group, each condition, value and verdict."""
+
+    segment: str
+    customer_id: str
+    groups: list[GroupTrace] = field(default_factory=list)
+
+    @property
+    def matched(self) -> bool:
+        return any(g.matched for g in self.groups)
+
+    def to_json(self) -> dict:
+        return {
+            "segment": self.segment,
+            "customer": self.customer_id,
+            "matched": self.matched,
+            "groups": [{"matched": g.matched, "conditions": g.conditions} for g in self.groups],
+        }
+
+
+class Seg:
+    """An open seg database. Reads open the file lazily; the first write creates it."""
+
+    def __init__(self, path: str, now: datetime) -> None:
+        self.path = path
+        self.now = now
+        self._store: Store | None = None
+        self.segments = Segments(self)
+        self.attributes = Attributes(self)
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def store(self, *, write: bool = False) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.path, create=write)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Seg:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def registry(self) -> FieldRegistry:
+        return self.store().registry()
+
+    def parse(self, where: str | Sequence[str]) -> Filter:
+        """Filter text (or several, joined with ``or``) -> a checked Filter model."""
+        from .parse import parse_filter  # the parser (lark) is loaded only when text is parsed
+
+        texts = [where] if isinstance(where, str) else list(where)
+        if not texts:
+            raise UsageError("a filter is needed (--where)")
+        registry = self.registry() if os.path.exists(self.path) else FieldRegistry()
+        result = Filter()
+        for text in texts:
+            result = result | parse_filter(text, registry)
+        return result
+
+    def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
+        return compile_audience(self.registry(), self.now, list(include), list(exclude))
+
+    def _filters(self, names: Sequence[str]) -> list[Filter]:
+        return [Filter.from_json(json.loads(self.segments.get(n)["model"])) for n in names]
+
+    def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
+        """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
+        if not names:
+            raise UsageError("name at least one segment")
+        return self.compile(self._filters(names), self._filters(exclude))
+
+    # --- customers ----------------------------------------------------------------------------
+
+    def import_file(self, path: str, **options) -> ImportSummary:
+        """Import customers from a CSV, JSON or JSONL file (``-`` for stdin). See importer.import_file."""
+        from .importer import import_file
+
+        return import_file(self.store(write=True), path, **options)
+
+    def customer(self, customer_id: str) -> dict:
+        """One customer: its fields, tags, attributes, and the segments it is in now."""
+        store = self.store()
+        with store.snapshot():
+            row = store.customer(customer_id)
+            if row is None:
+                near = store.customer_ids_like(customer_id)
+                hint = f" (did you mean {', '.join(near)}?)" if near else ""
+                raise NotFoundError(f'no customer with id "{customer_id}"{hint}')
+            registry = store.registry()
+            out = {f.name: _value_of(f, row) for f in BUILTIN_FIELDS}
+            out["attributes"] = {f.name: _value_of(f, row) for f in registry.attributes.values()}
+            out["segments"] = [
+                s["name"]
+                for s in store.segments()
+                if store.matches(row["pk"], *_where(self.compile([Filter.from_json(json.loads(s["model"]))])))
+            ]
+        return out
+
+    # --- counting and listing -----------------------------------------------------------------
+
+    def count(self, names: Sequence[str], exclude: Sequence[str] = ()) -> int:
+        """Distinct customers in any of the segments ``names`` and in none of ``exclude``."""
+        return self.store().count_where(*_where(self.audience(names, exclude)))
+
+    def count_filter(self, flt: Filter) -> int:
+        return self.store().count_where(*_where(self.compile([flt])))
+
+    def members(
+        self,
+        names: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        *,
+        where: Filter | None = None,
+        columns: Sequence[str] | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict]:
+        """The matching customers as dicts of ``columns``, sorted by id (or ``sort``: a field,
+        ``-field`` for descending), streamed from the database."""
+        compiled = self.compile([where]) if where is not None else self.audience(names, exclude)
+        fields = self.columns(columns)
+        order = self._order(sort)
+        return self._rows(compiled, fields, order, limit)
+
+    def columns(self, names: Sequence[str] | None) -> list[Field]:
+        """Fields for output columns; unknown names raise UsageError with suggestions."""
+        registry = self.registry()
+        out = []
+        for name in names or DEFAULT_COLUMNS:
+            f = registry.get(name)
+            if f is None:
+                near = registry.suggest(name)
+                hint = f" (did you mean {', '.join(near)}?)" if near else ""
+                raise UsageError(f'unknown column "{name}"{hint}')
+            out.append(f)
+        return out
+
+    def _order(self, sort: str | None) -> list[tuple[str, bool]]:
+        if not sort:
+            return [("id", False)]
+        desc = sort.startswith("-")
+        name = sort.lstrip("-").strip()
+        f = self.registry().get(name)
+        if f is None:
+            near = self.registry().suggest(name)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise UsageError(f'cannot sort by unknown field "{name}"{hint}')
+        if f.is_list:
+            raise UsageError(f"cannot sort by {f.name}: it is a list")
+        column = f.fold_column or f.column
+        return [(column, desc), ("id", False)]
+
+    def _rows(self, compiled: Compiled, fields: list[Field], order, limit) -> Iterator[dict]:
+        store = self.store()
+        columns = [f.column or f.name for f in fields]
+        cursor = store.select_where(compiled.sql, compiled.params, columns, order, limit)
+        for row in cursor:
+            yield {f.name: _convert(f, v) for f, v in zip(fields, row, strict=True)}
+
+    # --- explaining ---------------------------------------------------------------------------
+
+    def why(self, name: str, customer_id: str) -> WhyReport:
+        """Each group and condition of the segment, the customer's value, and whether it matched."""
+        segment = self.segments.get(name)
+        store = self.store()
+        row = store.customer(customer_id)
+        if row is None:
+            raise NotFoundError(f'no customer with id "{customer_id}"')
+        flt = Filter.from_json(json.loads(segment["model"]))
+        registry = store.registry()
+        report = WhyReport(segment["name"], customer_id)
+        for group in flt.groups:
+            conditions = []
+            for cond in group.conditions:
+                ctx = CompileContext(registry, self.now, Dialect())
+                sql = compile_condition(ctx, cond)
+                f = registry.get(cond.field)
+                conditions.append(
+                    {
+                        "condition": cond.to_text(),
+                        "field": cond.field,
+                        "value": _value_of(f, row) if f else None,
+                        "matched": store.matches(row["pk"], sql, ctx.params),
+                    }
+                )
+            report.groups.append(GroupTrace(conditions, all(c["matched"] for c in conditions)))
+        return report
+
+    def explain(self, flt: Filter) -> dict:
+        """The SQL, parameters and query plan of a filter, for ``seg show --sql``."""
+        compiled = self.compile([flt])
+        sql = f"SELECT count(*) FROM customers c WHERE {compiled.sql}"
+        return {"sql": sql, "params": compiled.params, "plan": self.store().explain(compiled.sql, compiled.params)}
+
+    # --- segments as code ---------------------------------------------------------------------
+
+    def apply(self, text: str, *, source: str = "<yaml>", prune: bool = False, dry_run: bool = False):
+        """Apply a YAML document of attributes and segments; return the plan (see yamlio)."""
+        from .yamlio import apply_document
+
+        return apply_document(self, text, source=source, prune=prune, dry_run=dry_run)
+
+    def dump(self, names: Sequence[str] = ()) -> str:
+        """The segments (all, or ``names``) and the attributes they need, as YAML for ``apply``."""
+        from .yamlio import dump_document
+
+        return dump_document(self, names)
+
+
+def _where(compiled: Compiled) -> tuple[str, dict]:
+    return compiled.sql, compiled.params
+
+
+def _value_of(f: Field, row: dict) -> object:
+    return _convert(f, row.get(f.column or f.name))
+
+
+def _convert(f: Field, value: object) -> object:
+    """A stored value as Python: lists from JSON, booleans as bool."""
+    if value is None:
+        return [] if f.is_list else (False if f.required else None)
+    if f.is_list:
+        return json.loads(value)
+    if f.type is FieldType.BOOLEAN:
+        return bool(value)
+    return value
+
+
+class Segments:
+    """``seg.segments``: create, edit, delete, get and list saved segments."""
+
+    def __init__(self, seg: Seg) -> None:
+        self.seg = seg
+
+    def get(self, name: str) -> dict:
+        """The stored segment (name, description, filter, model...). Unknown names raise
+        NotFoundError suggesting the nearest."""
+        found = self.seg.store().segment(name)
+        if found is None:
+            raise NotFoundError(f'no segment named "{name}"{self._hint(name)}')
+        return found
+
+    def _hint(self, name: str) -> str:
+        import difflib
+
+        names = self.seg.store().segment_names()
+        lowered = {n.casefold(): n for n in names}
+        close = difflib.get_close_matches(name.casefold(), list(lowered), n=3, cutoff=0.5)
+        found = [lowered[c] for c in close]
+        found += [n for k, n in lowered.items() if name.casefold() in k and n not in found]
+        return f" (did you mean {', '.join(repr(n) for n in found[:3])}?)" if found else ""
+
+    def list(self, *, with_counts: bool = True) -> list[dict]:
+        """Every segment with its filter, description and, if asked, its current count."""
+        store = self.seg.store()
+        out = []
+        with store.snapshot():
+            for s in store.segments():
+                item = {"name": s["name"], "description": s["description"], "filter": s["filter"],
+                        "created_at": s["created_at"], "updated_at": s["updated_at"]}
+                if with_counts:
+                    item["count"] = self.seg.count_filter(Filter.from_json(json.loads(s["model"])))
+                out.append(item)
+        return out
+
+    def create(self, name: str, where: str | Sequence[str] | Filter, description: str | None = None) -> dict:
+        """Save a new segment. ``where`` is filter text, several texts (joined with ``or``) or a Filter."""
+        name = check_segment_name(name)
+        flt = where if isinstance(where, Filter) else self.seg.parse(where)
+        store = self.seg.store(write=True)
+        with store.transaction():
+            if store.segment(name) is not None:
+                raise DataError(f'a segment named "{store.segment(name)["name"]}" already exists (use seg edit)')
+            store.insert_segment(name, _clean(description), flt.to_text(), json.dumps(flt.to_json()))
+        return store.segment(name)
+
+    def edit(
+        self,
+        name: str,
+        *,
+        where: str | Sequence[str] | Filter | None = None,
+        or_where: str | Sequence[str] | None = None,
+        rename: str | None = None,
+        description: str | None = None,
+    ) -> dict:
+        """Change a segment: ``where`` replaces its filter, ``or_where`` adds groups."""
+        store = self.seg.store(write=True)
+        current = self.get(name)
+        flt = Filter.from_json(json.loads(current["model"]))
+        if where:
+            flt = where if isinstance(where, Filter) else self.seg.parse(where)
+        if or_where:
+            flt = flt | self.seg.parse(or_where)
+        new_name = check_segment_name(rename) if rename else current["name"]
+        new_description = current["description"] if description is None else _clean(description)
+        with store.transaction():
+            other = store.segment(new_name)
+            if other is not None and other["pk"] != current["pk"]:
+                raise DataError(f'a segment named "{other["name"]}" already exists')
+            store.update_segment(current["pk"], new_name, new_description, flt.to_text(), json.dumps(flt.to_json()))
+        return store.segment(new_name)
+
+    def delete(self, names: Sequence[str]) -> list[str]:
+        """Delete segments (never customers), all or none; returns their names."""
+        store = self.seg.store(write=True)
+        found = [self.get(n) for n in names]
+        with store.transaction():
+            for s in found:
+                store.delete_segment(s["pk"])
+        return [s["name"] for s in found]
+
+    def filter(self, name: str) -> Filter:
+        return Filter.from_json(json.loads(self.get(name)["model"]))
+
+
+def _clean(text: str | None) -> str | None:
+    return text.strip() or None if text is not None else None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_segment_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise UsageError("a segment name cannot be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"a segment name has at most {MAX_NAME_LENGTH} characters")
+    if _CONTROL.search(name):
+        raise UsageError("a segment name cannot hold control characters")
+    return name
+
+
+class Attributes:
+    """``seg.attributes``: the custom attributes, their types and how many customers have a value."""
+
+    def __init__(self, seg: Seg) -> None:
+        self.seg = seg
+
+    def list(self) -> list[dict]:
+        store = self.seg.store()
+        counts = store.value_counts()
+        rows = store.attribute_rows()
+        for r in rows:
+            r["count"] = counts.get(r["name"], 0)
+        return rows
+
+    def define(self, name: str, type_: str, values: Sequence[str] | None = None) -> str:
+        """Declare an attribute (or confirm it). Returns "created", "updated" or "unchanged".
+
+        An enum may gain values; a text attribute may become an enum if every stored value is one
+        of the enum's values. Other type changes are refused."""
+        store = self.seg.store(write=True)
+        with store.transaction():
+            return self.define_in(store, name, type_, values)
+
+    @staticmethod
+    def check(name: str, type_: str, values: Sequence[str] | None) -> tuple[str, FieldType, tuple[str, ...]]:
+        """Validate a declaration: (name, type, enum values), or UsageError."""
+        try:
+            name = check_attribute_name(name)
+        except InvalidValue as exc:
+            raise UsageError(str(exc)) from None
+        types = ", ".join(map(str, ATTRIBUTE_TYPES))
+        if type_ not in ATTRIBUTE_TYPES:
+            raise UsageError(f'{name}: unknown type "{type_}" (one of {types})')
+        kind = FieldType(type_)
+        return name, kind, _enum_values(name, kind, values)
+
+    def define_in(self, store: Store, name: str, type_: str, values: Sequence[str] | None) -> str:
+        """``define`` inside the caller's transaction."""
+        name, kind, clean = self.check(name, type_, values)
+        existing = store.registry().get(name)
+        if existing is None:
+            store.add_attribute(attribute_field(name, kind, clean), inferred=False)
+            return "created"
+        if existing.type is kind:
+            if kind is not FieldType.ENUM or existing.enum_values == clean:
+                return "unchanged"
+            self._check_values_kept(store, existing, clean)
+            store.set_enum_values(existing, clean)
+            return "updated"
+        if existing.type is FieldType.TEXT and kind is FieldType.ENUM:
+            self._check_values_kept(store, existing, clean)
+            store.text_to_enum(existing, clean)
+            return "updated"
+        raise DataError(
+            f"attribute {existing.name} is {existing.type}; it cannot become {kind} "
+            "(only text -> enum is supported, when every stored value is one of the enum's)"
+        )
+
+    @staticmethod
+    def _check_values_kept(store: Store, f: Field, values: tuple[str, ...]) -> None:
+        for stored in store.distinct_values(f):
+            try:
+                normalize_enum(stored, values)
+            except InvalidValue:
+                raise DataError(
+                    f'attribute {f.name}: customers still have the value "{stored}", which the new '
+                    f"values ({', '.join(values)}) leave out"
+                ) from None
+
+
+def _enum_values(name: str, kind: FieldType, values: Sequence[str] | None) -> tuple[str, ...]:
+    if kind is not FieldType.ENUM:
+        if values:
+            raise UsageError(f"{name}: only an enum takes values")
+        return ()
+    clean = [str(v).strip() for v in values or [] if str(v).strip()]
+    if not clean:
+        raise UsageError(f"{name}: an enum needs its values (--values gold,silver,bronze)")
+    seen: set[str] = set()
+    for v in clean:
+        if fold(v) in seen:
+            raise UsageError(f'{name}: the value "{v}" is listed twice')
+        seen.add(fold(v))
+    return tuple(clean)
+
+
+# Re-exported for the API's users.
+from .importer import ImportSummary  # noqa: E402
+
+__all__ = ["OPERATORS", "ImportSummary", "Seg", "WhyReport", "describe", "display_value", "open"]

@@ -1,0 +1,419 @@
+"""Typer commands. No SQL and no logic of their own: options in, one API call, render out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from .. import __version__, api
+from ..errors import UsageError
+from ..render import cell, is_terminal, note, print_json, table
+
+app = typer.Typer(
+    help="Customer segments in SQLite: who is in this segment right now?",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+customers_app = typer.Typer(help="Look up customers.", no_args_is_help=True)
+attributes_app = typer.Typer(help="Custom attributes: list them (no subcommand) or define one.")
+app.add_typer(customers_app, name="customers")
+app.add_typer(attributes_app, name="attributes")
+
+
+class State:
+    db: str | None = None
+    now: str | None = None
+
+
+def seg() -> api.Seg:
+    return api.open(State.db, now=State.now)
+
+
+def complete_segment(incomplete: str) -> list[str]:
+    try:
+        names = api.open(State.db or os.environ.get("SEG_DB")).store().segment_names()
+    except Exception:
+        return []
+    return [n for n in names if n.casefold().startswith(incomplete.casefold())]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"seg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def global_options(
+    db: Annotated[str | None, typer.Option("--db", envvar="SEG_DB", help="The SQLite file (default: segments.db here).")] = None,
+    now: Annotated[str | None, typer.Option("--now", envvar="SEG_NOW", help="Measure relative dates from this ISO 8601 instant.")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    State.db = db
+    State.now = now
+    api.parse_now(now)  # a bad --now is a usage error before anything runs
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[str], typer.Argument(help="CSV, JSON or JSONL files; - for stdin.")],
+    format: Annotated[Format | None, typer.Option("--format", help="Format, if the extension does not say.")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the others to the rejects file.")] = False,
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Import customers, upserting by id. Strict: one invalid row and nothing is written."""
+    from ..render import ImportProgress
+
+    db = seg()
+    if rejects and len(paths) > 1:
+        raise UsageError("--rejects takes one input file")
+    summaries = []
+    for path in paths:
+        progress = ImportProgress(f"importing {path}")
+        try:
+            summary = db.import_file(
+                path, fmt=format.value if format else None, skip_invalid=skip_invalid,
+                rejects=rejects, dry_run=dry_run, progress=progress,
+            )
+        finally:
+            progress.close()
+        summaries.append(summary)
+        prefix = "dry run, nothing written: " if dry_run else ""
+        note(
+            f"{prefix}{summary.path}: {summary.read} read, {summary.created} created, "
+            f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.rejected} rejected"
+        )
+        for name, type_ in summary.new_attributes:
+            note(f"  new attribute {name}: {type_} (inferred)")
+        if summary.rejects_path:
+            note(f"  rejected rows written to {summary.rejects_path}")
+    if json_:
+        print_json([s.to_json() for s in summaries] if len(summaries) > 1 else summaries[0].to_json())
+
+
+@customers_app.command("show")
+def customers_show(
+    customer_id: Annotated[str, typer.Argument(metavar="ID")],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A customer, its tags and attributes, and every segment it is in."""
+    customer = seg().customer(customer_id)
+    if json_:
+        print_json(customer)
+        return
+    rows = [{"field": k, "value": cell(v)} for k, v in customer.items() if k not in ("attributes", "segments")]
+    rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
+    rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
+    table(rows, ["field", "value"], title=f"customer {customer['id']}")
+
+
+@attributes_app.callback(invoke_without_command=True)
+def attributes_list(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List custom attributes: name, type, enum values, customers with a value."""
+    if ctx.invoked_subcommand:
+        return
+    rows = seg().attributes.list()
+    if json_:
+        print_json([{k: r[k] for k in ("name", "type", "values", "inferred", "count")} for r in rows])
+        return
+    for r in rows:
+        r["values"] = ",".join(r["values"] or [])
+        r["inferred"] = "inferred" if r["inferred"] else "declared"
+    table(rows, ["name", "type", "values", "inferred", "count"])
+
+
+class AttrType(StrEnum):
+    text = "text"
+    number = "number"
+    boolean = "boolean"
+    date = "date"
+    enum = "enum"
+    array = "array"
+
+
+@attributes_app.command("define")
+def attributes_define(
+    name: str,
+    type_: Annotated[AttrType, typer.Option("--type", help="The attribute's type.")],
+    values: Annotated[str | None, typer.Option("--values", help="An enum's values: a,b,c.")] = None,
+) -> None:
+    """Declare a custom attribute (an enum may gain values; text may become an enum)."""
+    listed = [v for v in values.split(",")] if values else None
+    outcome = seg().attributes.define(name, type_.value, listed)
+    note(f"attribute {name}: {outcome}")
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+Where = Annotated[list[str], typer.Option("--where", "-w", help="A filter; several are joined with or.")]
+Names = Annotated[list[str], typer.Argument(help="Segment names.", autocompletion=complete_segment)]
+Exclude = Annotated[list[str], typer.Option("--exclude", "-x", help="Leave out customers in this segment.", autocompletion=complete_segment)]
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Argument(help="The new segment's name.")],
+    where: Where,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+) -> None:
+    """Save a segment."""
+    db = seg()
+    created = db.segments.create(name, where, description)
+    note(f"created {created['name']}: {created['filter']}")
+
+
+@app.command()
+def edit(
+    name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
+    where: Annotated[list[str] | None, typer.Option("--where", "-w", help="Replace the filter.")] = None,
+    or_where: Annotated[list[str] | None, typer.Option("--or-where", help="Add a group to the filter.")] = None,
+    rename: Annotated[str | None, typer.Option("--rename")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+) -> None:
+    """Change a segment's filter, name or description."""
+    if not (where or or_where or rename or description is not None):
+        raise UsageError("nothing to change: give --where, --or-where, --rename or --description")
+    edited = seg().segments.edit(name, where=where, or_where=or_where, rename=rename, description=description)
+    note(f"updated {edited['name']}: {edited['filter']}")
+
+
+@app.command()
+def delete(
+    names: Names,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete segments (never customers)."""
+    db = seg()
+    found = [db.segments.get(n)["name"] for n in names]
+    if not yes and is_terminal(sys.stdin) and not typer.confirm(f"Delete {', '.join(found)}?"):
+        note("nothing deleted")
+        raise typer.Exit(1)
+    for name in db.segments.delete(found):
+        note(f"deleted {name}")
+
+
+@app.command("list")
+def list_(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every segment with its current count, filter and description."""
+    rows = seg().segments.list()
+    if json_:
+        print_json([{k: r[k] for k in ("name", "count", "filter", "description")} for r in rows])
+        return
+    table(rows, ["name", "count", "filter", "description"])
+
+
+@app.command()
+def show(
+    name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+    sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL, its parameters and plan.")] = False,
+) -> None:
+    """A segment's filter, group by group, and its count."""
+    from ..compile import describe
+
+    db = seg()
+    segment = db.segments.get(name)
+    flt = db.segments.filter(name)
+    count = db.count_filter(flt)
+    data = {
+        "name": segment["name"],
+        "description": segment["description"],
+        "filter": segment["filter"],
+        "groups": [[c.to_text() for c in g.conditions] for g in flt.groups],
+        "count": count,
+    }
+    if sql:
+        data.update(db.explain(flt))
+    if json_:
+        print_json(data)
+        return
+    out = [f"{segment['name']}: {count} customers"]
+    if segment["description"]:
+        out.append(segment["description"])
+    for i, group in enumerate(flt.groups, 1):
+        out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
+        out += [f"    {c.to_text():40}  ({describe(c)})" for c in group.conditions]
+    if sql:
+        out += ["", "SQL:", "  " + data["sql"], "parameters:"]
+        out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
+        out += ["plan:"] + ["  " + p for p in data["plan"]]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+@app.command()
+def count(
+    names: Names,
+    exclude: Exclude = None,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The number of customers in any of the segments and none of the excluded: a bare integer."""
+    n = seg().count(names, exclude or [])
+    if json_:
+        print_json({"segments": names, "exclude": exclude or [], "count": n})
+    else:
+        sys.stdout.write(f"{n}\n")
+
+
+class MembersFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+Columns = Annotated[str | None, typer.Option("--columns", "-c", help="Comma-separated fields and attributes.")]
+Sort = Annotated[str | None, typer.Option("--sort", help="Sort by this field (-field: descending); default id.")]
+Limit = Annotated[int | None, typer.Option("--limit", "-n", min=0, help="Show at most N.")]
+OutFormat = Annotated[MembersFormat, typer.Option("--format", "-f")]
+
+
+def _print_members(db: api.Seg, names, exclude, where, columns, sort, limit, fmt: MembersFormat) -> None:
+    fields = db.columns(_split(columns))
+    keys = [f.name for f in fields]
+    if fmt is MembersFormat.table and is_terminal():
+        from ..render import members_table
+
+        shown = limit if limit is not None else 50
+        total = db.count_filter(where) if where is not None else db.count(names, exclude)
+        rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=shown)
+        members_table(rows, keys, shown, total)
+        return
+    from ..render import write_rows
+
+    rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=limit)
+    write_rows(rows, keys, "tsv" if fmt is MembersFormat.table else fmt.value)
+
+
+def _split(columns: str | None) -> list[str] | None:
+    return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+
+
+@app.command()
+def members(
+    names: Names,
+    exclude: Exclude = None,
+    columns: Columns = None,
+    sort: Sort = None,
+    limit: Limit = None,
+    format: OutFormat = MembersFormat.table,
+) -> None:
+    """The customers in any of the segments and none of the excluded, sorted by id."""
+    _print_members(seg(), names, exclude or [], None, columns, sort, limit, format)
+
+
+@app.command("filter")
+def filter_(
+    where: Where,
+    save_as: Annotated[str | None, typer.Option("--save-as", help="Save the filter as a segment.")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    columns: Columns = None,
+    sort: Sort = None,
+    limit: Limit = None,
+    format: OutFormat = MembersFormat.table,
+) -> None:
+    """An ad-hoc filter: its count (on stderr) and its members."""
+    db = seg()
+    flt = db.parse(where)
+    note(f"{db.count_filter(flt)} customers match: {flt.to_text()}")
+    _print_members(db, [], [], flt, columns, sort, limit, format)
+    if save_as:
+        saved = db.segments.create(save_as, flt, description)
+        note(f"saved as {saved['name']}")
+
+
+@app.command()
+def why(
+    name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID")],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Each group and condition of a segment, the customer's value, and whether it matched."""
+    report = seg().why(name, customer_id)
+    if json_:
+        print_json(report.to_json())
+        return
+    mark = {True: "✓", False: "✗"}
+    lines = [f"{report.segment} / customer {report.customer_id}"]
+    for i, group in enumerate(report.groups, 1):
+        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
+        for c in group.conditions:
+            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
+    verdict = "IN the segment" if report.matched else "NOT in the segment"
+    lines.append(f"{report.customer_id} is {verdict}")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+# --- segments as code -------------------------------------------------------------------------
+
+
+@app.command()
+def apply(
+    path: Annotated[str, typer.Argument(metavar="FILE", help="A YAML file, or - for stdin.")],
+    prune: Annotated[bool, typer.Option("--prune", help="Delete segments the file does not name.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create and update attributes and segments from YAML, in one transaction."""
+    text = _read_text(path)
+    plan = seg().apply(text, source="stdin" if path == "-" else path, prune=prune, dry_run=dry_run)
+    if json_:
+        print_json(plan.to_json())
+        return
+    for line in plan.lines():
+        sys.stdout.write(line + "\n")
+    state = "applied" if plan.applied else "dry run, nothing changed"
+    note(f"{len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''}, {plan.unchanged} unchanged ({state})")
+
+
+def _read_text(path: str) -> str:
+    from ..errors import DataError, NotFoundError
+
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+
+
+@app.command()
+def dump(
+    names: Annotated[list[str] | None, typer.Argument(help="Segments to dump (default: all).", autocompletion=complete_segment)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")] = None,
+) -> None:
+    """Segments and their attributes as YAML that `seg apply` reads back."""
+    text = seg().dump(names or [])
+    if not output or output == "-":
+        sys.stdout.write(text)
+        return
+    from ..atomic import atomic_write
+
+    with atomic_write(output) as fh:
+        fh.write(text.encode("utf-8"))
+    note(f"wrote {output}")

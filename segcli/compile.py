@@ -1,0 +1,339 @@
+"""Filter model -> one SQL expression and its bound parameters.
+
+Each operator is one object that owns its SQL (through a Dialect, the seam where another database
+would differ) and its English description; ``OPERATORS`` maps the model's keys to them. Values only
+ever reach SQL as named parameters, and column names only come from the FieldRegistry.
+
+Semantics (SPEC §3), in one place:
+- a positive operator never matches a missing value, and every negation is ``NOT coalesce(p, 0)``
+  of its positive form ``p``: exactly the customers ``p`` does not match, missing values included;
+- text is compared through its folded copy (``*_fold`` columns), so case is ignored in every script;
+- a date-only literal ``D`` is the whole UTC day ``[D, D+1)``; instants are stored as fixed-width
+  UTC text, so text order is time order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from .fields import Field, FieldRegistry, FieldType, fold, format_instant
+from .model import Condition, Filter, Group
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+ALL_SCALAR = frozenset(FieldType) - {FieldType.ARRAY}
+EQUALITY_IN = frozenset(
+    {FieldType.TEXT, FieldType.ENUM, FieldType.LANGUAGE, FieldType.PLATFORM, FieldType.COUNTRY, FieldType.NUMBER}
+)
+ORDERED = frozenset({FieldType.NUMBER, FieldType.DATE})
+DATES = frozenset({FieldType.DATE})
+
+
+class Dialect:
+    """SQL spellings that differ between databases. This one is SQLite's."""
+
+    name = "sqlite"
+
+    def param(self, name: str) -> str:
+        return f":{name}"
+
+    def has_substring(self, column: str, p: str) -> str:
+        # instr, not LIKE: % and _ in a value are plain characters, and no escaping is needed.
+        return f"instr({column}, {p}) > 0"
+
+    def starts_with(self, column: str, p: str) -> str:
+        return f"substr({column}, 1, length({p})) = {p}"
+
+    def ends_with(self, column: str, p: str) -> str:
+        return f"substr({column}, -length({p})) = {p}"
+
+    def negate(self, sql: str) -> str:
+        return f"NOT coalesce({sql}, 0)"
+
+
+@dataclass
+class Compiled:
+    """A WHERE expression over ``customers c`` and its named parameters."""
+
+    sql: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+class CompileContext:
+    """Collects parameters while one statement is compiled; holds the injected ``now``."""
+
+    def __init__(self, registry: FieldRegistry, now: datetime, dialect: Dialect) -> None:
+        self.registry = registry
+        self.now = now.astimezone(UTC).replace(microsecond=0)
+        self.dialect = dialect
+        self.params: dict[str, object] = {}
+
+    def bind(self, value: object) -> str:
+        name = f"p{len(self.params) + 1}"
+        self.params[name] = value
+        return self.dialect.param(name)
+
+    def field(self, name: str) -> Field:
+        f = self.registry.get(name)
+        if f is None:
+            from .errors import DataError
+
+            raise DataError(f'the field "{name}" no longer exists')
+        return f
+
+    def column(self, f: Field, folded: bool = False) -> str:
+        col = f.fold_column if folded and f.fold_column else f.column
+        if col is None or not _IDENTIFIER.match(col):
+            raise AssertionError(f"unsafe column for {f.name!r}")
+        return f"c.{col}"
+
+
+def _day_start(day: str) -> str:
+    return f"{day}T00:00:00Z"
+
+
+def _next_day_start(day: str) -> str:
+    return format_instant(datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), UTC))
+
+
+def _is_day(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 10
+
+
+class Operator:
+    """One operator of the language. Subclasses give the SQL of the positive form."""
+
+    key: str
+    spelling: str
+    types: frozenset[FieldType] = frozenset()
+    lists: bool = False  # applies to tags and array attributes
+    template: str = ""
+
+    def applies_to(self, f: Field) -> bool:
+        return (self.lists and f.is_list) or (not f.is_list and f.type in self.types)
+
+    def sql(self, ctx: CompileContext, f: Field, cond: Condition) -> str:
+        raise NotImplementedError
+
+    def describe(self, cond: Condition) -> str:
+        """The condition in plain English, for ``seg show`` and ``seg why``."""
+        values = ", ".join(str(v) for v in cond.values)
+        text = self.template.format(field=cond.field, value=values, values=values)
+        return ("not: " + text) if cond.negated else text
+
+
+def _column_value(ctx: CompileContext, f: Field, value: object) -> tuple[str, str]:
+    """The column to compare and the bound value: folded for text, as stored otherwise."""
+    if f.type is FieldType.TEXT:
+        return ctx.column(f, folded=True), ctx.bind(fold(str(value)))
+    if f.type is FieldType.BOOLEAN:
+        return ctx.column(f), ctx.bind(1 if value else 0)
+    return ctx.column(f), ctx.bind(value)
+
+
+def _items(ctx: CompileContext, f: Field, where: str = "") -> str:
+    key = ctx.bind(f.item_key)
+    extra = f" AND {where}" if where else ""
+    return f"c.pk IN (SELECT customer_pk FROM customer_items WHERE field = {key}{extra})"
+
+
+class Equal(Operator):
+    key, spelling, types, template = "eq", "= (is)", ALL_SCALAR, "{field} is {value}"
+
+    def sql(self, ctx, f, cond):
+        value = cond.values[0]
+        if f.type is FieldType.DATE and _is_day(value):
+            col = ctx.column(f)
+            return f"({col} >= {ctx.bind(_day_start(value))} AND {col} < {ctx.bind(_next_day_start(value))})"
+        col, p = _column_value(ctx, f, value)
+        return f"{col} = {p}"
+
+
+class In(Operator):
+    key, spelling, types, template = "in", "in (...)", EQUALITY_IN, "{field} is one of {values}"
+
+    def sql(self, ctx, f, cond):
+        col = ctx.column(f, folded=True)
+        binds = [
+            ctx.bind(fold(str(v)) if f.type is FieldType.TEXT else v) for v in cond.values
+        ]
+        return f"{col} IN ({', '.join(binds)})"
+
+
+class Compare(Operator):
+    """``>``, ``>=``, ``<``, ``<=``, ``before``, ``after``: numeric or chronological."""
+
+    types = ORDERED
+
+    def __init__(self, key: str, spelling: str, sql_op: str, template: str, day_edge: str, types=ORDERED):
+        self.key, self.spelling, self.sql_op, self.template = key, spelling, sql_op, template
+        self.day_edge, self.types = day_edge, types
+
+    def sql(self, ctx, f, cond):
+        value = cond.values[0]
+        col = ctx.column(f)
+        if f.type is FieldType.DATE and _is_day(value):
+            # A day is [D, D+1): compare with its start or with the start of the next day.
+            edge = _day_start(value) if self.day_edge == "start" else _next_day_start(value)
+            op = {">": ">=", "<=": "<"}.get(self.sql_op, self.sql_op)
+            return f"{col} {op} {ctx.bind(edge)}"
+        return f"{col} {self.sql_op} {ctx.bind(value)}"
+
+
+class Between(Operator):
+    key, spelling, types, template = "between", "between ... and ...", ORDERED, "{field} is between {values}"
+
+    def sql(self, ctx, f, cond):
+        low, high = cond.values
+        col = ctx.column(f)
+        if f.type is FieldType.DATE:
+            low_sql = f"{col} >= {ctx.bind(_day_start(low) if _is_day(low) else low)}"
+            high_sql = (
+                f"{col} < {ctx.bind(_next_day_start(high))}" if _is_day(high) else f"{col} <= {ctx.bind(high)}"
+            )
+            return f"({low_sql} AND {high_sql})"
+        return f"({col} >= {ctx.bind(low)} AND {col} <= {ctx.bind(high)})"
+
+
+class WithinLast(Operator):
+    key, spelling, types, template = "within", "within last N days", DATES, "{field} is within the last {value}"
+
+    def sql(self, ctx, f, cond):
+        col = ctx.column(f)
+        since = format_instant(ctx.now - timedelta(seconds=cond.seconds or 0))
+        return f"({col} >= {ctx.bind(since)} AND {col} <= {ctx.bind(format_instant(ctx.now))})"
+
+    def describe(self, cond):
+        from .model import format_duration
+
+        return f"{cond.field} is within the last {format_duration(cond.seconds or 0)}"
+
+
+class OlderThan(Operator):
+    key, spelling, types, template = "older", "older than N days", DATES, "{field} is older than {value}"
+
+    def sql(self, ctx, f, cond):
+        since = format_instant(ctx.now - timedelta(seconds=cond.seconds or 0))
+        return f"{ctx.column(f)} < {ctx.bind(since)}"
+
+    def describe(self, cond):
+        from .model import format_duration
+
+        return f"{cond.field} is older than {format_duration(cond.seconds or 0)}"
+
+
+class Contains(Operator):
+    """On tags and arrays: an element equal to X. On text: X as a substring."""
+
+    key, spelling, types, lists, template = "contains", "contains", frozenset({FieldType.TEXT}), True, "{field} contains {value}"
+
+    def sql(self, ctx, f, cond):
+        value = fold(str(cond.values[0]))
+        if f.is_list:
+            return _items(ctx, f, f"value_fold = {ctx.bind(value)}")
+        return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(value))
+
+
+class ContainsAny(Operator):
+    key, spelling, lists, template = "contains_any", "contains any (...)", True, "{field} contains any of {values}"
+
+    def sql(self, ctx, f, cond):
+        binds = ", ".join(ctx.bind(fold(str(v))) for v in cond.values)
+        return _items(ctx, f, f"value_fold IN ({binds})")
+
+
+class ContainsAll(Operator):
+    key, spelling, lists, template = "contains_all", "contains all (...)", True, "{field} contains all of {values}"
+
+    def sql(self, ctx, f, cond):
+        # One indexed lookup per element, intersected: each uses (field, value_fold, customer_pk).
+        parts = [_items(ctx, f, f"value_fold = {ctx.bind(fold(str(v)))}") for v in cond.values]
+        return "(" + " AND ".join(parts) + ")"
+
+
+class StartsWith(Operator):
+    key, spelling, types, template = "starts_with", "starts with", frozenset({FieldType.TEXT}), "{field} starts with {value}"
+
+    def sql(self, ctx, f, cond):
+        return ctx.dialect.starts_with(ctx.column(f, folded=True), ctx.bind(fold(str(cond.values[0]))))
+
+
+class EndsWith(Operator):
+    key, spelling, types, template = "ends_with", "ends with", frozenset({FieldType.TEXT}), "{field} ends with {value}"
+
+    def sql(self, ctx, f, cond):
+        return ctx.dialect.ends_with(ctx.column(f, folded=True), ctx.bind(fold(str(cond.values[0]))))
+
+
+class IsSet(Operator):
+    key, spelling, types, lists, template = "set", "is set", frozenset(FieldType), True, "{field} has a value"
+
+    def sql(self, ctx, f, cond):
+        if f.is_list:
+            return _items(ctx, f)
+        return f"{ctx.column(f)} IS NOT NULL"
+
+
+OPERATORS: dict[str, Operator] = {
+    op.key: op
+    for op in (
+        Equal(),
+        In(),
+        Compare("gt", ">", ">", "{field} is greater than {value}", "next"),
+        Compare("ge", ">=", ">=", "{field} is at least {value}", "start"),
+        Compare("lt", "<", "<", "{field} is less than {value}", "start"),
+        Compare("le", "<=", "<=", "{field} is at most {value}", "next"),
+        Between(),
+        Compare("before", "before", "<", "{field} is before {value}", "start", DATES),
+        Compare("after", "after", ">", "{field} is after {value}", "next", DATES),
+        WithinLast(),
+        OlderThan(),
+        Contains(),
+        ContainsAny(),
+        ContainsAll(),
+        StartsWith(),
+        EndsWith(),
+        IsSet(),
+    )
+}
+
+
+def describe(cond: Condition) -> str:
+    return OPERATORS[cond.op].describe(cond)
+
+
+def compile_condition(ctx: CompileContext, cond: Condition) -> str:
+    f = ctx.field(cond.field)
+    sql = OPERATORS[cond.op].sql(ctx, f, cond)
+    return ctx.dialect.negate(sql) if cond.negated else sql
+
+
+def compile_group(ctx: CompileContext, group: Group) -> str:
+    parts = [compile_condition(ctx, c) for c in group.conditions]
+    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+
+def compile_filter(ctx: CompileContext, flt: Filter) -> str:
+    """The WHERE expression of one filter: its groups joined with OR."""
+    if not flt.groups:
+        return "0"
+    parts = [compile_group(ctx, g) for g in flt.groups]
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def compile_audience(
+    registry: FieldRegistry,
+    now: datetime,
+    include: list[Filter],
+    exclude: list[Filter] = (),
+    dialect: Dialect | None = None,
+) -> Compiled:
+    """Customers in any of ``include`` and in none of ``exclude``, as one WHERE expression."""
+    ctx = CompileContext(registry, now, dialect or Dialect())
+    inc = [compile_filter(ctx, f) for f in include]
+    sql = inc[0] if len(inc) == 1 else "(" + " OR ".join(inc) + ")"
+    if exclude:
+        exc = [compile_filter(ctx, f) for f in exclude]
+        sql = f"{sql} AND {ctx.dialect.negate('(' + ' OR '.join(exc) + ')')}"
+    return Compiled(sql, ctx.params)

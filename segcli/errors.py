@@ -1,0 +1,58 @@
+"""Errors that seg reports to its users.
+
+Library code raises these and never prints; the CLI entry point turns one into a single line on
+stderr and the exit status it carries (SPEC §6: 1 for data or state, 2 for usage).
+"""
+
+from __future__ import annotations
+
+
+class SegError(Exception):
+    """A problem the user can act on. ``exit_code`` follows SPEC §6."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class DataError(SegError):
+    """Bad data or state: invalid rows, an unreadable file, a locked or foreign database."""
+
+
+class NotFoundError(DataError):
+    """A segment, customer or file that does not exist."""
+
+
+class UsageError(SegError):
+    """A bad option or argument."""
+
+    exit_code = 2
+
+
+class FilterError(UsageError):
+    """A filter that cannot be parsed or does not fit the fields it names.
+
+    ``text`` is the filter as the user wrote it and ``start``/``end`` the offending span, so the
+    message can quote it and point at the part that is wrong.
+    """
+
+    def __init__(self, message: str, text: str | None = None, start: int = 0, end: int = 0) -> None:
+        self.reason = message
+        self.text = text
+        self.start = start
+        self.end = max(end, start + 1)
+        details = []
+        if text is not None:
+            details = ["  " + text, "  " + " " * start + "^" * (self.end - self.start)]
+        super().__init__(message, details=details)
+
+
+class ImportFailed(DataError):
+    """A strict import that found invalid rows; ``problems`` holds ``LINE:COLUMN: message`` lines."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message, details=problems)
+        self.problems = problems

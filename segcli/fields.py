@@ -1,0 +1,466 @@
+"""Fields and their values: one normalization shared by the importer and the filter language.
+
+A *field* is a built-in customer field (``language``, ``tags``...) or a custom attribute. Each has a
+type; the type decides how a raw value (a CSV cell, a JSON value, a filter literal) becomes the value
+that is stored and compared, and which operators apply to it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from functools import cache
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    ENUM = "enum"
+    ARRAY = "array"
+    LANGUAGE = "language"
+    COUNTRY = "country"
+    PLATFORM = "platform"
+
+
+#: Types a custom attribute may have (SPEC §2).
+ATTRIBUTE_TYPES = (
+    FieldType.TEXT,
+    FieldType.NUMBER,
+    FieldType.BOOLEAN,
+    FieldType.DATE,
+    FieldType.ENUM,
+    FieldType.ARRAY,
+)
+
+LIST_TYPES = frozenset({FieldType.ARRAY})
+PLATFORMS = ("whatsapp", "instagram", "webchat", "messenger", "telegram", "sms", "email")
+TRUE_WORDS = frozenset({"true", "yes", "1", "y", "t"})
+FALSE_WORDS = frozenset({"false", "no", "0", "n", "f"})
+
+
+class InvalidValue(ValueError):
+    """A raw value that is not of its field's type; the message says why, for a user."""
+
+
+def fold(text: str) -> str:
+    """The case-insensitive form of text, for every script (``ÉLITE`` and ``élite`` fold alike)."""
+    return text.casefold()
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field as the filter language, the importer and the store see it.
+
+    ``column`` is the SQL column holding the value (``None`` for list fields, whose elements live in
+    ``customer_items`` under ``item_key``); ``fold_column`` holds the folded copy of text values.
+    Columns come only from this registry, never from user input.
+    """
+
+    name: str
+    type: FieldType
+    column: str | None
+    fold_column: str | None = None
+    item_key: str | None = None
+    enum_values: tuple[str, ...] = ()
+    builtin: bool = True
+    required: bool = False  # never missing (``marketing_opt_out``)
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def is_list(self) -> bool:
+        return self.item_key is not None
+
+
+BUILTIN_FIELDS: tuple[Field, ...] = (
+    Field("id", FieldType.TEXT, "id", "id_fold"),
+    Field("name", FieldType.TEXT, "name", "name_fold"),
+    Field("email", FieldType.TEXT, "email", "email_fold"),
+    Field("phone", FieldType.TEXT, "phone", "phone_fold"),
+    Field("language", FieldType.LANGUAGE, "language"),
+    Field("platform", FieldType.PLATFORM, "platform"),
+    Field("country", FieldType.COUNTRY, "country"),
+    Field("tags", FieldType.ARRAY, None, item_key="tags", aliases=("tag",)),
+    Field("created_at", FieldType.DATE, "created_at", aliases=("date_created", "created")),
+    Field(
+        "last_interaction_at",
+        FieldType.DATE,
+        "last_interaction_at",
+        aliases=("last_interaction",),
+    ),
+    Field(
+        "marketing_opt_out",
+        FieldType.BOOLEAN,
+        "marketing_opt_out",
+        required=True,
+        aliases=("opted_out", "opt_out"),
+    ),
+)
+
+BUILTIN_BY_NAME: dict[str, Field] = {}
+for _f in BUILTIN_FIELDS:
+    for _n in (_f.name, *_f.aliases):
+        BUILTIN_BY_NAME[_n] = _f
+
+ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_ \-]{0,62}$")
+
+
+def attribute_column(name: str) -> str:
+    """The SQL column of a custom attribute: ``attr_`` and its name in lower snake case."""
+    return "attr_" + re.sub(r"[ \-]", "_", name.strip().lower())
+
+
+def check_attribute_name(name: str) -> str:
+    """Return the trimmed name if it can be a custom attribute, else raise InvalidValue."""
+    name = name.strip()
+    if name.lower() in BUILTIN_BY_NAME:
+        raise InvalidValue(f'"{name}" is a built-in field, not a custom attribute')
+    if not ATTRIBUTE_NAME_RE.match(name) or "__" in attribute_column(name):
+        raise InvalidValue(
+            f'"{name}" cannot be an attribute name: use a letter, then letters, digits, '
+            "spaces, '-' or '_' (at most 63 characters)"
+        )
+    return name
+
+
+def attribute_field(name: str, type_: FieldType, enum_values: tuple[str, ...] = ()) -> Field:
+    column = attribute_column(name)
+    if type_ is FieldType.ARRAY:
+        return Field(name, type_, column, item_key=column, builtin=False)
+    fold_column = column + "__fold" if type_ is FieldType.TEXT else None
+    return Field(name, type_, column, fold_column, enum_values=enum_values, builtin=False)
+
+
+# --- value normalization ---------------------------------------------------------------------
+
+
+def _as_text(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float):
+        return format_number(raw)
+    raise InvalidValue(f"expected a single value, got {type(raw).__name__}")
+
+
+def is_missing(raw: object) -> bool:
+    """Empty values (``""``, white space, JSON ``null``, an empty list) are missing values."""
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return not raw.strip()
+    if isinstance(raw, list):
+        return all(is_missing(v) for v in raw)
+    return False
+
+
+def normalize_text(raw: object) -> str:
+    return _as_text(raw)
+
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+def normalize_number(raw: object) -> int | float:
+    if isinstance(raw, bool):
+        raise InvalidValue(f"{str(raw).lower()} is not a number")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise InvalidValue(f"{raw} is not a finite number")
+        return int(raw) if raw.is_integer() and abs(raw) < 2**53 else raw
+    text = _as_text(raw).replace("_", "\0")  # refuse Python's 1_000 spelling
+    if not _NUMBER_RE.match(text):
+        raise InvalidValue(f'"{_as_text(raw)}" is not a number')
+    if _INT_RE.match(text):
+        return int(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidValue(f'"{text}" is not a finite number')
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def format_number(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value) if isinstance(value, int) else repr(value)
+
+
+def normalize_boolean(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = _as_text(raw).lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise InvalidValue(f'"{_as_text(raw)}" is not a boolean (use true/false, yes/no, 1/0)')
+
+
+def format_instant(value: datetime) -> str:
+    """The stored form of an instant: UTC, to the second, fixed width, so text order is time order."""
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+    )
+
+
+_DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(raw: object) -> tuple[datetime, bool]:
+    """Parse an ISO 8601 date or datetime; return (UTC instant, whether it was a date only).
+
+    A datetime without an offset is UTC; a date only is midnight UTC.
+    """
+    text = _as_text(raw)
+    return _parse_date_text(text)
+
+
+@cache
+def _parse_date_text(text: str) -> tuple[datetime, bool]:
+    if not text or not text[:4].isdigit():
+        raise InvalidValue(f'"{text}" is not an ISO 8601 date (like 2026-01-31 or 2026-01-31T08:00:00Z)')
+    if _DATE_ONLY_RE.match(text):
+        try:
+            d = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidValue(f'"{text}" is not a valid date') from None
+        return datetime.combine(d, time(0), UTC), True
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(
+            f'"{text}" is not an ISO 8601 date (like 2026-01-31 or 2026-01-31T08:00:00Z)'
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    if re.fullmatch(r"\d{8}", text):  # ISO basic format date: 20260131
+        return dt, True
+    return dt.astimezone(UTC).replace(microsecond=0), False
+
+
+def normalize_date(raw: object) -> str:
+    return format_instant(parse_date(raw)[0])
+
+
+def normalize_platform(raw: object) -> str:
+    text = _as_text(raw).lower()
+    if text not in PLATFORMS:
+        raise InvalidValue(f'"{_as_text(raw)}" is not a platform (one of {", ".join(PLATFORMS)})')
+    return text
+
+
+@cache
+def _language_table() -> dict[str, str]:
+    import pycountry  # imported on first use: it costs ~70 ms
+
+    table: dict[str, str] = {}
+    for lang in pycountry.languages:
+        code = getattr(lang, "alpha_2", None)
+        if not code:
+            continue
+        names = [lang.name, getattr(lang, "common_name", None), getattr(lang, "inverted_name", None)]
+        for name in filter(None, names):
+            for part in name.split(";"):
+                table.setdefault(fold(part.strip()), code)
+                table.setdefault(fold(re.sub(r"\s*\(.*\)$", "", part.strip())), code)
+        table.setdefault(lang.alpha_3, code)
+        table[code] = code
+    # Everyday English names that ISO 639 spells otherwise.
+    extra = {"greek": "el", "farsi": "fa", "persian": "fa", "kyrgyz": "ky", "pashto": "ps"}
+    table.update(extra)
+    return table
+
+
+def normalize_language(raw: object) -> str:
+    text = _as_text(raw)
+    key = fold(text)
+    table = _language_table()
+    if key in table:
+        return table[key]
+    primary = re.split(r"[-_]", key, maxsplit=1)[0]  # BCP 47: ar-OM -> ar
+    if primary != key and primary in table and len(primary) in (2, 3):
+        return table[primary]
+    raise InvalidValue(f'"{text}" is not a known language (use an ISO 639-1 code like ar, or a name like Arabic)')
+
+
+@cache
+def _country_table() -> dict[str, str]:
+    import pycountry
+
+    table: dict[str, str] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2
+        for name in (
+            country.alpha_2,
+            country.alpha_3,
+            country.name,
+            getattr(country, "common_name", None),
+            getattr(country, "official_name", None),
+        ):
+            if name:
+                table.setdefault(fold(name), code)
+    table.update({"uk": "GB", "uae": "AE", "usa": "US", "ksa": "SA"})
+    return table
+
+
+def normalize_country(raw: object) -> str:
+    text = _as_text(raw)
+    code = _country_table().get(fold(text))
+    if code is None:
+        raise InvalidValue(f'"{text}" is not a known country (use ISO 3166 codes like OM or OMN, or a name like Oman)')
+    return code
+
+
+def normalize_enum(raw: object, values: tuple[str, ...]) -> str:
+    text = _as_text(raw)
+    key = fold(text)
+    for value in values:
+        if fold(value) == key:
+            return value
+    raise InvalidValue(f'"{text}" is not one of {", ".join(values)}')
+
+
+def normalize_list(raw: object) -> list[str]:
+    """Tags and arrays: a list or a comma-separated string; trimmed, empties dropped, and
+    duplicates that differ only in case collapsed to the first spelling seen."""
+    if isinstance(raw, str):
+        items: list[object] = raw.split(",")
+    elif isinstance(raw, list):
+        items = []
+        for item in raw:
+            if isinstance(item, list | dict):
+                raise InvalidValue("a list element must be a single value")
+            items.append(item)
+    else:
+        items = [raw]
+    seen: set[str] = set()
+    out: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        text = _as_text(item)
+        key = fold(text)
+        if text and key not in seen:
+            seen.add(key)
+            out.append(text)
+    return out
+
+
+def normalize(f: Field, raw: object) -> object:
+    """The stored value of ``raw`` for field ``f``; ``None`` for a missing value.
+
+    Raises InvalidValue with a message for the user when ``raw`` is not of the field's type.
+    """
+    if is_missing(raw):
+        return None
+    if isinstance(raw, dict):
+        raise InvalidValue("expected a value, got an object")
+    if isinstance(raw, list) and f.type is not FieldType.ARRAY:
+        raise InvalidValue("expected a single value, got a list")
+    t = f.type
+    if t is FieldType.TEXT:
+        return normalize_text(raw)
+    if t is FieldType.NUMBER:
+        return normalize_number(raw)
+    if t is FieldType.BOOLEAN:
+        return normalize_boolean(raw)
+    if t is FieldType.DATE:
+        return normalize_date(raw)
+    if t is FieldType.ENUM:
+        return normalize_enum(raw, f.enum_values)
+    if t is FieldType.ARRAY:
+        return normalize_list(raw) or None
+    if t is FieldType.LANGUAGE:
+        return normalize_language(raw)
+    if t is FieldType.COUNTRY:
+        return normalize_country(raw)
+    if t is FieldType.PLATFORM:
+        return normalize_platform(raw)
+    raise AssertionError(t)
+
+
+class TypeInference:
+    """Infers a new attribute's type from all of its values at its first import (SPEC §2):
+    all booleans -> boolean, all numbers -> number, all ISO dates -> date, JSON arrays -> array,
+    else text. Enum is never inferred."""
+
+    def __init__(self) -> None:
+        self.candidates = {FieldType.BOOLEAN, FieldType.NUMBER, FieldType.DATE, FieldType.ARRAY}
+        self.seen_value = False
+
+    def add(self, raw: object) -> None:
+        if is_missing(raw):
+            return
+        self.seen_value = True
+        if not self.candidates:
+            return
+        if isinstance(raw, list):
+            self.candidates &= {FieldType.ARRAY}
+            return
+        self.candidates.discard(FieldType.ARRAY)
+        for candidate in (FieldType.BOOLEAN, FieldType.NUMBER, FieldType.DATE):
+            if candidate in self.candidates:
+                try:
+                    normalize(Field("_", candidate, "_"), raw)
+                except InvalidValue:
+                    self.candidates.discard(candidate)
+
+    def result(self) -> FieldType | None:
+        """The inferred type, or None if the column held no value at all."""
+        if not self.seen_value:
+            return None
+        for candidate in (FieldType.BOOLEAN, FieldType.NUMBER, FieldType.DATE, FieldType.ARRAY):
+            if candidate in self.candidates:
+                return candidate
+        return FieldType.TEXT
+
+
+def display_value(f: Field, value: object) -> str:
+    """A stored value as text for people and CSV: lists joined with ``,``."""
+    if value is None:
+        return ""
+    if f.is_list:
+        items = json.loads(value) if isinstance(value, str) else value
+        return ",".join(items)
+    if f.type is FieldType.BOOLEAN:
+        return "true" if value else "false"
+    if f.type is FieldType.NUMBER and isinstance(value, int | float):
+        return format_number(value)
+    return str(value)
+
+
+class FieldRegistry:
+    """Every field a filter or a file may name: the built-ins, their aliases and the declared
+    attributes, looked up case-insensitively. The only source of SQL column names."""
+
+    def __init__(self, attributes: list[Field] | tuple[Field, ...] = ()) -> None:
+        self.attributes = {a.name.lower(): a for a in attributes}
+
+    def get(self, name: str) -> Field | None:
+        key = name.strip().lower()
+        return BUILTIN_BY_NAME.get(key) or self.attributes.get(key)
+
+    def names(self) -> list[str]:
+        builtin = [n for f in BUILTIN_FIELDS for n in (f.name, *f.aliases)]
+        return builtin + [a.name for a in self.attributes.values()]
+
+    def suggest(self, name: str) -> list[str]:
+        import difflib
+
+        names = self.names()
+        lowered = {n.lower(): n for n in names}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+        return [lowered[c] for c in close]
+
+    def all_fields(self) -> list[Field]:
+        return [*BUILTIN_FIELDS, *self.attributes.values()]

@@ -1,0 +1,212 @@
+"""Filter text -> model. The grammar is ``grammar.lark``; this module turns its parse tree into
+Conditions, resolving fields against a FieldRegistry and normalizing values, and raises a
+FilterError that points at the offending part of the text."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .compile import OPERATORS
+from .errors import FilterError
+from .fields import Field, FieldRegistry, FieldType, InvalidValue, normalize, parse_date
+from .model import Condition, Filter, Group
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+_FRIENDLY = {
+    "OR": '"or"',
+    "AND": '"and"',
+    "$END": "the end of the filter",
+    "WORD": "a value",
+    "STRING": "a value",
+    "OP": "an operator",
+    "LPAR": '"("',
+    "RPAR": '")"',
+    "COMMA": '","',
+    "IS": '"is"',
+    "NOT": '"not"',
+    "SET": '"set"',
+    "IN": '"in"',
+    "CONTAINS": '"contains"',
+    "STARTS": '"starts with"',
+    "ENDS": '"ends with"',
+    "WITH": '"with"',
+    "BETWEEN": '"between"',
+    "BEFORE": '"before"',
+    "AFTER": '"after"',
+    "WITHIN": '"within last"',
+    "LAST": '"last"',
+    "OLDER": '"older than"',
+    "THAN": '"than"',
+    "ANY": '"any"',
+    "ALL": '"all"',
+}
+
+
+def _expected(names: set[str]) -> str:
+    words = sorted({_FRIENDLY.get(n, n) for n in names})
+    if "an operator" in words and len(words) > 4:
+        return "an operator (=, !=, >, in, contains, is set, ...)"
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def parse_filter(text: str, registry: FieldRegistry) -> Filter:
+    """Parse filter text into a Filter, checking every field, operator and value.
+
+    Raises FilterError naming the problem and its position in ``text``.
+    """
+    if not text.strip():
+        raise FilterError("the filter is empty", text, 0, 1)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(text, exc) from None
+    return Filter(
+        tuple(
+            Group(tuple(_condition(c, text, registry) for c in g.children if isinstance(c, Tree)))
+            for g in tree.children
+            if isinstance(g, Tree)
+        )
+    )
+
+
+def _syntax_error(text: str, exc: UnexpectedInput) -> FilterError:
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        expected = _expected(set(exc.expected))
+        return FilterError(f"the filter ends too soon: expected {expected}", text, len(text), len(text) + 1)
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        hint = ""
+        if tok.type in ("ANY", "ALL", "SET", "AND", "OR", "IN", "NOT"):
+            hint = f' (to use "{tok}" as a value, quote it)'
+        elif "OR" in exc.expected and tok.type in ("WORD", "STRING"):
+            hint = " (quote a value that has spaces)"
+        return FilterError(
+            f'unexpected "{tok}": expected {_expected(set(exc.expected))}{hint}',
+            text,
+            tok.start_pos,
+            tok.end_pos,
+        )
+    assert isinstance(exc, UnexpectedCharacters)
+    pos = exc.pos_in_stream
+    char = text[pos]
+    if char in "\"'":
+        return FilterError(f"unclosed quote {char}", text, pos, len(text))
+    expected = _expected(set(exc.allowed)) if exc.allowed else "something else"
+    return FilterError(f'unexpected "{char}": expected {expected}', text, pos, pos + 1)
+
+
+def _unquote(tok: Token) -> str:
+    if tok.type == "STRING":
+        return re.sub(r"\\(.)", r"\1", tok[1:-1])
+    return str(tok)
+
+
+_OP_KEYS = {"=": ("eq", False), "!=": ("eq", True), ">": ("gt", False), ">=": ("ge", False),
+            "<": ("lt", False), "<=": ("le", False)}
+_RULES = {
+    "not_set": ("set", True), "is_set": ("set", False), "ne": ("eq", True), "eq": ("eq", False),
+    "not_in": ("in", True), "in_": ("in", False),
+    "not_contains_any": ("contains_any", True), "not_contains_all": ("contains_all", True),
+    "not_contains": ("contains", True), "contains_any": ("contains_any", False),
+    "contains_all": ("contains_all", False), "contains": ("contains", False),
+    "starts_with": ("starts_with", False), "ends_with": ("ends_with", False),
+    "between": ("between", False), "before": ("before", False), "after": ("after", False),
+    "within": ("within", False), "older": ("older", False),
+}
+
+
+def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
+    field_tree, predicate = tree.children
+    field_tok: Token = field_tree.children[0]
+    name = _unquote(field_tok)
+    field = registry.get(name)
+    if field is None:
+        near = registry.suggest(name)
+        hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
+        raise FilterError(f'unknown field "{name}"{hint}', text, field_tok.start_pos, field_tok.end_pos)
+
+    if predicate.data == "compare":
+        op_tok = predicate.children[0]
+        op, negated = _OP_KEYS[str(op_tok)]
+    else:
+        op, negated = _RULES[predicate.data]
+    operator = OPERATORS[op]
+    start, end = tree.meta.start_pos, tree.meta.end_pos
+    if not operator.applies_to(field):
+        spelled = " ".join(str(t) for t in predicate.children if isinstance(t, Token) and t.type != "WORD" and t.type != "STRING" and t.type not in ("LPAR", "RPAR", "COMMA"))
+        allowed = [o.spelling for o in OPERATORS.values() if o.applies_to(field)]
+        raise FilterError(
+            f'"{spelled.lower()}" does not apply to {field.name}, a {_type_name(field)} field '
+            f"(it takes: {', '.join(allowed)})",
+            text,
+            start,
+            end,
+        )
+
+    values = [c for c in predicate.find_data("value")]
+    if op in ("within", "older"):
+        dur = next(predicate.find_data("duration"))
+        words = " ".join(str(t) for t in dur.children)
+        seconds = parse_duration(words)
+        if seconds is None:
+            first, last = dur.children[0], dur.children[-1]
+            raise FilterError(
+                f'"{words}" is not a duration (like 30 days, 12 hours, 2w)', text, first.start_pos, last.end_pos
+            )
+        return Condition(field.name, op, (), negated, seconds)
+
+    normalized = tuple(_value(v.children[0], field, op, text) for v in values)
+    if op == "contains_all" or op == "contains_any" or op == "in":
+        normalized = tuple(dict.fromkeys(normalized))  # (a, a) is (a)
+    return Condition(field.name, op, normalized, negated)
+
+
+def _type_name(field: Field) -> str:
+    return "list" if field.is_list else str(field.type)
+
+
+def _value(tok: Token, field: Field, op: str, text: str) -> object:
+    raw = _unquote(tok)
+    if not raw.strip():
+        raise FilterError("empty value", text, tok.start_pos, tok.end_pos)
+    try:
+        if field.type is FieldType.DATE:
+            instant, date_only = parse_date(raw)
+            if date_only:
+                return instant.date().isoformat()
+            from .fields import format_instant
+
+            return format_instant(instant)
+        if field.is_list or op in ("contains", "starts_with", "ends_with"):
+            return raw.strip()
+        return normalize(field, raw)
+    except InvalidValue as exc:
+        raise FilterError(f"{field.name}: {exc}", text, tok.start_pos, tok.end_pos) from None
+
+
+_DURATION_RE = re.compile(
+    r"^(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$", re.IGNORECASE
+)
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int | None:
+    """``30 days``, ``1 week``, ``12h``, ``2w`` -> seconds; None if it is not a duration."""
+    m = _DURATION_RE.match(text.strip())
+    if not m:
+        return None
+    unit = m.group(2).lower()
+    return int(m.group(1)) * _UNIT_SECONDS[unit[0]]

@@ -1,0 +1,162 @@
+"""Output for people and scripts: rich tables on a terminal, plain text when piped, CSV, JSON.
+
+The only module that knows about the terminal. rich is imported when a table is drawn, not before,
+so that ``seg count`` does not pay for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TextIO
+
+
+def is_terminal(stream: TextIO | None = None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ or None, highlight=False)
+
+
+def cell(value: object) -> str:
+    """A value as text: lists joined with ``,``, booleans as true/false, missing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value)
+
+
+def print_json(data: object, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None) -> None:
+    """A small table: rich on a terminal, tab-separated lines when piped."""
+    if is_terminal():
+        from rich.table import Table
+
+        t = Table(title=title, show_lines=False)
+        for c in columns:
+            t.add_column(c, overflow="fold")
+        for r in rows:
+            t.add_row(*(cell(r.get(c)) for c in columns))
+        console().print(t)
+        return
+    if title:
+        sys.stdout.write(title + "\n")
+    write_tsv(iter(rows), columns)
+
+
+def write_tsv(rows: Iterator[dict], columns: Sequence[str], out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    out.write("\t".join(columns) + "\n")
+    n = 0
+    for r in rows:
+        out.write("\t".join(cell(r.get(c)).replace("\t", " ").replace("\n", " ") for c in columns) + "\n")
+        n += 1
+    return n
+
+
+def write_rows(rows: Iterable[dict], columns: Sequence[str], fmt: str, out: TextIO | None = None) -> int:
+    """Stream rows as csv, json (an array), jsonl or tsv; returns how many were written."""
+    out = out or sys.stdout
+    n = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([cell(r.get(c)) for c in columns])
+            n += 1
+    elif fmt == "jsonl":
+        for r in rows:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+            n += 1
+    elif fmt == "json":
+        out.write("[")
+        for r in rows:
+            out.write(("," if n else "") + "\n  " + json.dumps(r, ensure_ascii=False))
+            n += 1
+        out.write("\n]\n" if n else "]\n")
+    else:
+        n = write_tsv(iter(rows), columns, out)
+    return n
+
+
+def members_table(rows: Iterator[dict], columns: Sequence[str], shown: int | None, total: int | None) -> None:
+    """Members on a terminal: a rich table of the first ``shown`` and a line saying how many more."""
+    from rich.table import Table
+
+    t = Table(show_lines=False)
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    n = 0
+    for r in rows:
+        t.add_row(*(cell(r.get(c)) for c in columns))
+        n += 1
+    con = console()
+    con.print(t)
+    if total is not None and total > n:
+        con.print(f"[dim]{n} of {total} shown; --limit N for more, or --format csv for all[/dim]")
+
+
+def error(message: str, details: Sequence[str] = ()) -> None:
+    sys.stderr.write(f"seg: error: {message}\n")
+    for line in details:
+        sys.stderr.write(line + "\n")
+
+
+def note(message: str) -> None:
+    """A line for people on stderr (summaries, waterfalls), never mixed with data on stdout."""
+    sys.stderr.write(message + "\n")
+
+
+class ImportProgress:
+    """A progress bar on stderr for imports that take more than a second on a terminal."""
+
+    def __init__(self, label: str) -> None:
+        import time
+
+        self.label = label
+        self.started = time.monotonic()
+        self.bar = None
+        self.task = None
+        self.enabled = is_terminal(sys.stderr)
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.started < 1.0:
+                return
+            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total or None)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

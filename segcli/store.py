@@ -1,0 +1,449 @@
+"""The SQLite store: schema, migrations and every SQL statement that is not a compiled filter.
+
+The schema is documented in the README ("Schema"). Its version is ``PRAGMA user_version``; each
+migration and its version bump run in one transaction. Column names come only from the field
+registry (built-in fields and validated attribute names), never from input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import DataError, NotFoundError
+from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field
+
+BUSY_TIMEOUT_MS = int(os.environ.get("SEG_BUSY_TIMEOUT_MS", "5000"))
+
+# Scalar columns of ``customers`` for the built-in fields, in table order.
+BUILTIN_COLUMNS: tuple[str, ...] = tuple(
+    col
+    for f in BUILTIN_FIELDS
+    for col in ((f.column, f.fold_column) if f.fold_column else (f.column or f.name,))
+)
+
+MIGRATIONS: list[list[str]] = [
+    # 1: customers, their list items, attributes and segments.
+    [
+        """CREATE TABLE customers (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            id_fold TEXT NOT NULL,
+            name TEXT, name_fold TEXT,
+            email TEXT, email_fold TEXT,
+            phone TEXT, phone_fold TEXT,
+            language TEXT,
+            platform TEXT,
+            country TEXT,
+            tags TEXT,
+            created_at TEXT,
+            last_interaction_at TEXT,
+            marketing_opt_out INTEGER NOT NULL DEFAULT 0 CHECK (marketing_opt_out IN (0, 1))
+        )""",
+        """CREATE TABLE customer_items (
+            customer_pk INTEGER NOT NULL REFERENCES customers(pk) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            value_fold TEXT NOT NULL,
+            PRIMARY KEY (customer_pk, field, value_fold)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX customer_items_lookup ON customer_items (field, value_fold, customer_pk)",
+        """CREATE VIEW customer_tags AS
+            SELECT customer_pk, value AS tag FROM customer_items WHERE field = 'tags'""",
+        "CREATE INDEX customers_language ON customers (language)",
+        "CREATE INDEX customers_platform ON customers (platform)",
+        "CREATE INDEX customers_country ON customers (country)",
+        "CREATE INDEX customers_created_at ON customers (created_at)",
+        "CREATE INDEX customers_last_interaction_at ON customers (last_interaction_at)",
+        """CREATE TABLE attributes (
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            enum_values TEXT,
+            column_name TEXT NOT NULL UNIQUE,
+            inferred INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE segments (
+            pk INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL UNIQUE,
+            description TEXT,
+            filter TEXT NOT NULL,
+            model TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_SQL_TYPES = {
+    FieldType.TEXT: "TEXT",
+    FieldType.NUMBER: "NUMERIC",
+    FieldType.BOOLEAN: "INTEGER",
+    FieldType.DATE: "TEXT",
+    FieldType.ENUM: "TEXT",
+    FieldType.ARRAY: "TEXT",
+}
+
+
+def _utcnow() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def name_key(name: str) -> str:
+    """Segment and attribute names are unique case-insensitively, in every script."""
+    return " ".join(name.split()).casefold()
+
+
+class Store:
+    """An open seg database. Use ``Store.open``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._registry: FieldRegistry | None = None
+
+    # --- opening and migrating ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, create: bool = False) -> Store:
+        """Open (and migrate) the database at ``path``. A missing file is an error unless
+        ``create``; a file that is not a seg database is refused untouched."""
+        path = str(path)
+        exists = os.path.exists(path)
+        if not exists and not create:
+            raise NotFoundError(
+                f"no database at {path} (import customers first, or pass --db / set SEG_DB)"
+            )
+        if exists and os.path.isdir(path):
+            raise DataError(f"{path} is a folder, not a database file")
+        if not exists:
+            parent = Path(path).resolve().parent
+            if not parent.is_dir():
+                raise NotFoundError(f"cannot create {path}: the folder {parent} does not exist")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise DataError(f"cannot open {path}: {exc}") from None
+        store = cls(conn, path)
+        try:
+            store._prepare(exists)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise DataError(f"{path} is not a seg database (not a readable SQLite file)") from None
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _prepare(self, existed: bool) -> None:
+        c = self.conn
+        c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise DataError(
+                f"{self.path} was written by a newer seg (schema version {version}, this seg knows "
+                f"up to {SCHEMA_VERSION}); upgrade seg to use it"
+            )
+        if version == 0 and existed:
+            tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables:
+                raise DataError(f"{self.path} is an SQLite file but not a seg database")
+        c.execute("PRAGMA foreign_keys = ON")
+        if version < SCHEMA_VERSION:
+            if c.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                c.execute("PRAGMA journal_mode = WAL")
+            self._migrate(version)
+        c.execute("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self, version: int) -> None:
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                if current > number:  # another process migrated it meanwhile
+                    continue
+                for statement in MIGRATIONS[number]:
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number + 1:d}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: all of it is committed, or none of it."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._registry = None
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees one consistent state."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    # --- attributes ---------------------------------------------------------------------------
+
+    def registry(self) -> FieldRegistry:
+        if self._registry is None:
+            rows = self.conn.execute(
+                "SELECT name, type, enum_values FROM attributes ORDER BY rowid"
+            ).fetchall()
+            self._registry = FieldRegistry(
+                [
+                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")))
+                    for name, type_, values in rows
+                ]
+            )
+        return self._registry
+
+    def attribute_rows(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT name, type, enum_values, column_name, inferred, created_at FROM attributes ORDER BY name_key"
+        ).fetchall()
+        return [
+            {
+                "name": r[0],
+                "type": r[1],
+                "values": json.loads(r[2]) if r[2] else None,
+                "column": r[3],
+                "inferred": bool(r[4]),
+                "created_at": r[5],
+            }
+            for r in rows
+        ]
+
+    def add_attribute(self, f: Field, *, inferred: bool) -> None:
+        """Create the attribute's column (and folded copy, and index). Call inside a transaction."""
+        assert not f.builtin and f.column
+        self.conn.execute(
+            "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                f.name,
+                f.name.lower(),
+                str(f.type),
+                json.dumps(list(f.enum_values)) if f.type is FieldType.ENUM else None,
+                f.column,
+                int(inferred),
+                _utcnow(),
+            ),
+        )
+        self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.column} {_SQL_TYPES[f.type]}")
+        if f.fold_column:
+            self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.fold_column} TEXT")
+        if not f.is_list:
+            indexed = f.fold_column or f.column
+            self.conn.execute(f"CREATE INDEX customers_{f.column} ON customers ({indexed})")
+        self._registry = None
+
+    def set_enum_values(self, f: Field, values: Sequence[str]) -> None:
+        self.conn.execute(
+            "UPDATE attributes SET enum_values = ? WHERE name_key = ?",
+            (json.dumps(list(values)), f.name.lower()),
+        )
+        self._registry = None
+
+    def text_to_enum(self, f: Field, values: Sequence[str]) -> None:
+        """Turn a text attribute into an enum: stored values take the declared spelling and the
+        folded copy goes. Every stored value must already be one of ``values``."""
+        assert f.type is FieldType.TEXT and f.fold_column
+        for value in values:
+            self.conn.execute(
+                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, value.casefold())
+            )
+        self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")
+        self.conn.execute(f"ALTER TABLE customers DROP COLUMN {f.fold_column}")
+        self.conn.execute(f"CREATE INDEX customers_{f.column} ON customers ({f.column})")
+        self.conn.execute(
+            "UPDATE attributes SET type = 'enum', enum_values = ?, inferred = 0 WHERE name_key = ?",
+            (json.dumps(list(values)), f.name.lower()),
+        )
+        self._registry = None
+
+    def distinct_values(self, f: Field) -> list[object]:
+        assert f.column
+        return [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT DISTINCT {f.column} FROM customers WHERE {f.column} IS NOT NULL"
+            )
+        ]
+
+    def value_counts(self) -> dict[str, int]:
+        """How many customers have a value in each attribute."""
+        counts: dict[str, int] = {}
+        for f in self.registry().attributes.values():
+            if f.is_list:
+                sql = "SELECT count(DISTINCT customer_pk) FROM customer_items WHERE field = ?"
+                counts[f.name] = self.conn.execute(sql, (f.item_key,)).fetchone()[0]
+            else:
+                sql = f"SELECT count(*) FROM customers WHERE {f.column} IS NOT NULL"
+                counts[f.name] = self.conn.execute(sql).fetchone()[0]
+        return counts
+
+    # --- customers ----------------------------------------------------------------------------
+
+    def customer_columns(self) -> list[str]:
+        cols = list(BUILTIN_COLUMNS)
+        for f in self.registry().attributes.values():
+            cols.append(f.column)
+            if f.fold_column:
+                cols.append(f.fold_column)
+        return cols
+
+    def next_pk(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM customers").fetchone()[0]
+
+    def customer_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+
+    def rows_by_id(self, ids: Sequence[str], columns: Sequence[str]) -> dict[str, tuple]:
+        """The stored rows (pk first, then ``columns``) of the customers with these ids."""
+        out: dict[str, tuple] = {}
+        select = ", ".join(["pk", *columns])
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            marks = ", ".join("?" * len(part))
+            for row in self.conn.execute(f"SELECT {select} FROM customers WHERE id IN ({marks})", part):
+                out[row[1 + columns.index("id")]] = row
+        return out
+
+    def insert_customers(self, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Insert rows of (pk, *columns)."""
+        marks = ", ".join("?" * (len(columns) + 1))
+        self.conn.executemany(
+            f"INSERT INTO customers (pk, {', '.join(columns)}) VALUES ({marks})", rows
+        )
+
+    def update_customers(self, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Update rows given as (*columns, pk)."""
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.conn.executemany(f"UPDATE customers SET {sets} WHERE pk = ?", rows)
+
+    def replace_items(self, deletes: list[tuple[int, str]], inserts: list[tuple]) -> None:
+        """Delete the (customer_pk, field) item lists, then insert (pk, field, value, fold) rows."""
+        if deletes:
+            self.conn.executemany(
+                "DELETE FROM customer_items WHERE customer_pk = ? AND field = ?", deletes
+            )
+        if inserts:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO customer_items (customer_pk, field, value, value_fold)"
+                " VALUES (?, ?, ?, ?)",
+                inserts,
+            )
+
+    def customer(self, customer_id: str) -> dict | None:
+        """One customer as {column: value}, or None."""
+        cur = self.conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM customers WHERE id_fold = ? OR id_fold LIKE ? ESCAPE '\\' LIMIT ?",
+            (customer_id.casefold(), _like_prefix(customer_id.casefold()[:3]), limit),
+        )
+        return [r[0] for r in rows]
+
+    # --- segments -----------------------------------------------------------------------------
+
+    _SEGMENT_COLUMNS = "pk, name, description, filter, model, created_at, updated_at"
+
+    @staticmethod
+    def _segment_dict(row: tuple) -> dict:
+        keys = ("pk", "name", "description", "filter", "model", "created_at", "updated_at")
+        return dict(zip(keys, row, strict=True))
+
+    def segment(self, name: str) -> dict | None:
+        row = self.conn.execute(
+            f"SELECT {self._SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
+        ).fetchone()
+        return self._segment_dict(row) if row else None
+
+    def segments(self) -> list[dict]:
+        rows = self.conn.execute(f"SELECT {self._SEGMENT_COLUMNS} FROM segments ORDER BY name_key")
+        return [self._segment_dict(r) for r in rows]
+
+    def segment_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key")]
+
+    def insert_segment(self, name: str, description: str | None, filter_text: str, model: str) -> None:
+        now = _utcnow()
+        self.conn.execute(
+            "INSERT INTO segments (name, name_key, description, filter, model, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, name_key(name), description, filter_text, model, now, now),
+        )
+
+    def update_segment(
+        self, pk: int, name: str, description: str | None, filter_text: str, model: str
+    ) -> None:
+        self.conn.execute(
+            "UPDATE segments SET name = ?, name_key = ?, description = ?, filter = ?, model = ?,"
+            " updated_at = ? WHERE pk = ?",
+            (name, name_key(name), description, filter_text, model, _utcnow(), pk),
+        )
+
+    def delete_segment(self, pk: int) -> None:
+        self.conn.execute("DELETE FROM segments WHERE pk = ?", (pk,))
+
+    # --- filtered queries ---------------------------------------------------------------------
+
+    def count_where(self, where: str, params: dict) -> int:
+        """Customers matching a compiled WHERE expression (from ``compile``)."""
+        return self.conn.execute(f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
+
+    def matches(self, pk: int, where: str, params: dict) -> bool:
+        sql = f"SELECT 1 FROM customers c WHERE c.pk = :_pk AND ({where})"
+        return self.conn.execute(sql, {**params, "_pk": pk}).fetchone() is not None
+
+    def select_where(
+        self,
+        where: str,
+        params: dict,
+        columns: Sequence[str],
+        order_by: Sequence[tuple[str, bool]] = (("id", False),),
+        limit: int | None = None,
+    ) -> sqlite3.Cursor:
+        """A cursor over ``columns`` of the matching customers, streamed, never fetched whole.
+
+        ``order_by`` holds (column, descending) pairs; missing values sort last."""
+        order = ", ".join(
+            f"c.{col} IS NULL, c.{col} {'DESC' if desc else 'ASC'}" for col, desc in order_by
+        )
+        sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit):d}"
+        return self.conn.execute(sql, params)
+
+    def explain(self, where: str, params: dict) -> list[str]:
+        rows = self.conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params
+        )
+        return [r[3] for r in rows]
+
+
+def _like_prefix(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"

@@ -1,0 +1,321 @@
+"""Segments as code: YAML <-> model (SPEC §4).
+
+The file is read with PyYAML's safe loader, as nodes, so that every problem names its line; anchors
+and aliases are refused (the format needs none, and they are how a YAML bomb is built), and so is any
+tag that is not plain YAML. The whole file is checked before anything is written; then the plan runs
+in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import DataError, FilterError, UsageError
+from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_field
+from .model import Filter
+from .store import name_key
+
+if TYPE_CHECKING:
+    from .api import Seg
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+
+
+class YamlError(UsageError):
+    """A problem in a YAML file, with its line."""
+
+    exit_code = 2
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                None, None, "anchors and aliases (*name) are not allowed in seg files", event.start_mark
+            )
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(
+                None, None, "anchors (&name) are not allowed in seg files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+@dataclass
+class AttributeDecl:
+    name: str
+    type: str
+    values: list[str] | None
+    line: int
+
+
+@dataclass
+class SegmentDecl:
+    name: str
+    description: str | None
+    texts: list[str]  # one filter text per group (``groups``) or one for ``where``
+    line: int
+    lines: list[int]
+    filter: Filter | None = None
+
+
+@dataclass
+class Plan:
+    """What ``apply`` does: lines of ``+``, ``~`` and ``-`` and whether it was carried out."""
+
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (sign, kind, text)
+    unchanged: int = 0
+    applied: bool = False
+
+    def lines(self) -> list[str]:
+        return [f"{sign} {kind} {text}" for sign, kind, text in self.changes]
+
+    def to_json(self) -> dict:
+        return {
+            "changes": [{"action": s, "kind": k, "what": t} for s, k, t in self.changes],
+            "unchanged": self.unchanged,
+            "applied": self.applied,
+        }
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _err(source: str, node: Node | None, message: str) -> YamlError:
+    where = f"{source}:{_line(node)}" if node is not None else source
+    return YamlError(f"{where}: {message}")
+
+
+def _check_tags(source: str, node: Node) -> None:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.tag not in _PLAIN_TAGS:
+            raise _err(source, n, f"the tag {n.tag} is not allowed (plain YAML only)")
+        if isinstance(n, MappingNode):
+            for k, v in n.value:
+                stack += [k, v]
+        elif isinstance(n, SequenceNode):
+            stack += n.value
+
+
+def _scalar(source: str, node: Node, what: str) -> str:
+    if not isinstance(node, ScalarNode):
+        raise _err(source, node, f"{what} must be a single value")
+    return node.value
+
+
+def _mapping(source: str, node: Node, what: str, allowed: Sequence[str]) -> dict[str, Node]:
+    if not isinstance(node, MappingNode):
+        raise _err(source, node, f"{what} must be a mapping (key: value)")
+    out: dict[str, Node] = {}
+    for key_node, value_node in node.value:
+        key = _scalar(source, key_node, "a key")
+        if key not in allowed:
+            raise _err(source, key_node, f'unknown key "{key}" in {what} (allowed: {", ".join(allowed)})')
+        if key in out:
+            raise _err(source, key_node, f'"{key}" appears twice in {what}')
+        out[key] = value_node
+    return out
+
+
+def _sequence(source: str, node: Node, what: str) -> list[Node]:
+    if not isinstance(node, SequenceNode):
+        raise _err(source, node, f"{what} must be a list")
+    return node.value
+
+
+def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
+    """Check the structure of a seg YAML document; filters are checked later, against fields."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
+        raise YamlError(f"{source}: the file is larger than {MAX_DOCUMENT_BYTES // 1048576} MiB")
+    try:
+        root = yaml.compose(text, Loader=_NoAliasLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise YamlError(f"{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"{source}: not valid YAML: {exc}") from None
+    if root is None:
+        return [], []
+    _check_tags(source, root)
+    top = _mapping(source, root, "the file", ["attributes", "segments"])
+    attributes: list[AttributeDecl] = []
+    if "attributes" in top and not _is_null(top["attributes"]):
+        node = top["attributes"]
+        if not isinstance(node, MappingNode):
+            raise _err(source, node, "attributes must be a mapping of name: {type: ...}")
+        for key_node, value_node in node.value:
+            name = _scalar(source, key_node, "an attribute name")
+            spec = _mapping(source, value_node, f"attribute {name}", ["type", "values"])
+            if "type" not in spec:
+                raise _err(source, value_node, f"attribute {name} needs a type ({', '.join(ATTRIBUTE_TYPES)})")
+            values = None
+            if "values" in spec:
+                values = [_scalar(source, v, "an enum value") for v in _sequence(source, spec["values"], "values")]
+            attributes.append(AttributeDecl(name, _scalar(source, spec["type"], "type"), values, _line(key_node)))
+    segments: list[SegmentDecl] = []
+    if "segments" in top and not _is_null(top["segments"]):
+        seen: dict[str, int] = {}
+        for node in _sequence(source, top["segments"], "segments"):
+            spec = _mapping(source, node, "a segment", ["name", "description", "where", "groups"])
+            if "name" not in spec:
+                raise _err(source, node, "a segment needs a name")
+            name = _scalar(source, spec["name"], "name")
+            if name_key(name) in seen:
+                raise _err(source, spec["name"], f'the segment "{name}" is defined twice (first at line {seen[name_key(name)]})')
+            seen[name_key(name)] = _line(spec["name"])
+            if ("where" in spec) == ("groups" in spec):
+                raise _err(source, node, f'segment "{name}" needs either where or groups (not both)')
+            description = _scalar(source, spec["description"], "description") if "description" in spec else None
+            if "where" in spec:
+                texts = [_scalar(source, spec["where"], "where")]
+                lines = [_line(spec["where"])]
+            else:
+                texts, lines = [], []
+                for group in _sequence(source, spec["groups"], "groups"):
+                    conditions = _sequence(source, group, "a group")
+                    if not conditions:
+                        raise _err(source, group, "a group needs at least one condition")
+                    texts.append(" and ".join(_scalar(source, c, "a condition") for c in conditions))
+                    lines.append(_line(group))
+                if not texts:
+                    raise _err(source, spec["groups"], "groups needs at least one group")
+            segments.append(SegmentDecl(name, description or None, texts, _line(node), lines))
+    return attributes, segments
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def apply_document(seg: Seg, text: str, *, source: str, prune: bool, dry_run: bool) -> Plan:
+    """Check the whole document, then create, update and (with ``prune``) delete in one transaction."""
+    attributes, segments = read_document(text, source)
+    store = seg.store(write=True)
+    plan = Plan()
+    try:
+        with store.transaction():
+            _apply(seg, store, attributes, segments, plan, source, prune)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        return plan
+    plan.applied = True
+    return plan
+
+
+def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
+    from .api import Attributes, check_segment_name
+    from .parse import parse_filter
+
+    registry = store.registry()
+    # Check attributes and work out the fields the segments will see.
+    planned = dict(registry.attributes)
+    for decl in attributes:
+        try:
+            name, kind, values = Attributes.check(decl.name, decl.type, decl.values)
+        except UsageError as exc:
+            raise YamlError(f"{source}:{decl.line}: {exc.message}") from None
+        existing = registry.get(name)
+        if existing is None or existing.type != kind or existing.enum_values != values:
+            planned[name.lower()] = attribute_field(name, kind, values)
+    future = FieldRegistry(list(planned.values()))
+    for decl in segments:
+        try:
+            check_segment_name(decl.name)
+        except UsageError as exc:
+            raise YamlError(f"{source}:{decl.line}: {exc.message}") from None
+        flt = Filter()
+        for text_, line in zip(decl.texts, decl.lines, strict=True):
+            try:
+                flt = flt | parse_filter(text_, future)
+            except FilterError as exc:
+                raise FilterError(f"{source}:{line}: segment \"{decl.name}\": {exc.reason}", exc.text, exc.start, exc.end) from None
+        decl.filter = flt
+
+    # Carry out the plan, inside the one transaction.
+    for decl in attributes:
+        try:
+            outcome = seg.attributes.define_in(store, decl.name, decl.type, decl.values)
+        except (UsageError, DataError) as exc:
+            raise type(exc)(f"{source}:{decl.line}: {exc.message}") from None
+        if outcome != "unchanged":
+            sign = "+" if outcome == "created" else "~"
+            values = f" ({', '.join(decl.values or [])})" if decl.values else ""
+            plan.changes.append((sign, "attribute", f"{decl.name}: {decl.type}{values}"))
+        else:
+            plan.unchanged += 1
+    keep: set[str] = set()
+    for decl in segments:
+        keep.add(name_key(decl.name))
+        assert decl.filter is not None
+        filter_text, model = decl.filter.to_text(), json.dumps(decl.filter.to_json())
+        current = store.segment(decl.name)
+        name = " ".join(decl.name.split())
+        if current is None:
+            store.insert_segment(name, decl.description, filter_text, model)
+            plan.changes.append(("+", "segment", f"{name}: {filter_text}"))
+        elif (current["filter"], current["description"], current["name"]) != (filter_text, decl.description, name):
+            store.update_segment(current["pk"], name, decl.description, filter_text, model)
+            plan.changes.append(("~", "segment", f"{name}: {filter_text}"))
+        else:
+            plan.unchanged += 1
+    if prune:
+        for current in store.segments():
+            if name_key(current["name"]) not in keep:
+                store.delete_segment(current["pk"])
+                plan.changes.append(("-", "segment", current["name"]))
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to undo a dry run."""
+
+
+def dump_document(seg: Seg, names: Sequence[str]) -> str:
+    """Segments (all, or ``names``) and the attributes they use, in the format ``apply`` reads."""
+    store = seg.store()
+    chosen = [seg.segments.get(n) for n in names] if names else store.segments()
+    registry = store.registry()
+    used: set[str] = set()
+    for s in chosen:
+        for group in Filter.from_json(json.loads(s["model"])).groups:
+            used.update(c.field.lower() for c in group.conditions)
+    attributes = {}
+    for f in registry.attributes.values():
+        if names and f.name.lower() not in used:
+            continue
+        spec: dict = {"type": str(f.type)}
+        if f.enum_values:
+            spec["values"] = list(f.enum_values)
+        attributes[f.name] = spec
+    doc: dict = {}
+    if attributes:
+        doc["attributes"] = attributes
+    segs = []
+    for s in chosen:
+        item = {"name": s["name"]}
+        if s["description"]:
+            item["description"] = s["description"]
+        item["where"] = s["filter"]
+        segs.append(item)
+    doc["segments"] = segs
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
