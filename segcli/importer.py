@@ -224,7 +224,7 @@ def read_jsonl(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _CountingRead
                 yield Record(line, {}, text, (1, "the line is not valid UTF-8"))
                 continue
             try:
-                obj = json.loads(text)
+                obj = json.loads(text.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 yield Record(line, {}, text, (exc.colno, f"not valid JSON: {exc.msg}"))
                 continue

@@ -1,0 +1,100 @@
+"""Shared fixtures: every test gets its own database file and a pinned clock."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CSV = ROOT / "sample_data" / "customers.csv"
+SAMPLE_JSONL = ROOT / "sample_data" / "customers.jsonl"
+EXAMPLE_YAML = ROOT / "segments.example.yaml"
+NOW = "2026-11-29T12:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def seg_env(tmp_path, monkeypatch):
+    """Point SEG_DB at a temp file and pin SEG_NOW, so no test touches a real database or the clock."""
+    monkeypatch.setenv("SEG_DB", str(tmp_path / "seg.db"))
+    monkeypatch.setenv("SEG_NOW", NOW)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def __repr__(self) -> str:  # shown by pytest when an assertion fails
+        return f"Result(code={self.code}, out={self.out[:2000]!r}, err={self.err[:2000]!r})"
+
+
+def run(*args: str, stdin: bytes | str | None = None) -> Result:
+    """Run ``seg ARGS`` in-process through its real entry point (error handling included)."""
+    from segcli.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else (stdin or b"")
+    fake_stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    old_argv, old_stdin = sys.argv, sys.stdin
+    sys.argv, sys.stdin = ["seg", *args], fake_stdin
+    code = 0
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv, sys.stdin = old_argv, old_stdin
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def seg():
+    return run
+
+
+def db_path() -> str:
+    return os.environ["SEG_DB"]
+
+
+def snapshot(path: str | None = None) -> dict:
+    """Everything in the database, to check that a failed command changed nothing."""
+    path = path or db_path()
+    if not os.path.exists(path):
+        return {"exists": False}
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        data = {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))) for t in tables}
+        data["schema"] = sorted(r[0] or "" for r in conn.execute("SELECT sql FROM sqlite_master"))
+        return data
+    finally:
+        conn.close()
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+@pytest.fixture
+def sample_db(seg_env):
+    """The sample data with the example segments, as the Quick start builds it."""
+    assert run("apply", str(EXAMPLE_YAML)).code == 0
+    result = run("import", str(SAMPLE_CSV))
+    assert result.code == 0, result
+    return seg_env

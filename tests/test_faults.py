@@ -1,0 +1,58 @@
+"""Faults: a killed import leaves the database exactly as it was (SPEC §2: one transaction)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_YAML, ROOT, run, snapshot
+
+sys.path.insert(0, str(ROOT / "sample_data"))
+from generate import generate  # noqa: E402
+
+
+def seg_process(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from segcli.cli import main; main()", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("big") / "customers"
+    generate(60_000, out, datetime(2026, 11, 29, 12, tzinfo=UTC), seed=11, formats=("csv",))
+    return out.with_suffix(".csv")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.4, 1.2, 2.5])
+def test_sigkill_mid_import_leaves_the_earlier_content(tmp_path, big_csv, delay):
+    assert run("apply", str(EXAMPLE_YAML)).code == 0
+    seed = tmp_path / "seed.csv"
+    seed.write_text("id,name,tier\nkeep-1,Kept,gold\nkeep-2,Also kept,silver\n", encoding="utf-8")
+    assert run("import", str(seed)).code == 0
+    before = snapshot()
+    proc = seg_process("import", str(big_csv))
+    time.sleep(delay)
+    if proc.poll() is not None:
+        pytest.skip(f"the import finished within {delay}s; nothing to interrupt")  # not counted as a pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    conn = sqlite3.connect(os.environ["SEG_DB"])
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert snapshot() == before
+    # And the database still works: the same import, run to the end, lands whole.
+    r = run("import", str(big_csv))
+    assert r.code == 0 and "60000 read, 60000 created" in r.err

@@ -1,0 +1,337 @@
+"""`seg import`: formats, upserts, normalization, strictness, rejects, atomicity (SPEC §2)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from conftest import SAMPLE_CSV, SAMPLE_JSONL, db_path, run, snapshot, write
+
+import segcli
+
+HEADER = "id,name,language,country,platform,tags,created_at,marketing_opt_out\n"
+
+
+def customer(cid: str) -> dict:
+    return segcli.open().customer(cid)
+
+
+def test_csv_import_normalizes_every_builtin_field(tmp_path):
+    path = write(
+        tmp_path / "c.csv",
+        HEADER
+        + 'a1,  Salim Al Harthy ,Arabic,Oman,WhatsApp," VIP, lead ,vip,,Lead",2026-01-05T10:00:00+04:00,yes\n'
+        + "a2,Ann,ar-OM,OMN,INSTAGRAM,,2026-01-05,N\n"
+        + "a3,Émile,EN,ae,webchat,b2b,2026-01-05T10:00:00,\n",
+    )
+    r = run("import", str(path))
+    assert r.code == 0, r
+    assert "3 read, 3 created, 0 updated, 0 unchanged, 0 rejected" in r.err
+    a1 = customer("a1")
+    assert a1["name"] == "Salim Al Harthy"
+    assert (a1["language"], a1["country"], a1["platform"]) == ("ar", "OM", "whatsapp")
+    assert a1["tags"] == ["VIP", "lead"]  # trimmed, empties dropped, case duplicates collapse to the first
+    assert a1["created_at"] == "2026-01-05T06:00:00Z"  # offset honoured, stored in UTC
+    assert a1["marketing_opt_out"] is True
+    a2 = customer("a2")
+    assert (a2["language"], a2["country"], a2["platform"]) == ("ar", "OM", "instagram")
+    assert a2["created_at"] == "2026-01-05T00:00:00Z"  # a date is midnight UTC
+    assert a2["marketing_opt_out"] is False
+    a3 = customer("a3")
+    assert a3["created_at"] == "2026-01-05T10:00:00Z"  # no offset means UTC
+    assert a3["marketing_opt_out"] is False  # never missing
+    assert a3["country"] == "AE"
+
+
+def test_bom_and_crlf(tmp_path):
+    path = write(tmp_path / "c.csv", b"\xef\xbb\xbfid,name\r\nx1,Ann\r\nx2,Bob\r\n")
+    assert run("import", str(path)).code == 0
+    assert customer("x1")["name"] == "Ann" and customer("x2")["name"] == "Bob"
+
+
+def test_json_array_and_jsonl_and_stdin(tmp_path):
+    data = [
+        {"id": "j1", "name": "Ann", "tags": ["VIP", "vip", " x "], "marketing_opt_out": True,
+         "attributes": {"score": 10}},
+        {"id": "j2", "name": None, "tags": "a, b", "opted_out": False, "attributes": {"score": 2.5}},
+    ]
+    write(tmp_path / "c.json", json.dumps(data, indent=2))
+    assert run("import", str(tmp_path / "c.json")).code == 0
+    assert customer("j1")["tags"] == ["VIP", "x"]
+    assert customer("j1")["attributes"]["score"] == 10
+    assert customer("j2")["tags"] == ["a", "b"]
+    lines = "\n".join(json.dumps({"id": f"l{i}", "name": f"N{i}"}) for i in range(3)) + "\n"
+    write(tmp_path / "c.jsonl", lines)
+    assert run("import", str(tmp_path / "c.jsonl")).code == 0
+    r = run("import", "-", "--format", "csv", stdin="id,name\ns1,From stdin\n")
+    assert r.code == 0, r
+    assert customer("s1")["name"] == "From stdin"
+
+
+def test_stdin_needs_a_format():
+    r = run("import", "-", stdin="id\nx\n")
+    assert r.code == 2 and "--format" in r.err
+
+
+def test_upsert_replaces_present_clears_empty_and_keeps_absent(tmp_path):
+    write(tmp_path / "a.csv", "id,name,email,phone\nu1,Ann,ann@x.com,+968111\n")
+    assert run("import", str(tmp_path / "a.csv")).code == 0
+    write(tmp_path / "b.csv", "id,name,email\nu1,Annie,\n")  # phone absent, email emptied
+    r = run("import", str(tmp_path / "b.csv"))
+    assert "1 updated" in r.err
+    c = customer("u1")
+    assert (c["name"], c["email"], c["phone"]) == ("Annie", None, "+968111")
+
+
+def test_json_null_clears_and_later_row_wins(tmp_path):
+    write(tmp_path / "a.jsonl", '{"id": "u1", "name": "Ann", "tags": ["x"]}\n{"id": "u1", "name": "Second"}\n')
+    r = run("import", str(tmp_path / "a.jsonl"))
+    assert r.code == 0 and "2 read, 1 created, 1 updated" in r.err
+    assert customer("u1")["name"] == "Second"
+    assert customer("u1")["tags"] == ["x"]
+    write(tmp_path / "b.jsonl", '{"id": "u1", "name": null, "tags": null}\n')
+    assert run("import", str(tmp_path / "b.jsonl")).code == 0
+    assert customer("u1")["name"] is None and customer("u1")["tags"] == []
+
+
+def test_reimport_reports_every_row_unchanged(sample_db):
+    before = snapshot()
+    r = run("import", str(SAMPLE_CSV))
+    assert "300 read, 0 created, 0 updated, 300 unchanged, 0 rejected" in r.err
+    # The JSONL file holds the same customers in JSON's spellings: they normalize alike.
+    r = run("import", str(SAMPLE_JSONL))
+    assert "300 read, 0 created, 0 updated, 300 unchanged, 0 rejected" in r.err, r
+    assert snapshot() == before
+
+
+def test_a_list_in_an_attribute_inferred_as_text_is_an_error(tmp_path):
+    # Without the YAML's declarations, the CSV's comma-separated products are text (SPEC §2:
+    # only JSON arrays infer an array), so JSON lists for it later are refused, not mangled.
+    assert run("import", str(SAMPLE_CSV)).code == 0
+    r = run("import", str(SAMPLE_JSONL))
+    assert r.code == 1 and "products: expected a single value, got a list" in r.err
+
+
+def test_type_inference_at_first_import_and_checks_after(tmp_path):
+    write(
+        tmp_path / "a.csv",
+        "id,vip,score,joined,note,empty\n"
+        "1,yes,10,2026-01-01,hello,\n"
+        "2,no,-2.5,2026-02-01T08:00:00+04:00,42,\n"
+        "3,,,,,\n",
+    )
+    r = run("import", str(tmp_path / "a.csv"))
+    assert r.code == 0, r
+    types = {a["name"]: a["type"] for a in segcli.open().attributes.list()}
+    assert types == {"vip": "boolean", "score": "number", "joined": "date", "note": "text"}
+    write(tmp_path / "j.jsonl", '{"id": "4", "langs": ["ar", "en"]}\n')
+    assert run("import", str(tmp_path / "j.jsonl")).code == 0
+    assert {a["name"]: a["type"] for a in segcli.open().attributes.list()}["langs"] == "array"
+    # Later imports are checked against the stored type.
+    write(tmp_path / "b.csv", "id,score\n5,abc\n")
+    r = run("import", str(tmp_path / "b.csv"))
+    assert r.code == 1 and '2:2: score: "abc" is not a number' in r.err
+
+
+def test_all_zero_one_column_is_boolean_and_mixed_is_text(tmp_path):
+    write(tmp_path / "a.csv", "id,flag,mixed\n1,1,1\n2,0,x\n")
+    assert run("import", str(tmp_path / "a.csv")).code == 0
+    types = {a["name"]: a["type"] for a in segcli.open().attributes.list()}
+    assert types == {"flag": "boolean", "mixed": "text"}
+
+
+def test_declared_enum_is_checked_case_insensitively_and_stored_as_declared(tmp_path):
+    assert run("attributes", "define", "tier", "--type", "enum", "--values", "Gold,Silver").code == 0
+    write(tmp_path / "a.csv", "id,tier\n1,GOLD\n2,silver\n")
+    assert run("import", str(tmp_path / "a.csv")).code == 0
+    assert customer("1")["attributes"]["tier"] == "Gold"
+    assert customer("2")["attributes"]["tier"] == "Silver"
+
+
+BAD_INPUTS = [
+    ("empty id", "id,name\n,Ann\n", "2:1: id: empty"),
+    ("bad date", "id,created_at\n1,2026-13-45\n", '2:2: created_at: "2026-13-45" is not a valid date'),
+    ("word date", "id,created_at\n1,yesterday\n", '2:2: created_at: "yesterday" is not an ISO 8601 date'),
+    ("language", "id,language\n1,Klingonese\n", '2:2: language: "Klingonese" is not a known language'),
+    ("country", "id,country\n1,Atlantis\n", '2:2: country: "Atlantis" is not a known country'),
+    ("platform", "id,platform\n1,fax\n", '2:2: platform: "fax" is not a platform'),
+    ("boolean", "id,opt_out\n1,maybe\n", '2:2: marketing_opt_out: "maybe" is not a boolean'),
+    ("cells", "id,name\n1,Ann,extra\n", "2:3: the row has 3 cells, more than the 2 of the header"),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_strict_import_rejects_bad_rows_and_writes_nothing(tmp_path, label, text, message):
+    write(tmp_path / "seed.csv", "id,name\nkeep,Kept\n")
+    assert run("import", str(tmp_path / "seed.csv")).code == 0
+    before = snapshot()
+    path = write(tmp_path / "bad.csv", text)
+    r = run("import", str(path))
+    assert r.code == 1, r
+    assert f"{path}:{message}" in r.err
+    assert "nothing was imported" in r.err
+    assert "Traceback" not in r.err + r.out
+    assert snapshot() == before
+
+
+def test_number_and_enum_errors(tmp_path):
+    run("attributes", "define", "tier", "--type", "enum", "--values", "gold,silver")
+    run("attributes", "define", "ltv", "--type", "number")
+    before = snapshot()
+    path = write(tmp_path / "bad.csv", "id,tier,ltv\n1,platinum,abc\n")
+    r = run("import", str(path))
+    assert r.code == 1
+    assert '2:2: tier: "platinum" is not one of gold, silver' in r.err
+    assert '2:3: ltv: "abc" is not a number' in r.err
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("nocol.csv", "name,email\nAnn,a@x\n", "no id column"),
+        ("arr.json", '{"id": "1"}', "expected a JSON array of objects"),
+        ("notobj.json", '[{"id": "1"}, 5]', "1:1: expected a JSON object, got a number"),
+        ("bad.json", '[{"id": "1"}, {"id": }]', "not valid JSON"),
+        ("line.jsonl", '{"id": "1"}\n[1, 2]\n', "2:1: expected a JSON object, got an array"),
+        ("broken.jsonl", '{"id": "1"}\n{"id": \n', "2:8: not valid JSON"),
+    ],
+)
+def test_structural_errors_name_the_file_and_change_nothing(tmp_path, name, content, message):
+    run("import", str(write(tmp_path / "seed.csv", "id\nkeep\n")))
+    before = snapshot()
+    r = run("import", str(write(tmp_path / name, content)))
+    assert r.code == 1, r
+    assert message in r.err and name in r.err
+    assert "Traceback" not in r.err
+    assert snapshot() == before
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    run("import", str(write(tmp_path / "seed.csv", "id\nkeep\n")))
+    before = snapshot()
+    path = write(tmp_path / "bad.csv", b"id,name\n1,Ann\n2,B\xffb\n")
+    r = run("import", str(path))
+    assert r.code == 1 and f"{path}:3:1: the line is not valid UTF-8" in r.err
+    assert snapshot() == before
+
+
+def test_missing_file_and_folder(tmp_path):
+    r = run("import", str(tmp_path / "nope.csv"))
+    assert r.code == 1 and "nope.csv: no such file" in r.err
+    assert not (tmp_path / "seg.db").exists() or snapshot()["customers"] == []
+
+
+def test_database_that_is_not_sqlite_is_refused_untouched(tmp_path):
+    junk = write(tmp_path / "junk.db", b"this is not a database at all" * 100)
+    original = junk.read_bytes()
+    r = run("--db", str(junk), "import", str(SAMPLE_CSV))
+    assert r.code == 1 and "not a seg database" in r.err and "Traceback" not in r.err
+    assert junk.read_bytes() == original
+    r = run("--db", str(junk), "list")
+    assert r.code == 1 and "not a seg database" in r.err
+
+
+def test_database_from_a_newer_seg_is_refused(tmp_path):
+    run("import", str(write(tmp_path / "a.csv", "id\n1\n")))
+    conn = sqlite3.connect(db_path())
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    r = run("count", "x")
+    assert r.code == 1 and "newer seg" in r.err
+
+
+def test_read_command_on_missing_database_creates_nothing(tmp_path):
+    for args in (["list"], ["count", "X"], ["members", "X"], ["attributes"], ["customers", "show", "1"]):
+        r = run(*args)
+        assert r.code == 1, (args, r)
+        assert "no database at" in r.err
+    assert not (tmp_path / "seg.db").exists()
+
+
+def test_many_bad_rows_show_twenty_then_the_total(tmp_path):
+    rows = "".join(f"{i},notanumber\n" for i in range(30))
+    run("attributes", "define", "n", "--type", "number")
+    r = run("import", str(write(tmp_path / "bad.csv", "id,n\n" + rows)))
+    assert r.code == 1
+    assert "30 invalid rows of 30 (first 20 shown)" in r.err
+    assert r.err.count("is not a number") == 20
+
+
+def test_one_bad_row_among_thousands_changes_nothing(tmp_path):
+    run("import", str(SAMPLE_CSV))
+    before = snapshot()
+    lines = SAMPLE_CSV.read_text(encoding="utf-8").splitlines()
+    body = lines[1:]
+    more = [f"X{i},Name {i},,,,whatsapp,OM,,2026-01-01,,no,,,,,,," for i in range(3000)]
+    more[1500] = "X1500,Bad,,,,whatsapp,OM,,2026-02-30,,no,,,,,,,"
+    path = write(tmp_path / "big.csv", "\n".join([lines[0], *body, *more]) + "\n")
+    r = run("import", str(path))
+    assert r.code == 1 and "1 invalid row of 3300" in r.err
+    assert f"{path}:1802:9: created_at: \"2026-02-30\" is not a valid date" in r.err
+    assert snapshot() == before
+
+
+def test_skip_invalid_writes_valid_rows_and_the_rejects_file(tmp_path):
+    path = write(
+        tmp_path / "mixed.csv",
+        "id,name,country\n1,Ann,OM\n2,Bob,Atlantis\n3,Cy,AE\n,NoId,OM\n",
+    )
+    r = run("import", str(path), "--skip-invalid")
+    assert r.code == 0, r
+    assert "4 read, 2 created, 0 updated, 0 unchanged, 2 rejected" in r.err
+    rejects = (tmp_path / "mixed.csv.rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "id,name,country,_error"
+    assert rejects[1].startswith("2,Bob,Atlantis,") and "not a known country" in rejects[1]
+    assert rejects[2].startswith(",NoId,OM,") and "id: empty" in rejects[2]
+    assert customer("1")["name"] == "Ann" and customer("3")["country"] == "AE"
+    r = run("import", str(path), "--skip-invalid", "--rejects", str(tmp_path / "r.csv"))
+    assert "2 unchanged, 2 rejected" in r.err and (tmp_path / "r.csv").exists()
+
+
+def test_skip_invalid_json_rejects_keep_the_object(tmp_path):
+    path = write(tmp_path / "m.jsonl", '{"id": "1", "country": "OM"}\n{"id": "2", "country": "Nowhere"}\nnot json\n')
+    r = run("import", str(path), "--skip-invalid")
+    assert r.code == 0 and "3 read, 1 created, 0 updated, 0 unchanged, 2 rejected" in r.err
+    lines = [json.loads(x) for x in (tmp_path / "m.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert lines[0]["id"] == "2" and "not a known country" in lines[0]["_error"]
+    assert lines[1]["_raw"].strip() == "not json" and lines[1]["_line"] == 3
+
+
+def test_dry_run_counts_but_writes_nothing(tmp_path):
+    run("import", str(write(tmp_path / "a.csv", "id,name\n1,Ann\n")))
+    before = snapshot()
+    r = run("import", str(write(tmp_path / "b.csv", "id,name,newattr\n1,Annie,5\n2,Bob,6\n")), "--dry-run")
+    assert r.code == 0 and "dry run" in r.err and "2 read, 1 created, 1 updated" in r.err
+    assert snapshot() == before
+
+
+def test_import_json_summary(tmp_path):
+    r = run("import", str(write(tmp_path / "a.csv", "id\n1\n")), "--json")
+    assert json.loads(r.out)["created"] == 1
+
+
+def test_customers_show(sample_db):
+    r = run("customers", "show", "C000004", "--json")
+    data = json.loads(r.out)
+    assert data["id"] == "C000004" and data["country"] == "OM"
+    assert "WhatsApp Opted-In" in data["segments"]
+    r = run("customers", "show", "C00004")
+    assert r.code == 1 and 'no customer with id "C00004"' in r.err
+
+
+def test_attribute_names_are_checked(tmp_path):
+    r = run("import", str(write(tmp_path / "a.csv", 'id,"bad;name"\n1,2\n')))
+    assert r.code == 1 and "cannot be an attribute name" in r.err
+    r = run("attributes", "define", "x y; DROP TABLE customers", "--type", "text")
+    assert r.code == 2 and "cannot be an attribute name" in r.err
+
+
+def test_header_aliases_map_to_builtin_fields(tmp_path):
+    path = write(tmp_path / "a.csv", "ID,Date_Created,Last_Interaction,Opted_Out\n1,2026-01-01,2026-02-01,yes\n")
+    assert run("import", str(path)).code == 0
+    c = customer("1")
+    assert c["created_at"] == "2026-01-01T00:00:00Z" and c["last_interaction_at"] == "2026-02-01T00:00:00Z"
+    assert c["marketing_opt_out"] is True
+    assert segcli.open().attributes.list() == []
