@@ -132,9 +132,10 @@ def _column_value(ctx: CompileContext, f: Field, value: object) -> tuple[str, st
     return ctx.column(f), ctx.bind(value)
 
 
-def _items(ctx: CompileContext, f: Field, where: str = "") -> str:
+def _items(ctx: CompileContext, f: Field, where=None) -> str:
+    """Customers with an item of list field ``f``; ``where`` builds a condition on the item."""
     key = ctx.bind(f.item_key)
-    extra = f" AND {where}" if where else ""
+    extra = f" AND {where()}" if where else ""
     return f"c.pk IN (SELECT customer_pk FROM customer_items WHERE field = {key}{extra})"
 
 
@@ -231,7 +232,7 @@ class Contains(Operator):
     def sql(self, ctx, f, cond):
         value = fold(str(cond.values[0]))
         if f.is_list:
-            return _items(ctx, f, f"value_fold = {ctx.bind(value)}")
+            return _items(ctx, f, lambda: f"value_fold = {ctx.bind(value)}")
         return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(value))
 
 
@@ -239,8 +240,7 @@ class ContainsAny(Operator):
     key, spelling, lists, template = "contains_any", "contains any (...)", True, "{field} contains any of {values}"
 
     def sql(self, ctx, f, cond):
-        binds = ", ".join(ctx.bind(fold(str(v))) for v in cond.values)
-        return _items(ctx, f, f"value_fold IN ({binds})")
+        return _items(ctx, f, lambda: f"value_fold IN ({', '.join(ctx.bind(fold(str(v))) for v in cond.values)})")
 
 
 class ContainsAll(Operator):
@@ -248,7 +248,7 @@ class ContainsAll(Operator):
 
     def sql(self, ctx, f, cond):
         # One indexed lookup per element, intersected: each uses (field, value_fold, customer_pk).
-        parts = [_items(ctx, f, f"value_fold = {ctx.bind(fold(str(v)))}") for v in cond.values]
+        parts = [_items(ctx, f, lambda v=v: f"value_fold = {ctx.bind(fold(str(v)))}") for v in cond.values]
         return "(" + " AND ".join(parts) + ")"
 
 

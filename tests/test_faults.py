@@ -15,7 +15,7 @@ import pytest
 from conftest import EXAMPLE_YAML, ROOT, run, snapshot
 
 sys.path.insert(0, str(ROOT / "sample_data"))
-from generate import generate  # noqa: E402
+from generate import generate
 
 
 def seg_process(*args: str) -> subprocess.Popen:

@@ -1,0 +1,164 @@
+"""Golden compiler tests: filter text -> exact SQL and parameters, no database.
+
+One case per operator x type cell of SPEC §3. If a change to the compiler alters any SQL, these show
+exactly which; the differential test in test_property.py shows whether the new SQL is still right.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from segcli.compile import Dialect, compile_audience
+from segcli.fields import FieldRegistry, FieldType, attribute_field
+from segcli.parse import parse_filter
+
+NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+REGISTRY = FieldRegistry(
+    [
+        attribute_field("tier", FieldType.ENUM, ("Gold", "silver")),
+        attribute_field("ltv", FieldType.NUMBER),
+        attribute_field("vip", FieldType.BOOLEAN),
+        attribute_field("joined", FieldType.DATE),
+        attribute_field("note", FieldType.TEXT),
+        attribute_field("langs", FieldType.ARRAY),
+        attribute_field("Lifetime Value", FieldType.NUMBER),
+    ]
+)
+ITEMS = "c.pk IN (SELECT customer_pk FROM customer_items WHERE field = :p1"
+
+GOLDEN = [
+    # text: folded copy, substring by instr (no LIKE wildcards), prefix/suffix by substr
+    ("name = ÉLITE", "c.name_fold = :p1", {"p1": "élite"}),
+    ("name is 'Al Harthy'", "c.name_fold = :p1", {"p1": "al harthy"}),
+    ("name != Ann", "NOT coalesce(c.name_fold = :p1, 0)", {"p1": "ann"}),
+    ("name is not Ann", "NOT coalesce(c.name_fold = :p1, 0)", {"p1": "ann"}),
+    ("name in (Ann, BOB)", "c.name_fold IN (:p1, :p2)", {"p1": "ann", "p2": "bob"}),
+    ("name not in (Ann)", "NOT coalesce(c.name_fold IN (:p1), 0)", {"p1": "ann"}),
+    ("email contains '50%_off'", "instr(c.email_fold, :p1) > 0", {"p1": "50%_off"}),
+    ("email not contains x", "NOT coalesce(instr(c.email_fold, :p1) > 0, 0)", {"p1": "x"}),
+    ("name starts with Al", "substr(c.name_fold, 1, length(:p1)) = :p1", {"p1": "al"}),
+    ("email ends with .OM", "substr(c.email_fold, -length(:p1)) = :p1", {"p1": ".om"}),
+    ("phone is set", "c.phone IS NOT NULL", {}),
+    ("phone is not set", "NOT coalesce(c.phone IS NOT NULL, 0)", {}),
+    ("note = x", "c.attr_note__fold = :p1", {"p1": "x"}),
+    # number: numeric comparisons on a NUMERIC column
+    ("ltv = 10", "c.attr_ltv = :p1", {"p1": 10}),
+    ("ltv != 9.5", "NOT coalesce(c.attr_ltv = :p1, 0)", {"p1": 9.5}),
+    ("ltv > -5", "c.attr_ltv > :p1", {"p1": -5}),
+    ("ltv >= 10", "c.attr_ltv >= :p1", {"p1": 10}),
+    ("ltv < 10", "c.attr_ltv < :p1", {"p1": 10}),
+    ("ltv <= 10", "c.attr_ltv <= :p1", {"p1": 10}),
+    ("ltv between 1 and 2.5", "(c.attr_ltv >= :p1 AND c.attr_ltv <= :p2)", {"p1": 1, "p2": 2.5}),
+    ("ltv in (1, 2)", "c.attr_ltv IN (:p1, :p2)", {"p1": 1, "p2": 2}),
+    ("ltv not in (1)", "NOT coalesce(c.attr_ltv IN (:p1), 0)", {"p1": 1}),
+    ("ltv is set", "c.attr_ltv IS NOT NULL", {}),
+    ('"lifetime value" > 100', "c.attr_lifetime_value > :p1", {"p1": 100}),
+    # boolean
+    ("vip = yes", "c.attr_vip = :p1", {"p1": 1}),
+    ("vip is true", "c.attr_vip = :p1", {"p1": 1}),
+    ("vip is false", "c.attr_vip = :p1", {"p1": 0}),
+    ("vip != true", "NOT coalesce(c.attr_vip = :p1, 0)", {"p1": 1}),
+    ("opted_out = false", "c.marketing_opt_out = :p1", {"p1": 0}),
+    ("opt_out is not set", "NOT coalesce(c.marketing_opt_out IS NOT NULL, 0)", {}),
+    # dates: a date-only literal is the whole UTC day [D, D+1)
+    ("created = 2026-01-31", "(c.created_at >= :p1 AND c.created_at < :p2)",
+     {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"}),
+    ("created = 2026-01-31T08:00:00+04:00", "c.created_at = :p1", {"p1": "2026-01-31T04:00:00Z"}),
+    ("created != 2026-01-31", "NOT coalesce((c.created_at >= :p1 AND c.created_at < :p2), 0)",
+     {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"}),
+    ("created < 2026-01-31", "c.created_at < :p1", {"p1": "2026-01-31T00:00:00Z"}),
+    ("created <= 2026-01-31", "c.created_at < :p1", {"p1": "2026-02-01T00:00:00Z"}),
+    ("created > 2026-12-31", "c.created_at >= :p1", {"p1": "2027-01-01T00:00:00Z"}),
+    ("created >= 2026-01-31", "c.created_at >= :p1", {"p1": "2026-01-31T00:00:00Z"}),
+    ("created > 2026-01-31T10:00:00Z", "c.created_at > :p1", {"p1": "2026-01-31T10:00:00Z"}),
+    ("created <= 2026-01-31T10:00:00Z", "c.created_at <= :p1", {"p1": "2026-01-31T10:00:00Z"}),
+    ("created before 2026-01-31", "c.created_at < :p1", {"p1": "2026-01-31T00:00:00Z"}),
+    ("created after 2026-01-31", "c.created_at >= :p1", {"p1": "2026-02-01T00:00:00Z"}),
+    ("created between 2026-01-01 and 2026-01-31", "(c.created_at >= :p1 AND c.created_at < :p2)",
+     {"p1": "2026-01-01T00:00:00Z", "p2": "2026-02-01T00:00:00Z"}),
+    ("created between 2026-01-01T06:00:00Z and 2026-01-31T06:00:00Z",
+     "(c.created_at >= :p1 AND c.created_at <= :p2)", {"p1": "2026-01-01T06:00:00Z", "p2": "2026-01-31T06:00:00Z"}),
+    ("last_interaction within last 7 days", "(c.last_interaction_at >= :p1 AND c.last_interaction_at <= :p2)",
+     {"p1": "2026-11-22T12:00:00Z", "p2": "2026-11-29T12:00:00Z"}),
+    ("last_interaction within last 12h", "(c.last_interaction_at >= :p1 AND c.last_interaction_at <= :p2)",
+     {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-29T12:00:00Z"}),
+    ("last_interaction older than 30 days", "c.last_interaction_at < :p1", {"p1": "2026-10-30T12:00:00Z"}),
+    ("last_interaction older than 2w", "c.last_interaction_at < :p1", {"p1": "2026-11-15T12:00:00Z"}),
+    ("joined within last 90 minutes", "(c.attr_joined >= :p1 AND c.attr_joined <= :p2)",
+     {"p1": "2026-11-29T10:30:00Z", "p2": "2026-11-29T12:00:00Z"}),
+    ("joined is set", "c.attr_joined IS NOT NULL", {}),
+    # enum, language, platform, country: normalized values, exact match
+    ("tier = GOLD", "c.attr_tier = :p1", {"p1": "Gold"}),
+    ("tier != silver", "NOT coalesce(c.attr_tier = :p1, 0)", {"p1": "silver"}),
+    ("tier in (gold, Silver)", "c.attr_tier IN (:p1, :p2)", {"p1": "Gold", "p2": "silver"}),
+    ("tier not in (gold)", "NOT coalesce(c.attr_tier IN (:p1), 0)", {"p1": "Gold"}),
+    ("language = Arabic", "c.language = :p1", {"p1": "ar"}),
+    ("language in (ar-OM, English)", "c.language IN (:p1, :p2)", {"p1": "ar", "p2": "en"}),
+    ("language != ar", "NOT coalesce(c.language = :p1, 0)", {"p1": "ar"}),
+    ("platform = WhatsApp", "c.platform = :p1", {"p1": "whatsapp"}),
+    ("platform not in (sms, Email)", "NOT coalesce(c.platform IN (:p1, :p2), 0)", {"p1": "sms", "p2": "email"}),
+    ("country = Oman", "c.country = :p1", {"p1": "OM"}),
+    ("country in (omn, ARE)", "c.country IN (:p1, :p2)", {"p1": "OM", "p2": "AE"}),
+    # tags and arrays: element equality through customer_items
+    ("tags contains VIP", f"{ITEMS} AND value_fold = :p2)", {"p1": "tags", "p2": "vip"}),
+    ("tag contains lead", f"{ITEMS} AND value_fold = :p2)", {"p1": "tags", "p2": "lead"}),
+    ("tags not contains VIP", f"NOT coalesce({ITEMS} AND value_fold = :p2), 0)", {"p1": "tags", "p2": "vip"}),
+    ("tags contains any (VIP, Lead)", f"{ITEMS} AND value_fold IN (:p2, :p3))", {"p1": "tags", "p2": "vip", "p3": "lead"}),
+    ("tags contains all (VIP, lead)",
+     f"({ITEMS} AND value_fold = :p2) AND c.pk IN (SELECT customer_pk FROM customer_items WHERE field = :p3 AND value_fold = :p4))",
+     {"p1": "tags", "p2": "vip", "p3": "tags", "p4": "lead"}),
+    ("tags not contains any (x)", f"NOT coalesce({ITEMS} AND value_fold IN (:p2)), 0)", {"p1": "tags", "p2": "x"}),
+    ("tags is set", f"{ITEMS})", {"p1": "tags"}),
+    ("tags is not set", f"NOT coalesce({ITEMS}), 0)", {"p1": "tags"}),
+    ("langs contains AR", f"{ITEMS} AND value_fold = :p2)", {"p1": "attr_langs", "p2": "ar"}),
+    # groups: AND within, OR between
+    ("tags contains VIP and language = Arabic or tier = gold and country = OM",
+     f"(({ITEMS} AND value_fold = :p2) AND c.language = :p3) OR (c.attr_tier = :p4 AND c.country = :p5))",
+     {"p1": "tags", "p2": "vip", "p3": "ar", "p4": "Gold", "p5": "OM"}),
+]
+
+
+@pytest.mark.parametrize(("text", "sql", "params"), GOLDEN, ids=[g[0] for g in GOLDEN])
+def test_golden(text, sql, params):
+    compiled = compile_audience(REGISTRY, NOW, [parse_filter(text, REGISTRY)])
+    assert compiled.sql == sql
+    assert compiled.params == params
+
+
+def test_every_operator_has_a_golden_case():
+    from segcli.compile import OPERATORS
+
+    used = set()
+    for text, _, _ in GOLDEN:
+        for g in parse_filter(text, REGISTRY).groups:
+            used.update(c.op for c in g.conditions)
+    assert used == set(OPERATORS)
+
+
+def test_exclusion_is_the_negated_union():
+    include = [parse_filter("tier = gold", REGISTRY), parse_filter("vip is true", REGISTRY)]
+    exclude = [parse_filter("country = OM", REGISTRY)]
+    compiled = compile_audience(REGISTRY, NOW, include, exclude)
+    assert compiled.sql == "(c.attr_tier = :p1 OR c.attr_vip = :p2) AND NOT coalesce((c.country = :p3), 0)"
+
+
+def test_a_dialect_overrides_only_what_differs():
+    class Postgres(Dialect):
+        name = "postgresql"
+
+        def param(self, name):
+            return f"%({name})s"
+
+        def has_substring(self, column, p):
+            return f"strpos({column}, {p}) > 0"
+
+    compiled = compile_audience(REGISTRY, NOW, [parse_filter("name contains x and ltv > 1", REGISTRY)], dialect=Postgres())
+    assert compiled.sql == "(strpos(c.name_fold, %(p1)s) > 0 AND c.attr_ltv > %(p2)s)"
+
+
+def test_canonical_text_reads_back_to_the_same_model():
+    for text, _, _ in GOLDEN:
+        flt = parse_filter(text, REGISTRY)
+        assert parse_filter(flt.to_text(), REGISTRY) == flt, text

@@ -1,0 +1,236 @@
+"""Segments through the CLI: create, edit, delete, list, show, count, members, filter, why (SPEC §4),
+and filter errors (SPEC §3: exit 2, a message that points at the part, nothing saved)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import NOW, SAMPLE_CSV, run, snapshot
+
+NOW_DT = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+
+
+def _sample_rows() -> list[dict]:
+    """The sample customers read with nothing of seg's: plain csv and hand-written normalization."""
+    names = {"arabic": "ar", "english": "en", "hindi": "hi", "urdu": "ur", "french": "fr", "spanish": "es"}
+    countries = {"omn": "OM", "oman": "OM", "om": "OM"}
+    out = []
+    for row in csv.DictReader(SAMPLE_CSV.open(encoding="utf-8")):
+        lang = row["language"].lower()
+        lang = names.get(lang, lang.split("-")[0]) if lang else None
+
+        def when(text: str) -> datetime | None:
+            if not text:
+                return None
+            dt = datetime.fromisoformat(text)
+            return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+        out.append(
+            {
+                "id": row["id"],
+                "language": lang,
+                "country": countries.get(row["country"].lower(), row["country"].upper()),
+                "platform": row["platform"].lower(),
+                "tags": {t.strip().casefold() for t in row["tags"].split(",") if t.strip()},
+                "created": when(row["created_at"]),
+                "last": when(row["last_interaction_at"]),
+                "opted_out": row["marketing_opt_out"].lower() in ("yes", "true", "1", "y"),
+                "tier": row["tier"].lower(),
+                "interest": row["interest"].lower(),
+            }
+        )
+    return out
+
+
+EXPECTED = {
+    "VIP Arabic Speakers": lambda c: "vip" in c["tags"] and c["language"] == "ar",
+    "Inactive 30+ Days": lambda c: c["last"] is not None and c["last"] < NOW_DT - timedelta(days=30),
+    "Gold Tier in Oman": lambda c: c["tier"] == "gold" and c["country"] == "OM",
+    "WhatsApp Opted-In": lambda c: c["platform"] == "whatsapp" and not c["opted_out"],
+    "New This Week": lambda c: c["created"] is not None and NOW_DT - timedelta(days=7) <= c["created"] <= NOW_DT,
+    "Enterprise Leads": lambda c: c["interest"] == "enterprise" and "lead" in c["tags"],
+}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_the_six_examples_on_the_sample_data(sample_db, name):
+    rows = _sample_rows()
+    want = sorted(c["id"] for c in rows if EXPECTED[name](c))
+    assert want, f"the sample data should have members for {name}"
+    r = run("count", name)
+    assert r.code == 0 and r.out == f"{len(want)}\n"
+    r = run("members", name, "--format", "csv", "--columns", "id")
+    assert r.out.splitlines() == ["id", *want]
+
+
+def test_list_shows_live_counts(sample_db):
+    data = json.loads(run("list", "--json").out)
+    assert {d["name"] for d in data} == set(EXPECTED)
+    for d in data:
+        assert d["count"] == int(run("count", d["name"]).out)
+    # Counts are computed when asked: a day later, New This Week has changed.
+    later = json.loads(run("--now", "2026-12-20T00:00:00Z", "list", "--json").out)
+    assert {d["name"]: d["count"] for d in later}["New This Week"] == 0
+
+
+def test_count_union_and_exclusion(sample_db):
+    rows = _sample_rows()
+    a, b, x = EXPECTED["VIP Arabic Speakers"], EXPECTED["Gold Tier in Oman"], EXPECTED["Inactive 30+ Days"]
+    union = {c["id"] for c in rows if a(c) or b(c)}
+    assert int(run("count", "VIP Arabic Speakers", "Gold Tier in Oman").out) == len(union)
+    left = {c["id"] for c in rows if (a(c) or b(c)) and not x(c)}
+    r = run("count", "VIP Arabic Speakers", "gold tier in oman", "--exclude", "Inactive 30+ Days")
+    assert int(r.out) == len(left)
+    r = run("members", "VIP Arabic Speakers", "Gold Tier in Oman", "-x", "Inactive 30+ Days", "--format", "jsonl", "-c", "id")
+    ids = [json.loads(line)["id"] for line in r.out.splitlines()]
+    assert ids == sorted(left)  # each once, sorted by id
+    assert json.loads(run("count", "VIP Arabic Speakers", "--json").out)["count"] == int(run("count", "VIP Arabic Speakers").out)
+
+
+def test_create_edit_rename_describe_delete(sample_db):
+    r = run("create", "Omanis", "--where", "country = Oman", "--description", "In Oman")
+    assert r.code == 0, r
+    assert run("create", "OMANIS", "--where", "country = OM").code == 1  # names unique, any case
+    oman = int(run("count", "Omanis").out)
+    r = run("edit", "omanis", "--or-where", "country = AE")
+    assert r.code == 0 and "country = OM or country = AE" in r.err
+    both = int(run("count", "Omanis").out)
+    assert both > oman
+    assert run("edit", "Omanis", "--where", "country = AE", "--rename", "Emiratis", "-d", "UAE").code == 0
+    shown = json.loads(run("show", "Emiratis", "--json").out)
+    assert shown["filter"] == "country = AE" and shown["description"] == "UAE"
+    assert shown["count"] == both - oman
+    assert run("count", "Omanis").code == 1
+    before_customers = snapshot()["customers"]
+    r = run("delete", "Emiratis", "--yes")
+    assert r.code == 0 and "deleted Emiratis" in r.err
+    assert snapshot()["customers"] == before_customers  # never customers
+    assert run("count", "Emiratis").code == 1
+
+
+def test_several_where_are_joined_with_or(sample_db):
+    assert run("create", "Two", "-w", "country = OM", "-w", "country = AE").code == 0
+    assert json.loads(run("show", "Two", "--json").out)["groups"] == [["country = OM"], ["country = AE"]]
+
+
+def test_unknown_segment_suggests_the_nearest(sample_db):
+    r = run("count", "VIP Arabic Speaker")
+    assert r.code == 1 and 'no segment named "VIP Arabic Speaker"' in r.err and "VIP Arabic Speakers" in r.err
+
+
+FILTER_ERRORS = [
+    ("teir = gold", 'unknown field "teir" (did you mean \'tier\'?)', "^^^^"),
+    ("tags = VIP", '"=" does not apply to tags, a list field', "^^^^^^^^^^"),
+    ("country > OM", '">" does not apply to country, a country field', None),
+    ("lifetime_value > abc", 'lifetime_value: "abc" is not a number', "^^^"),
+    ("tier = platinum", 'tier: "platinum" is not one of gold, silver, bronze', "^^^^^^^^"),
+    ("language = Klingon", 'language: "Klingon" is not a known language', None),
+    ("country = Atlantis", 'country: "Atlantis" is not a known country', None),
+    ("created_at > yesterday", 'created_at: "yesterday" is not an ISO 8601 date', None),
+    ("tier = gold and", "the filter ends too soon", None),
+    ("tier = gold silver", 'unexpected "silver"', None),
+    ("name = 'unclosed", "unclosed quote", None),
+    ("created_at within last 3 fortnights", '"3 fortnights" is not a duration', None),
+    ("", "the filter is empty", None),
+]
+
+
+@pytest.mark.parametrize(("where", "message", "caret"), FILTER_ERRORS, ids=[f[0] or "empty" for f in FILTER_ERRORS])
+def test_bad_filters_exit_2_point_at_the_part_and_save_nothing(sample_db, where, message, caret):
+    before = snapshot()
+    for args in (["create", "Bad", "--where", where], ["filter", "--where", where, "--save-as", "Bad"]):
+        r = run(*args)
+        assert r.code == 2, r
+        assert message in r.err
+        assert "Traceback" not in r.err + r.out
+        if where:
+            assert f"  {where}" in r.err  # the filter is quoted
+        if caret:
+            assert caret in r.err
+    assert snapshot() == before
+
+
+def test_members_formats_columns_sort_limit(sample_db):
+    r = run("members", "Gold Tier in Oman", "--format", "csv", "--columns", "id,name,tier,tags,lifetime_value")
+    lines = list(csv.reader(r.out.splitlines()))
+    assert lines[0] == ["id", "name", "tier", "tags", "lifetime_value"]
+    assert all(row[2] == "gold" for row in lines[1:])
+    r = run("members", "Gold Tier in Oman", "--format", "json", "--columns", "id,lifetime_value", "--sort", "-lifetime_value")
+    data = json.loads(r.out)
+    values = [d["lifetime_value"] for d in data if d["lifetime_value"] is not None]
+    assert values == sorted(values, reverse=True) and len(data) == int(run("count", "Gold Tier in Oman").out)
+    r = run("members", "Gold Tier in Oman", "--limit", "2", "--format", "jsonl")
+    assert len(r.out.splitlines()) == 2
+    r = run("members", "Gold Tier in Oman", "--columns", "id,tier,nope")
+    assert r.code == 2 and 'unknown column "nope"' in r.err
+
+
+def test_filter_counts_lists_and_saves(sample_db):
+    r = run("filter", "--where", "tags contains VIP and language = Arabic", "--format", "csv", "-c", "id", "--save-as", "VIP AR")
+    assert r.code == 0
+    n = int(run("count", "VIP Arabic Speakers").out)
+    assert f"{n} customers match" in r.err and len(r.out.splitlines()) == n + 1
+    assert int(run("count", "VIP AR").out) == n
+
+
+def test_why_explains_each_condition(sample_db):
+    rows = {c["id"]: c for c in _sample_rows()}
+    member = next(i for i, c in rows.items() if EXPECTED["Gold Tier in Oman"](c))
+    outsider = next(i for i, c in rows.items() if c["tier"] != "gold" and c["country"] == "OM")
+    report = json.loads(run("why", "Gold Tier in Oman", member, "--json").out)
+    assert report["matched"] is True
+    report = json.loads(run("why", "Gold Tier in Oman", outsider, "--json").out)
+    assert report["matched"] is False
+    conditions = report["groups"][0]["conditions"]
+    assert [c["matched"] for c in conditions] == [False, True]
+    assert conditions[1]["value"] == "OM"
+    text = run("why", "Gold Tier in Oman", outsider).out
+    assert "✗ tier = gold" in text and "✓ country = OM" in text and "NOT in the segment" in text
+
+
+def test_show_sql_prints_parameters_not_values_in_sql(sample_db):
+    r = run("show", "VIP Arabic Speakers", "--sql")
+    assert r.code == 0
+    sql = r.out.split("SQL:")[1].split("parameters:")[0]
+    assert ":p1" in sql and "vip" not in sql.lower() and "'ar'" not in sql  # values are bound
+    params = r.out.split("parameters:")[1].split("plan:")[0]
+    assert "'vip'" in params and "'ar'" in params
+    assert "customer_items_lookup" in r.out.split("plan:")[1]  # the tag index is used
+
+
+def test_customers_show_lists_segments(sample_db):
+    rows = _sample_rows()
+    cid = next(c["id"] for c in rows if EXPECTED["VIP Arabic Speakers"](c))
+    data = json.loads(run("customers", "show", cid, "--json").out)
+    assert "VIP Arabic Speakers" in data["segments"]
+    want = {name for name, pred in EXPECTED.items() if pred(next(c for c in rows if c["id"] == cid))}
+    assert set(data["segments"]) == want
+
+
+def test_complement_counts_add_up(sample_db):
+    total = len(_sample_rows())
+    for positive, negative in [
+        ("tags contains VIP", "tags not contains VIP"),
+        ("email is set", "email is not set"),
+        ("tier = gold", "tier != gold"),
+        ("language in (ar, en)", "language not in (ar, en)"),
+        ("lifetime_value = 0", "lifetime_value != 0"),
+    ]:
+        a = int(run("filter", "-w", positive, "-f", "csv", "-c", "id").err.split()[0])
+        b = int(run("filter", "-w", negative, "-f", "csv", "-c", "id").err.split()[0])
+        assert a + b == total, (positive, a, b)
+
+
+def test_delete_refuses_unknown_names_and_deletes_nothing(sample_db):
+    before = snapshot()
+    r = run("delete", "VIP Arabic Speakers", "No Such Segment", "--yes")
+    assert r.code == 1 and "No Such Segment" in r.err
+    assert snapshot() == before
+
+
+def test_bad_now_is_a_usage_error(sample_db):
+    r = run("--now", "tomorrow", "count", "VIP Arabic Speakers")
+    assert r.code == 2 and "SEG_NOW" in r.err
