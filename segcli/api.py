@@ -21,8 +21,9 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from .compile import OPERATORS, CompileContext, Compiled, Dialect, compile_audience, compile_condition, describe
+from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
 from .errors import DataError, NotFoundError, UsageError
 from .fields import (
     ATTRIBUTE_TYPES,
@@ -33,12 +34,14 @@ from .fields import (
     InvalidValue,
     attribute_field,
     check_attribute_name,
-    display_value,
     fold,
     normalize_enum,
 )
 from .model import Filter
 from .store import Store
+
+if TYPE_CHECKING:
+    from .importer import ImportSummary
 
 DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
 MAX_NAME_LENGTH = 200
@@ -154,7 +157,8 @@ class Seg:
     # --- customers ----------------------------------------------------------------------------
 
     def import_file(self, path: str, **options) -> ImportSummary:
-        """Import customers from a CSV, JSON or JSONL file (``-`` for stdin). See importer.import_file."""
+        """Import customers from a CSV, JSON or JSONL file (``-`` for stdin); the options and the
+        returned ImportSummary are those of ``segcli.importer.import_file``."""
         from .importer import import_file
 
         return import_file(self.store(write=True), path, **options)
@@ -498,8 +502,3 @@ def _enum_values(name: str, kind: FieldType, values: Sequence[str] | None) -> tu
         seen.add(fold(v))
     return tuple(clean)
 
-
-# Re-exported for the API's users.
-from .importer import ImportSummary  # noqa: E402
-
-__all__ = ["OPERATORS", "ImportSummary", "Seg", "WhyReport", "describe", "display_value", "open"]

@@ -14,6 +14,12 @@ def main() -> None:
     from ..render import error
 
     try:
+        from .fast import parse_count, run_count
+
+        count_options = parse_count(sys.argv[1:])
+        if count_options is not None:
+            run_count(count_options)
+            return
         from .app import app
 
         app(prog_name="seg")
