@@ -41,6 +41,7 @@ from .model import Filter
 from .store import Store
 
 if TYPE_CHECKING:
+    from .export import ExportResult
     from .importer import ImportSummary
 
 DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
@@ -242,6 +243,21 @@ class Seg:
         cursor = store.select_where(compiled.sql, compiled.params, columns, order, limit)
         for row in cursor:
             yield {f.name: _convert(f, v) for f, v in zip(fields, row, strict=True)}
+
+    # --- campaign audiences -------------------------------------------------------------------
+
+    def export(self, names: Sequence[str], output: str, **options) -> ExportResult:
+        """Write the audience of ``names`` to ``output`` (``-``: stdout) and record it in the
+        history. Options: ``exclude``, ``columns``, ``fmt`` (csv|jsonl), ``include_opted_out``,
+        ``require`` (fields that must have a value), ``raw``, ``progress``. See SPEC §5."""
+        from .export import export_audience
+
+        return export_audience(self, names, output, **options)
+
+    def history(self, limit: int | None = None) -> list[dict]:
+        """Recorded exports, newest first: time, segments and filters as they were, options,
+        waterfall, count written, path and SHA-256 of the file."""
+        return self.store().exports(limit)
 
     # --- explaining ---------------------------------------------------------------------------
 

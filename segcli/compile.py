@@ -328,12 +328,16 @@ def compile_audience(
     include: list[Filter],
     exclude: list[Filter] = (),
     dialect: Dialect | None = None,
+    required: list[Condition] = (),
 ) -> Compiled:
-    """Customers in any of ``include`` and in none of ``exclude``, as one WHERE expression."""
+    """Customers in any of ``include``, in none of ``exclude`` and meeting every ``required``
+    condition (an export's opt-out and ``--require`` rules), as one WHERE expression."""
     ctx = CompileContext(registry, now, dialect or Dialect())
     inc = [compile_filter(ctx, f) for f in include]
     sql = inc[0] if len(inc) == 1 else "(" + " OR ".join(inc) + ")"
     if exclude:
         exc = [compile_filter(ctx, f) for f in exclude]
         sql = f"{sql} AND {ctx.dialect.negate('(' + ' OR '.join(exc) + ')')}"
+    for cond in required:
+        sql = f"{sql} AND {compile_condition(ctx, cond)}"
     return Compiled(sql, ctx.params)

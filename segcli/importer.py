@@ -588,7 +588,7 @@ class _Writer:
         for (pk, key), values in changed_items.items():
             if pk < self.first_new_pk:  # a new customer has no items to replace
                 deletes.append((pk, key))
-            item_rows.extend((pk, key, v, fold(v)) for v in values)
+            item_rows.extend((pk, key, fold(v), v) for v in values)
         self.store.replace_items(deletes, item_rows)
 
     def _set(self, row: list, f: Field, value: object) -> None:

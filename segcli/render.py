@@ -126,6 +126,8 @@ def note(message: str) -> None:
 class ImportProgress:
     """A progress bar on stderr for imports that take more than a second on a terminal."""
 
+    columns = ("bytes",)
+
     def __init__(self, label: str) -> None:
         import time
 
@@ -143,12 +145,12 @@ class ImportProgress:
         if self.bar is None:
             if time.monotonic() - self.started < 1.0:
                 return
-            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+            from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
             self.bar = Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
-                DownloadColumn(),
+                DownloadColumn() if "bytes" in self.columns else MofNCompleteColumn(),
                 TimeRemainingColumn(),
                 console=console(stderr=True),
                 transient=True,
@@ -160,3 +162,13 @@ class ImportProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+class ExportProgress(ImportProgress):
+    """The same bar for exports, counting rows."""
+
+    columns = ("rows",)
+
+    def __init__(self, output: str) -> None:
+        super().__init__(f"exporting to {output}")
+        self.enabled = self.enabled and output != "-"

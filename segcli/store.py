@@ -45,11 +45,13 @@ MIGRATIONS: list[list[str]] = [
             last_interaction_at TEXT,
             marketing_opt_out INTEGER NOT NULL DEFAULT 0 CHECK (marketing_opt_out IN (0, 1))
         )""",
+        # The key's columns come first, in key order: SQLite 3.40's integrity_check wrongly reports
+        # "NULL value" in a WITHOUT ROWID table whose key columns are declared in another order.
         """CREATE TABLE customer_items (
             customer_pk INTEGER NOT NULL REFERENCES customers(pk) ON DELETE CASCADE,
             field TEXT NOT NULL,
-            value TEXT NOT NULL,
             value_fold TEXT NOT NULL,
+            value TEXT NOT NULL,
             PRIMARY KEY (customer_pk, field, value_fold)
         ) WITHOUT ROWID""",
         "CREATE INDEX customer_items_lookup ON customer_items (field, value_fold, customer_pk)",
@@ -81,6 +83,23 @@ MIGRATIONS: list[list[str]] = [
         )""",
     ],
 ]
+MIGRATIONS.append(
+    # 2: the history of exports: what was sent, to whom, when, and the file's checksum.
+    [
+        """CREATE TABLE exports (
+            pk INTEGER PRIMARY KEY,
+            exported_at TEXT NOT NULL,
+            now TEXT NOT NULL,
+            segments TEXT NOT NULL,
+            excluded TEXT NOT NULL,
+            options TEXT NOT NULL,
+            waterfall TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL
+        )""",
+    ]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SQL_TYPES = {
@@ -339,14 +358,14 @@ class Store:
         self.conn.executemany(f"UPDATE customers SET {sets} WHERE pk = ?", rows)
 
     def replace_items(self, deletes: list[tuple[int, str]], inserts: list[tuple]) -> None:
-        """Delete the (customer_pk, field) item lists, then insert (pk, field, value, fold) rows."""
+        """Delete the (customer_pk, field) item lists, then insert (pk, field, value_fold, value) rows."""
         if deletes:
             self.conn.executemany(
                 "DELETE FROM customer_items WHERE customer_pk = ? AND field = ?", deletes
             )
         if inserts:
             self.conn.executemany(
-                "INSERT OR IGNORE INTO customer_items (customer_pk, field, value, value_fold)"
+                "INSERT OR IGNORE INTO customer_items (customer_pk, field, value_fold, value)"
                 " VALUES (?, ?, ?, ?)",
                 inserts,
             )
@@ -407,6 +426,35 @@ class Store:
 
     def delete_segment(self, pk: int) -> None:
         self.conn.execute("DELETE FROM segments WHERE pk = ?", (pk,))
+
+    # --- exports ------------------------------------------------------------------------------
+
+    def insert_export(self, record: dict) -> int:
+        """Record an export (call inside a transaction); returns its id."""
+        cur = self.conn.execute(
+            "INSERT INTO exports (exported_at, now, segments, excluded, options, waterfall, count, path, sha256)"
+            " VALUES (:exported_at, :now, :segments, :excluded, :options, :waterfall, :count, :path, :sha256)",
+            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in record.items()},
+        )
+        return cur.lastrowid
+
+    def exports(self, limit: int | None = None) -> list[dict]:
+        sql = (
+            "SELECT pk, exported_at, now, segments, excluded, options, waterfall, count, path, sha256"
+            " FROM exports ORDER BY pk DESC"
+        )
+        params: tuple = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        keys = ("id", "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256")
+        out = []
+        for row in self.conn.execute(sql, params):
+            item = dict(zip(keys, row, strict=True))
+            for k in ("segments", "excluded", "options", "waterfall"):
+                item[k] = json.loads(item[k])
+            out.append(item)
+        return out
 
     # --- filtered queries ---------------------------------------------------------------------
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import sqlite3
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -43,7 +45,9 @@ def run(*args: str, stdin: bytes | str | None = None) -> Result:
     """Run ``seg ARGS`` in-process through its real entry point (error handling included)."""
     from segcli.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
+    # stdout has a binary buffer, as a real one does (exports to -o - write bytes to it).
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    err = io.StringIO()
     data = stdin.encode("utf-8") if isinstance(stdin, str) else (stdin or b"")
     fake_stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
     old_argv, old_stdin = sys.argv, sys.stdin
@@ -56,7 +60,8 @@ def run(*args: str, stdin: bytes | str | None = None) -> Result:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         sys.argv, sys.stdin = old_argv, old_stdin
-    return Result(code, out.getvalue(), err.getvalue())
+    out.flush()
+    return Result(code, out.buffer.getvalue().decode("utf-8"), err.getvalue())
 
 
 @pytest.fixture
@@ -98,3 +103,42 @@ def sample_db(seg_env):
     result = run("import", str(SAMPLE_CSV))
     assert result.code == 0, result
     return seg_env
+
+
+def independent_rows(path) -> list[dict]:
+    """Customers of a generated CSV read with nothing of seg's: plain csv, hand-written normalization."""
+    names = {"arabic": "ar", "english": "en", "hindi": "hi", "urdu": "ur", "french": "fr", "spanish": "es"}
+    countries = {"omn": "OM", "oman": "OM", "are": "AE", "united arab emirates": "AE", "sau": "SA",
+                 "saudi arabia": "SA", "kuwait": "KW", "qatar": "QA", "bahrain": "BH", "india": "IN",
+                 "united kingdom": "GB", "usa": "US"}
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        lang = row["language"].lower()
+        lang = names.get(lang, lang.split("-")[0]) if lang else None
+
+        def when(text: str) -> datetime | None:
+            if not text:
+                return None
+            dt = datetime.fromisoformat(text)
+            return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+        out.append(
+            {
+                "id": row["id"],
+                "language": lang,
+                "country": countries.get(row["country"].lower(), row["country"].upper()) or None,
+                "platform": row["platform"].lower(),
+                "tags": {t.strip().casefold() for t in row["tags"].split(",") if t.strip()},
+                "created": when(row["created_at"]),
+                "last": when(row["last_interaction_at"]),
+                "opted_out": row["marketing_opt_out"].lower() in ("yes", "true", "1", "y"),
+                "tier": row["tier"].lower(),
+                "interest": row["interest"].lower(),
+                "phone": row["phone"].strip() or None,
+                "email": row["email"].strip() or None,
+                "name": row["name"].strip() or None,
+            }
+        )
+    return out

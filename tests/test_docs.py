@@ -49,3 +49,4 @@ def test_python_api_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "300 0" in out and "False" in out and "Omani leads" in out
+    assert "matched by the segments" in out and (tmp_path / "audience.csv").exists()

@@ -56,3 +56,31 @@ def test_sigkill_mid_import_leaves_the_earlier_content(tmp_path, big_csv, delay)
     # And the database still works: the same import, run to the end, lands whole.
     r = run("import", str(big_csv))
     assert r.code == 0 and "60000 read, 60000 created" in r.err
+
+
+@pytest.mark.slow
+def test_sigkill_mid_export_leaves_the_earlier_file_and_history(tmp_path, big_csv):
+    assert run("apply", str(EXAMPLE_YAML)).code == 0
+    assert run("import", str(big_csv)).code == 0
+    assert run("create", "Everyone", "-w", "id is set").code == 0
+    target = tmp_path / "audience.csv"
+    assert run("export", "Everyone", "-o", str(target), "--include-opted-out").code == 0
+    earlier = target.read_bytes()
+    before = snapshot()
+    proc = seg_process("export", "Everyone", "-o", str(target), "--include-opted-out", "-c", "id,name,email,phone,tags,city")
+    deadline = time.monotonic() + 30
+    partial = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = [p for p in tmp_path.glob(".audience.csv.*.tmp") if p.stat().st_size > 0]
+        if partial:
+            break
+        time.sleep(0.001)
+    assert partial, "the export never started writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert target.read_bytes() == earlier  # byte for byte
+    assert snapshot() == before  # nothing recorded
+    conn = sqlite3.connect(os.environ["SEG_DB"])
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()

@@ -5,44 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from conftest import NOW, SAMPLE_CSV, run, snapshot
+from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot
 
 NOW_DT = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
 
 
 def _sample_rows() -> list[dict]:
-    """The sample customers read with nothing of seg's: plain csv and hand-written normalization."""
-    names = {"arabic": "ar", "english": "en", "hindi": "hi", "urdu": "ur", "french": "fr", "spanish": "es"}
-    countries = {"omn": "OM", "oman": "OM", "om": "OM"}
-    out = []
-    for row in csv.DictReader(SAMPLE_CSV.open(encoding="utf-8")):
-        lang = row["language"].lower()
-        lang = names.get(lang, lang.split("-")[0]) if lang else None
-
-        def when(text: str) -> datetime | None:
-            if not text:
-                return None
-            dt = datetime.fromisoformat(text)
-            return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
-
-        out.append(
-            {
-                "id": row["id"],
-                "language": lang,
-                "country": countries.get(row["country"].lower(), row["country"].upper()),
-                "platform": row["platform"].lower(),
-                "tags": {t.strip().casefold() for t in row["tags"].split(",") if t.strip()},
-                "created": when(row["created_at"]),
-                "last": when(row["last_interaction_at"]),
-                "opted_out": row["marketing_opt_out"].lower() in ("yes", "true", "1", "y"),
-                "tier": row["tier"].lower(),
-                "interest": row["interest"].lower(),
-            }
-        )
-    return out
+    return independent_rows(SAMPLE_CSV)
 
 
 EXPECTED = {

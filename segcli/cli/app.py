@@ -417,3 +417,69 @@ def dump(
     with atomic_write(output) as fh:
         fh.write(text.encode("utf-8"))
     note(f"wrote {output}")
+
+
+# --- campaign audiences -----------------------------------------------------------------------
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@app.command()
+def export(
+    names: Names,
+    output: Annotated[str, typer.Option("--output", "-o", help="The file to write (atomically); - for stdout.")],
+    exclude: Exclude = None,
+    columns: Columns = None,
+    format: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.csv,
+    include_opted_out: Annotated[bool, typer.Option("--include-opted-out", help="Keep customers who opted out of marketing.")] = False,
+    require: Annotated[list[str] | None, typer.Option("--require", help="Leave out customers with no value in FIELD.")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="Do not neutralize cells that look like spreadsheet formulas.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the waterfall and file as JSON on stdout.")] = False,
+) -> None:
+    """Write a campaign audience to a file, print its waterfall, and record it in the history."""
+    from ..render import ExportProgress
+
+    if json_ and output == "-":
+        raise UsageError("--json needs -o FILE: with -o - the rows are on stdout")
+    progress = ExportProgress(output)
+    try:
+        result = seg().export(
+            names, output, exclude=exclude or [], columns=_split(columns), fmt=format.value,
+            include_opted_out=include_opted_out, require=require or [], raw=raw, progress=progress,
+        )
+    finally:
+        progress.close()
+    width = max(len(step) for step, _ in result.waterfall)
+    for step, n in result.waterfall:
+        note(f"{step:<{width}}  {n:>9}")
+    note(f"wrote {result.written} rows to {result.path} (sha256 {result.sha256[:12]}, history #{result.record_id})")
+    if json_:
+        print_json(result.to_json())
+
+
+@app.command()
+def history(
+    json_: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show the newest N.")] = None,
+) -> None:
+    """Recorded exports, newest first: when, which segments (filters as they were), count, file."""
+    records = seg().history(limit)
+    if json_:
+        print_json(records)
+        return
+    rows = [
+        {
+            "id": r["id"],
+            "exported_at": r["exported_at"],
+            "segments": ", ".join(s["name"] for s in r["segments"])
+            + (" minus " + ", ".join(s["name"] for s in r["excluded"]) if r["excluded"] else ""),
+            "count": r["count"],
+            "file": r["path"],
+            "sha256": r["sha256"][:12],
+        }
+        for r in records
+    ]
+    table(rows, ["id", "exported_at", "segments", "count", "file", "sha256"])

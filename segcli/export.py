@@ -1,0 +1,244 @@
+"""Campaign audiences (SPEC §5): every customer in any of the segments and none of the excluded,
+minus opted-out customers and those missing a required field, written atomically and recorded.
+
+The waterfall counts and the rows come from one read transaction, so they describe one state of the
+database even while an import commits. Rows are streamed from the cursor to the file, never held in
+memory; the file is a temporary one beside the target, flushed to disk and renamed into place, and
+the export is recorded in the same step, so a failed export leaves the earlier file and the history
+as they were.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, BinaryIO
+
+from .errors import UsageError
+from .fields import Field, FieldType, format_number
+from .model import Condition, Filter
+
+if TYPE_CHECKING:
+    from .api import Seg
+
+FORMATS = ("csv", "jsonl")
+DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_PHONE = re.compile(r"^\+?\d[\d \-().]{5,}$")
+
+Progress = Callable[[int, int], None]
+
+
+def neutralize(text: str) -> str:
+    """A CSV cell a spreadsheet will not run: text that starts like a formula gets a leading ``'``,
+    unless it is plainly a number or a phone number (``-5``, ``+96891234567``)."""
+    if text.startswith(_FORMULA_START) and not (_PLAIN_NUMBER.match(text) or _PHONE.match(text)):
+        return "'" + text
+    return text
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: the waterfall of counts, the file and its checksum, the history id."""
+
+    path: str
+    format: str
+    waterfall: list[tuple[str, int]] = field(default_factory=list)
+    written: int = 0
+    sha256: str = ""
+    record_id: int | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "waterfall": [{"step": s, "count": n} for s, n in self.waterfall],
+            "written": self.written,
+            "sha256": self.sha256,
+            "history_id": self.record_id,
+        }
+
+
+class _HashingWriter(io.RawIOBase):
+    """Writes through to a binary file and hashes what it writes: the checksum of the file as written."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self.target = target
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.sha.update(data)
+        self.target.write(data)
+        return len(data)
+
+
+def _converter(f: Field, fmt: str, raw: bool) -> Callable[[object], object]:
+    """How a stored value becomes a cell (CSV) or a JSON value (JSONL), per column."""
+    if f.is_list:
+        if fmt == "jsonl":
+            return lambda v: json.loads(v) if v else []
+
+        def join(v: object) -> str:
+            return ",".join(json.loads(v)) if v else ""
+
+        return join if raw else (lambda v: neutralize(join(v)))
+    if f.type is FieldType.BOOLEAN:
+        if fmt == "jsonl":
+            return lambda v: None if v is None else bool(v)
+        return lambda v: "" if v is None else ("true" if v else "false")
+    if f.type is FieldType.NUMBER:
+        if fmt == "jsonl":
+            return lambda v: v
+        return lambda v: "" if v is None else format_number(v)
+    if fmt == "jsonl" or raw:
+        return (lambda v: v) if fmt == "jsonl" else (lambda v: "" if v is None else v)
+    return lambda v: "" if v is None else neutralize(v)
+
+
+def export_audience(
+    seg: Seg,
+    names: Sequence[str],
+    output: str,
+    *,
+    exclude: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+    fmt: str = "csv",
+    include_opted_out: bool = False,
+    require: Sequence[str] = (),
+    raw: bool = False,
+    progress: Progress | None = None,
+    stdout: BinaryIO | None = None,
+) -> ExportResult:
+    """Write the audience to ``output`` (``-``: stdout) and record it; see SPEC §5."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (use csv or jsonl)")
+    if not names:
+        raise UsageError("name at least one segment to export")
+    store = seg.store()
+    registry = store.registry()
+    fields = seg.columns(columns or DEFAULT_COLUMNS)
+    required_fields = []
+    for name in require:
+        f = registry.get(name)
+        if f is None:
+            near = registry.suggest(name)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise UsageError(f'--require: unknown field "{name}"{hint}')
+        required_fields.append(f)
+    included = [seg.segments.get(n) for n in names]
+    excluded = [seg.segments.get(n) for n in exclude]
+    inc_filters = [Filter.from_json(json.loads(s["model"])) for s in included]
+    exc_filters = [Filter.from_json(json.loads(s["model"])) for s in excluded]
+
+    steps: list[tuple[str, list[Condition], list[Filter]]] = [("matched by the segments", [], [])]
+    if exc_filters:
+        steps.append(("after exclusions", [], exc_filters))
+    rules: list[Condition] = []
+    if not include_opted_out:
+        rules.append(Condition("marketing_opt_out", "eq", (False,)))
+        steps.append(("after opt-outs", list(rules), exc_filters))
+    for f in required_fields:
+        rules.append(Condition(f.name, "set"))
+        steps.append((f"after --require {f.name}", list(rules), exc_filters))
+
+    result = ExportResult(output, fmt)
+    converters = [_converter(f, fmt, raw) for f in fields]
+    keys = [f.name for f in fields]
+    sql_columns = [f.column or f.name for f in fields]
+
+    def write_rows(binary: BinaryIO) -> None:
+        hashing = _HashingWriter(binary)
+        text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 16), encoding="utf-8", newline="")
+        with store.snapshot():  # the counts and the rows: one state of the database
+            for label, required, exc in steps:
+                compiled = seg.compile(inc_filters, exc) if not required else _compile(seg, inc_filters, exc, required)
+                result.waterfall.append((label, store.count_where(compiled.sql, compiled.params)))
+            final = _compile(seg, inc_filters, exc_filters, rules)
+            total = result.waterfall[-1][1]
+            cursor = store.select_where(final.sql, final.params, sql_columns)
+            written = 0
+            if fmt == "csv":
+                writer = csv.writer(text, lineterminator="\n")
+                writer.writerow(keys)
+                for row in cursor:
+                    writer.writerow([conv(v) for conv, v in zip(converters, row, strict=True)])
+                    written += 1
+                    if progress is not None and written % 5000 == 0:
+                        progress(written, total)
+            else:
+                dumps = json.JSONEncoder(ensure_ascii=False).encode
+                for row in cursor:
+                    text.write(dumps({k: conv(v) for k, conv, v in zip(keys, converters, row, strict=True)}) + "\n")
+                    written += 1
+                    if progress is not None and written % 5000 == 0:
+                        progress(written, total)
+        text.flush()
+        text.detach()
+        result.written = written
+        result.waterfall.append(("written", written))
+        result.sha256 = hashing.sha.hexdigest()
+
+    record = {
+        "now": seg.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "segments": [{"name": s["name"], "filter": s["filter"]} for s in included],
+        "excluded": [{"name": s["name"], "filter": s["filter"]} for s in excluded],
+        "options": {
+            "columns": keys,
+            "format": fmt,
+            "include_opted_out": include_opted_out,
+            "require": [f.name for f in required_fields],
+            "raw": raw,
+        },
+    }
+
+    def save_record() -> None:
+        record.update(
+            exported_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            waterfall=[{"step": s, "count": n} for s, n in result.waterfall],
+            count=result.written,
+            path=result.path,
+            sha256=result.sha256,
+        )
+        result.record_id = store.insert_export(record)
+
+    if output == "-":
+        out = stdout or sys.stdout.buffer
+        write_rows(out)
+        out.flush()
+        with store.transaction():
+            save_record()
+        return result
+
+    from .atomic import AtomicFile
+
+    result.path = os.path.abspath(output)
+    target = AtomicFile(output)
+    try:
+        write_rows(target.file)
+        target.sync()
+        # Record, then rename, then commit: a failed rename rolls the record back.
+        with store.transaction():
+            save_record()
+            target.commit()
+    except BaseException:
+        target.discard()
+        raise
+    return result
+
+
+def _compile(seg: Seg, include: list[Filter], exclude: list[Filter], required: list[Condition]):
+    from .compile import compile_audience
+
+    return compile_audience(seg.registry(), seg.now, include, exclude, required=required)
