@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 
 
 class FieldType(StrEnum):
@@ -225,7 +225,7 @@ def parse_date(raw: object) -> tuple[datetime, bool]:
     return _parse_date_text(text)
 
 
-@cache
+@lru_cache(maxsize=8192)  # bounded: an import of a million distinct dates must not grow memory
 def _parse_date_text(text: str) -> tuple[datetime, bool]:
     if not text or not text[:4].isdigit():
         raise InvalidValue(f'"{text}" is not an ISO 8601 date (like 2026-01-31 or 2026-01-31T08:00:00Z)')
@@ -387,6 +387,92 @@ def normalize(f: Field, raw: object) -> object:
     if t is FieldType.PLATFORM:
         return normalize_platform(raw)
     raise AssertionError(t)
+
+
+def normalizer(f: Field):
+    """``normalize`` specialized for one field, for the importer's inner loop: plain strings take a
+    short path, and values that repeat (languages, countries, enums, booleans) are memoized."""
+    def base(raw: object) -> object:
+        return normalize(f, raw)
+
+    if f.type is FieldType.TEXT:
+
+        def text(raw: object) -> object:
+            return (raw.strip() or None) if type(raw) is str else base(raw)
+
+        return text
+    if f.type is FieldType.ARRAY:
+
+        def items(raw: object) -> object:
+            return _split_items(raw) if type(raw) is str else base(raw)
+
+        return items
+    if f.type is FieldType.DATE:
+
+        def when(raw: object) -> object:
+            if type(raw) is str:
+                text = raw.strip()
+                if _CANONICAL_INSTANT.match(text):  # already as stored: check it is a real date
+                    _check_day(text[:10])
+                    return text
+                if not text:
+                    return None
+            return base(raw)
+
+        return when
+    if f.type is FieldType.NUMBER:
+
+        def number(raw: object) -> object:
+            if type(raw) is str:
+                text = raw.strip()
+                if _INT_RE.match(text):
+                    return int(text)
+                if not text:
+                    return None
+            return base(raw)
+
+        return number
+    memo: dict[object, object] = {}
+    limit = 4096
+
+    def memoized(raw: object) -> object:
+        key = (type(raw), raw)  # True and 1 hash alike but may normalize differently
+        try:
+            return memo[key]
+        except KeyError:
+            value = base(raw)  # raises InvalidValue for bad values, which are not memoized
+            if len(memo) < limit:
+                memo[key] = value
+            return value
+        except TypeError:  # an unhashable value (a list): no memo
+            return base(raw)
+
+    return memoized
+
+
+_CANONICAL_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
+
+
+@lru_cache(maxsize=4096)
+def _check_day(day: str) -> None:
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise InvalidValue(f'"{day}" is not a valid date') from None
+
+
+def _split_items(text: str) -> list[str] | None:
+    """A comma-separated cell as list items, as normalize_list does, without its generality."""
+    seen: set[str] = set()
+    out = []
+    for part in text.split(","):
+        item = part.strip()
+        if item:
+            key = item.casefold()
+            if key not in seen:
+                seen.add(key)
+                out.append(item)
+    return out or None
 
 
 class TypeInference:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import os
 import shutil
@@ -30,8 +31,7 @@ from .fields import (
     TypeInference,
     attribute_field,
     check_attribute_name,
-    fold,
-    normalize,
+    normalizer,
 )
 from .store import Store
 
@@ -73,12 +73,15 @@ class ImportSummary:
 
 @dataclass
 class Record:
-    """One row of the file: ``cells`` maps each key to (column number, raw value)."""
+    """One row of the file: ``cells`` holds (key, column number, raw value) for each cell."""
 
     line: int
-    cells: dict[str, tuple[int, object]]
+    cells: list[tuple[str, int, object]]
     raw: object  # the row as read, written back unchanged to the rejects file
     error: tuple[int, str] | None = None  # a structural problem: (column, message)
+    patch: list = field(default_factory=list)  # (row index, stored value), once validated
+    items: list = field(default_factory=list)  # (item key, elements) of list fields
+    id: str | None = None
 
 
 def detect_format(path: str, fmt: str | None) -> str:
@@ -97,29 +100,28 @@ def detect_format(path: str, fmt: str | None) -> str:
 # --- readers ---------------------------------------------------------------------------------
 
 
-class _CountingReader:
-    """Physical lines of a binary file, decoded one by one, so that a bad byte names its line.
-    Undecodable bytes are kept (surrogateescape) and flagged, not fatal."""
+class _Lines:
+    """The text of a binary file, decoded as UTF-8 with undecodable bytes kept (surrogateescape), so
+    that a bad byte makes its row invalid instead of stopping the import; ``bytes_read`` for progress."""
 
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
-        self.line = 0
-        self.bad_lines: set[int] = set()
-        self.bytes_read = 0
+        self.text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
-    def __iter__(self) -> Iterator[str]:
-        first = True
-        for raw in self.fh:
-            self.line += 1
-            self.bytes_read += len(raw)
-            if first:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-                first = False
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self.bad_lines.add(self.line)
-                yield raw.decode("utf-8", "surrogateescape")
+    @property
+    def bytes_read(self) -> int:
+        try:
+            return self.fh.tell()
+        except (OSError, ValueError):
+            return 0
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _header_key(name: str) -> str:
@@ -127,14 +129,14 @@ def _header_key(name: str) -> str:
     return builtin.name if builtin else name.strip()
 
 
-def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _CountingReader]:
-    lines = _CountingReader(fh)
-    reader = csv.reader(lines, strict=False)
+def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lines]:
+    lines = _Lines(fh)
+    reader = csv.reader(lines.text, strict=False)
     try:
         header = next(reader)
     except StopIteration:
         raise DataError(f"{path}: the file is empty (expected a header row)") from None
-    if 1 in lines.bad_lines:
+    if not _is_utf8("".join(header)):
         raise DataError(f"{path}:1: the header is not valid UTF-8")
     keys = [_header_key(h) for h in header]
     seen: dict[str, int] = {}
@@ -153,25 +155,27 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Cou
                 raise DataError(f"{path}:1:{number}: {exc}") from None
     if "id" not in seen:
         raise DataError(f"{path}: no id column (the header is: {', '.join(header)})")
+    numbers = range(1, len(keys) + 1)
+    width = len(keys)
 
     def records() -> Iterator[Record]:
-        line = lines.line
+        line = reader.line_num
         for row in reader:
-            start = line + 1
-            line = lines.line
+            start = line + 1  # a quoted cell may span lines: the record starts after the last one
+            line = reader.line_num
             if not row or row == [""]:
                 continue  # a blank line
-            record = Record(start, {}, row)
-            if any(n in lines.bad_lines for n in range(start, line + 1)):
-                record.error = (1, "the line is not valid UTF-8")
-            elif len(row) != len(keys):
-                more = "more" if len(row) > len(keys) else "fewer"
+            record = Record(start, [], row)
+            if len(row) != width:
+                more = "more" if len(row) > width else "fewer"
                 record.error = (
-                    min(len(row), len(keys)) + 1,
-                    f"the row has {len(row)} cells, {more} than the {len(keys)} of the header",
+                    min(len(row), width) + 1,
+                    f"the row has {len(row)} cells, {more} than the {width} of the header",
                 )
+            elif not _is_utf8("".join(row)):
+                record.error = (1, "the line is not valid UTF-8")
             else:
-                record.cells = {k: (i, v) for i, (k, v) in enumerate(zip(keys, row, strict=True), 1)}
+                record.cells = list(zip(keys, numbers, row, strict=True))
             yield record
 
     return header, records(), lines
@@ -179,9 +183,9 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Cou
 
 def _object_record(obj: object, line: int, text: str, raw: object) -> Record:
     if not isinstance(obj, dict):
-        return Record(line, {}, raw, (1, f"expected a JSON object, got {_json_kind(obj)}"))
+        return Record(line, [], raw, (1, f"expected a JSON object, got {_json_kind(obj)}"))
     cells: dict[str, tuple[int, object]] = {}
-    record = Record(line, cells, raw)
+    record = Record(line, [], raw)
     items = list(obj.items())
     nested = obj.get("attributes")
     if isinstance(nested, dict):
@@ -199,6 +203,7 @@ def _object_record(obj: object, line: int, text: str, raw: object) -> Record:
                 record.error = (column, str(exc))
                 continue
         cells[name] = (column, value)
+    record.cells = [(k, c, v) for k, (c, v) in cells.items()]
     return record
 
 
@@ -212,21 +217,20 @@ def _json_kind(obj: object) -> str:
             bool: "a boolean", type(None): "null"}.get(type(obj), type(obj).__name__)
 
 
-def read_jsonl(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _CountingReader]:
-    lines = _CountingReader(fh)
+def read_jsonl(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Lines]:
+    lines = _Lines(fh)
 
     def records() -> Iterator[Record]:
-        for text in lines:
+        for line, text in enumerate(lines.text, start=1):
             if not text.strip():
                 continue
-            line = lines.line
-            if line in lines.bad_lines:
-                yield Record(line, {}, text, (1, "the line is not valid UTF-8"))
+            if not _is_utf8(text):
+                yield Record(line, [], text, (1, "the line is not valid UTF-8"))
                 continue
             try:
                 obj = json.loads(text.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
-                yield Record(line, {}, text, (exc.colno, f"not valid JSON: {exc.msg}"))
+                yield Record(line, [], text, (exc.colno, f"not valid JSON: {exc.msg}"))
                 continue
             yield _object_record(obj, line, text, obj if isinstance(obj, dict) else text)
 
@@ -427,7 +431,7 @@ def _infer_new_attributes(
         if header is not None and all(registry.get(_header_key(h)) for h in header):
             return []
         for record in records:
-            for key, (_, raw) in record.cells.items():
+            for key, _, raw in record.cells:
                 if registry.get(key) is None:
                     names.setdefault(key.lower(), key)
                     inference.setdefault(key.lower(), TypeInference()).add(raw)
@@ -453,35 +457,23 @@ def _run(
     for f in _infer_new_attributes(store, fmt, open_input, label):
         store.add_attribute(f, inferred=True)
         summary.new_attributes.append((f.name, str(f.type)))
-    registry = store.registry()
     columns = store.customer_columns()
-    writer = _Writer(store, registry, columns, summary)
+    plan = _Plan(store.registry(), columns)
+    writer = _Writer(store, columns, summary)
     problems: list[str] = []
-    rejected_rows = 0
     rejects: _Rejects | None = None
     with open_input() as fh:
         header, records, position = _records(fmt, fh, label)
+        if progress is not None:
+            records = _reporting(records, progress, position, total)
         if skip_invalid:
             default = f"{'stdin' if label == 'stdin' else label}.rejects.{'csv' if fmt == 'csv' else 'jsonl'}"
             target = rejects_path or default
             rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header)
         try:
-            for record in records:
-                summary.read += 1
-                errors = _validate(record, registry)
-                if errors:
-                    rejected_rows += 1
-                    for column, message in errors:
-                        if len(problems) < MAX_PROBLEMS_SHOWN:
-                            problems.append(f"{record.line}:{column}: {message}")
-                    if rejects is not None:
-                        rejects.write(record, "; ".join(m for _, m in errors))
-                    continue
-                if skip_invalid or not rejected_rows:
-                    writer.add(record)
-                if progress is not None and summary.read % 1000 == 0:
-                    progress(getattr(position, "bytes_read", 0), total)
-            writer.flush()
+            with store.bulk_load():
+                rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid)
+                writer.flush()
         except BaseException:
             if rejects is not None:
                 rejects.discard()
@@ -504,40 +496,130 @@ def _run(
             rejects.discard()
 
 
-def _validate(record: Record, registry: FieldRegistry) -> list[tuple[int, str]]:
-    """Normalize the record's cells in place (raw -> stored value); return its problems."""
+def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
+    """Validate each record; hand the valid ones to the writer (all of them once one is invalid in
+    a strict import is pointless: it only validates the rest); return how many were invalid."""
+    rejected = 0
+    summary = writer.summary
+    for record in records:
+        summary.read += 1
+        errors = _validate(record, plan)
+        if errors:
+            rejected += 1
+            for column, message in errors:
+                if len(problems) < MAX_PROBLEMS_SHOWN:
+                    problems.append(f"{record.line}:{column}: {message}")
+            if rejects is not None:
+                rejects.write(record, "; ".join(m for _, m in errors))
+        elif skip_invalid or not rejected:
+            writer.add(record)
+    return rejected
+
+
+def _reporting(records: Iterator[Record], progress: Progress, position: object, total: int) -> Iterator[Record]:
+    for n, record in enumerate(records, 1):
+        if n % 2000 == 0:
+            progress(getattr(position, "bytes_read", 0), total)
+        yield record
+
+
+class _Slot:
+    """Where one field's value lands in a customer row, and how a raw value becomes it."""
+
+    PLAIN, TEXT, BOOLEAN, LIST = range(4)
+
+    def __init__(self, f: Field, index: dict[str, int]) -> None:
+        self.field = f
+        self.name = f.name
+        self.normalize = normalizer(f)
+        self.index = index[f.column or f.name]
+        self.fold_index = index[f.fold_column] if f.fold_column else None
+        self.item_key = f.item_key
+        self.required = f.required
+        if f.is_list:
+            self.kind = self.LIST
+        elif f.fold_column:
+            self.kind = self.TEXT
+        elif f.type is FieldType.BOOLEAN:
+            self.kind = self.BOOLEAN
+        else:
+            self.kind = self.PLAIN
+
+
+class _Plan:
+    """Slots by the keys a file uses (header names, JSON keys), resolved once per key."""
+
+    def __init__(self, registry: FieldRegistry, columns: list[str]) -> None:
+        self.registry = registry
+        self.index = {c: i for i, c in enumerate(columns)}
+        self.slots: dict[str, _Slot | None] = {}
+
+    def slot(self, key: str) -> _Slot | None:
+        try:
+            return self.slots[key]
+        except KeyError:
+            f = self.registry.get(key)
+            slot = self.slots[key] = _Slot(f, self.index) if f is not None else None
+            return slot
+
+
+def _validate(record: Record, plan: _Plan) -> list[tuple[int, str]]:
+    """Normalize the record's cells into ``record.patch``, (row index, stored value) pairs, and
+    ``record.items``, (item key, elements) pairs; return its problems."""
     if record.error:
         return [record.error]
     errors = []
-    normalized: dict[str, tuple[int, object]] = {}
-    for key, (column, raw) in record.cells.items():
-        f = registry.get(key)
-        if f is None:  # an attribute that had no value anywhere in the file
+    patch = []
+    items = []
+    cid = None
+    encode = _JSON_LIST
+    for key, column, raw in record.cells:
+        slot = plan.slot(key)
+        if slot is None:  # an attribute that had no value anywhere in the file
             continue
         try:
-            normalized[f.name] = (column, normalize(f, raw))
+            value = slot.normalize(raw)
         except InvalidValue as exc:
-            errors.append((column, f"{f.name}: {exc}"))
-    if "id" not in record.cells:
+            errors.append((column, f"{slot.name}: {exc}"))
+            continue
+        kind = slot.kind
+        if kind == _Slot.PLAIN:
+            patch.append((slot.index, value))
+        elif kind == _Slot.TEXT:
+            patch.append((slot.index, value))
+            patch.append((slot.fold_index, value.casefold() if value is not None else None))
+            if slot.name == "id":
+                cid = value
+                if value is None:
+                    errors.append((column, "id: empty (every customer needs an id)"))
+        elif kind == _Slot.BOOLEAN:
+            stored = (1 if value else 0) if value is not None else (0 if slot.required else None)
+            patch.append((slot.index, stored))
+        else:
+            patch.append((slot.index, encode(value) if value else None))
+            items.append((slot.item_key, value or ()))
+    if cid is None and not errors:
         errors.append((1, "id: missing"))
-    elif "id" in normalized and normalized["id"][1] is None:
-        errors.append((record.cells["id"][0], "id: empty (every customer needs an id)"))
-    record.cells = normalized
+    record.patch = patch
+    record.items = items
+    record.id = cid
     return errors
 
 
-class _Writer:
-    """Upserts validated records by id, a chunk at a time."""
+_JSON_LIST = json.JSONEncoder(ensure_ascii=False).encode
 
-    def __init__(self, store: Store, registry: FieldRegistry, columns: list[str], summary: ImportSummary) -> None:
+
+class _Writer:
+    """Upserts validated records by id, a chunk at a time. Rows are lists in table order with the
+    primary key first, as ``Store.insert_customers`` and ``update_customers`` take them."""
+
+    def __init__(self, store: Store, columns: list[str], summary: ImportSummary) -> None:
         self.store = store
-        self.registry = registry
         self.columns = columns
-        self.index = {c: i for i, c in enumerate(columns)}
         self.summary = summary
         self.pending: list[Record] = []
         self.next_pk = self.first_new_pk = store.next_pk()
-        self.empty_row = tuple(0 if c == "marketing_opt_out" else None for c in columns)
+        self.empty_row = [None, *(0 if c == "marketing_opt_out" else None for c in columns)]
 
     def add(self, record: Record) -> None:
         self.pending.append(record)
@@ -548,56 +630,40 @@ class _Writer:
         if not self.pending:
             return
         records, self.pending = self.pending, []
-        ids = list(dict.fromkeys(str(r.cells["id"][1]) for r in records))
-        stored = self.store.rows_by_id(ids, self.columns)
-        state: dict[str, tuple[int, list, bool]] = {}  # id -> (pk, row, is new)
-        for sid, row in stored.items():
-            state[sid] = (row[0], list(row[1:]), False)
-        before = {sid: tuple(row) for sid, (_, row, _) in state.items()}
-        changed_items: dict[tuple[int, str], list[str]] = {}
+        stored = self.store.rows_by_id(list({r.id: None for r in records}), self.columns)
+        rows: dict[str, list] = {sid: list(row) for sid, row in stored.items()}
+        new: set[str] = set()
+        items: dict[tuple[int, str], object] = {}
+        summary = self.summary
+        empty = self.empty_row
         for record in records:
-            cid = str(record.cells["id"][1])
-            if cid not in state:
-                state[cid] = (self.next_pk, list(self.empty_row), True)
+            cid = record.id
+            row = rows.get(cid)
+            if row is None:
+                row = rows[cid] = empty.copy()
+                row[0] = self.next_pk
                 self.next_pk += 1
-                self.summary.created += 1
-                is_new_row = True
+                new.add(cid)
+                summary.created += 1
+                for i, value in record.patch:
+                    row[i + 1] = value
             else:
-                is_new_row = False
-            pk, row, _ = state[cid]
-            old = tuple(row)
-            for name, (_, value) in record.cells.items():
-                f = self.registry.get(name)
-                self._set(row, f, value)
-                if f.is_list:
-                    changed_items[(pk, f.item_key)] = value or []
-            if not is_new_row:
-                if tuple(row) == old:
-                    self.summary.unchanged += 1
+                before = tuple(row)
+                for i, value in record.patch:
+                    row[i + 1] = value
+                if tuple(row) == before:
+                    summary.unchanged += 1
                 else:
-                    self.summary.updated += 1
-        inserts, updates = [], []
-        for cid, (pk, row, is_new) in state.items():
-            if is_new:
-                inserts.append((pk, *row))
-            elif tuple(row) != before[cid]:
-                updates.append((*row, pk))
+                    summary.updated += 1
+            for key, values in record.items:
+                items[(row[0], key)] = values
+        inserts = [rows[cid] for cid in new]
+        updates = [row for cid, row in rows.items() if cid not in new and tuple(row) != stored[cid]]
         self.store.insert_customers(self.columns, inserts)
         self.store.update_customers(self.columns, updates)
         deletes, item_rows = [], []
-        for (pk, key), values in changed_items.items():
+        for (pk, key), values in items.items():
             if pk < self.first_new_pk:  # a new customer has no items to replace
                 deletes.append((pk, key))
-            item_rows.extend((pk, key, fold(v), v) for v in values)
+            item_rows.extend((pk, key, v.casefold(), v) for v in values)
         self.store.replace_items(deletes, item_rows)
-
-    def _set(self, row: list, f: Field, value: object) -> None:
-        i = self.index[f.column or f.name]
-        if f.is_list:
-            row[i] = json.dumps(value, ensure_ascii=False) if value else None
-        elif f.type is FieldType.BOOLEAN:
-            row[i] = (1 if value else 0) if value is not None else (0 if f.required else None)
-        else:
-            row[i] = value
-        if f.fold_column:
-            row[self.index[f.fold_column]] = fold(value) if value is not None else None
