@@ -19,9 +19,8 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
 from .errors import DataError, NotFoundError, UsageError
@@ -72,19 +71,18 @@ def open(path: str | os.PathLike | None = None, *, now: datetime | str | None = 
     return Seg(path, now)
 
 
-@dataclass
-class GroupTrace:
+class GroupTrace(NamedTuple):
     conditions: list[dict]
     matched: bool
 
 
-@dataclass
 class WhyReport:
     """Why a customer is or is not in a segment: each group, each condition, value and verdict."""
 
-    segment: str
-    customer_id: str
-    groups: list[GroupTrace] = field(default_factory=list)
+    def __init__(self, segment: str, customer_id: str) -> None:
+        self.segment = segment
+        self.customer_id = customer_id
+        self.groups: list[GroupTrace] = []
 
     @property
     def matched(self) -> bool:

@@ -15,8 +15,8 @@ Semantics (SPEC §3), in one place:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from .fields import Field, FieldRegistry, FieldType, fold, format_instant
 from .model import Condition, Filter, Group
@@ -51,13 +51,28 @@ class Dialect:
     def negate(self, sql: str) -> str:
         return f"NOT coalesce({sql}, 0)"
 
+    # Output cells: exports format values in SQL, so that Python never touches most cells.
 
-@dataclass
-class Compiled:
+    def boolean_cell(self, column: str) -> str:
+        return f"CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
+
+    def neutralized_cell(self, column: str) -> str:
+        """``export.neutralize`` in SQL: text that starts like a spreadsheet formula gets a leading
+        ``'`` unless it is a sign followed by a plain number or phone number."""
+        first = f"substr({column}, 1, 1)"
+        rest = f"substr({column}, 2)"
+        plain = f"({first} IN ('+', '-') AND {rest} NOT GLOB '*[^0-9 ().-]*' AND {rest} GLOB '*[0-9]*')"
+        return (
+            f"CASE WHEN {first} IN ('=', '+', '-', '@', char(9), char(13)) AND NOT {plain}"
+            f" THEN '''' || {column} ELSE {column} END"
+        )
+
+
+class Compiled(NamedTuple):
     """A WHERE expression over ``customers c`` and its named parameters."""
 
     sql: str
-    params: dict[str, object] = field(default_factory=dict)
+    params: dict[str, object]
 
 
 class CompileContext:
@@ -320,6 +335,28 @@ def compile_filter(ctx: CompileContext, flt: Filter) -> str:
         return "0"
     parts = [compile_group(ctx, g) for g in flt.groups]
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | None = None) -> list[str]:
+    """SELECT expressions that give each field as a CSV cell: booleans as true/false, text
+    neutralized against formula injection unless ``neutralize`` is false, numbers as numbers; list
+    fields as stored (JSON), for the caller to join."""
+    dialect = dialect or Dialect()
+    out = []
+    for f in fields:
+        column = f.column or f.name
+        if not _IDENTIFIER.match(column):
+            raise AssertionError(f"unsafe column for {f.name!r}")
+        column = f"c.{column}"
+        if f.is_list or f.type is FieldType.NUMBER:
+            out.append(column)
+        elif f.type is FieldType.BOOLEAN:
+            out.append(dialect.boolean_cell(column))
+        elif neutralize:
+            out.append(dialect.neutralized_cell(column))
+        else:
+            out.append(column)
+    return out
 
 
 def compile_audience(

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
+from .compile import compile_cells
 from .errors import UsageError
-from .fields import Field, FieldType, format_number
+from .fields import Field, FieldType
 from .model import Condition, Filter
 
 if TYPE_CHECKING:
@@ -32,16 +33,17 @@ if TYPE_CHECKING:
 FORMATS = ("csv", "jsonl")
 DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_PHONE = re.compile(r"^\+?\d[\d \-().]{5,}$")
+# A sign, then only digits, spaces, dots, parentheses and dashes, with a digit: -5, +968 9123 4567.
+_SIGNED_PLAIN = re.compile(r"[+-][0-9 ().\-]*[0-9][0-9 ().\-]*")
 
 Progress = Callable[[int, int], None]
 
 
 def neutralize(text: str) -> str:
     """A CSV cell a spreadsheet will not run: text that starts like a formula gets a leading ``'``,
-    unless it is plainly a number or a phone number (``-5``, ``+96891234567``)."""
-    if text.startswith(_FORMULA_START) and not (_PLAIN_NUMBER.match(text) or _PHONE.match(text)):
+    unless it is plainly a number or a phone number (``-5``, ``+96891234567``). The compiler's
+    ``Dialect.neutralized_cell`` is the same rule in SQL."""
+    if text.startswith(_FORMULA_START) and not _SIGNED_PLAIN.fullmatch(text):
         return "'" + text
     return text
 
@@ -84,27 +86,13 @@ class _HashingWriter(io.RawIOBase):
         return len(data)
 
 
-def _converter(f: Field, fmt: str, raw: bool) -> Callable[[object], object]:
-    """How a stored value becomes a cell (CSV) or a JSON value (JSONL), per column."""
+def _json_value(f: Field) -> Callable[[object], object]:
+    """How a stored value becomes a JSON value in JSONL: lists as arrays, booleans as booleans."""
     if f.is_list:
-        if fmt == "jsonl":
-            return lambda v: json.loads(v) if v else []
-
-        def join(v: object) -> str:
-            return ",".join(json.loads(v)) if v else ""
-
-        return join if raw else (lambda v: neutralize(join(v)))
+        return lambda v: json.loads(v) if v else []
     if f.type is FieldType.BOOLEAN:
-        if fmt == "jsonl":
-            return lambda v: None if v is None else bool(v)
-        return lambda v: "" if v is None else ("true" if v else "false")
-    if f.type is FieldType.NUMBER:
-        if fmt == "jsonl":
-            return lambda v: v
-        return lambda v: "" if v is None else format_number(v)
-    if fmt == "jsonl" or raw:
-        return (lambda v: v) if fmt == "jsonl" else (lambda v: "" if v is None else v)
-    return lambda v: "" if v is None else neutralize(v)
+        return lambda v: None if v is None else bool(v)
+    return lambda v: v
 
 
 def export_audience(
@@ -154,7 +142,8 @@ def export_audience(
         steps.append((f"after --require {f.name}", list(rules), exc_filters))
 
     result = ExportResult(output, fmt)
-    converters = [_converter(f, fmt, raw) for f in fields]
+    converters = [_json_value(f) for f in fields]
+    cells = compile_cells(fields, neutralize=not raw)
     keys = [f.name for f in fields]
     sql_columns = [f.column or f.name for f in fields]
 
@@ -167,18 +156,22 @@ def export_audience(
                 result.waterfall.append((label, store.count_where(compiled.sql, compiled.params)))
             final = _compile(seg, inc_filters, exc_filters, rules)
             total = result.waterfall[-1][1]
-            cursor = store.select_where(final.sql, final.params, sql_columns)
             written = 0
             if fmt == "csv":
                 writer = csv.writer(text, lineterminator="\n")
                 writer.writerow(keys)
-                for row in cursor:
-                    writer.writerow([conv(v) for conv, v in zip(converters, row, strict=True)])
-                    written += 1
-                    if progress is not None and written % 5000 == 0:
+                cursor = store.select_cells(final.sql, final.params, cells)
+                lists = [i for i, f in enumerate(fields) if f.is_list]
+                while batch := cursor.fetchmany(2000):
+                    if lists:
+                        batch = [_join_lists(row, lists, raw) for row in batch]
+                    writer.writerows(batch)
+                    written += len(batch)
+                    if progress is not None:
                         progress(written, total)
             else:
                 dumps = json.JSONEncoder(ensure_ascii=False).encode
+                cursor = store.select_where(final.sql, final.params, sql_columns)
                 for row in cursor:
                     text.write(dumps({k: conv(v) for k, conv, v in zip(keys, converters, row, strict=True)}) + "\n")
                     written += 1
@@ -236,6 +229,15 @@ def export_audience(
         target.discard()
         raise
     return result
+
+
+def _join_lists(row: tuple, positions: list[int], raw: bool) -> list:
+    """A CSV row whose list cells (JSON as stored) are joined with ``,``."""
+    row = list(row)
+    for i in positions:
+        joined = ",".join(json.loads(row[i])) if row[i] else ""
+        row[i] = joined if raw else neutralize(joined)
+    return row
 
 
 def _compile(seg: Seg, include: list[Filter], exclude: list[Filter], required: list[Condition]):

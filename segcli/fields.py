@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 
 class FieldType(StrEnum):
@@ -53,8 +53,7 @@ def fold(text: str) -> str:
     return text.casefold()
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """A field as the filter language, the importer and the store see it.
 
     ``column`` is the SQL column holding the value (``None`` for list fields, whose elements live in
@@ -70,7 +69,7 @@ class Field:
     enum_values: tuple[str, ...] = ()
     builtin: bool = True
     required: bool = False  # never missing (``marketing_opt_out``)
-    aliases: tuple[str, ...] = field(default=())
+    aliases: tuple[str, ...] = ()
 
     @property
     def is_list(self) -> bool:

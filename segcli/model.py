@@ -1,6 +1,7 @@
 """The filter model: plain frozen data that the parser builds, the compiler reads and segments store.
 
-A Filter is an OR of Groups; a Group is an AND of Conditions (SPEC §3). Values in a Condition are
+A Filter is an OR of Groups; a Group is an AND of Conditions (SPEC §3). They are NamedTuples rather
+than dataclasses because ``seg count`` loads them and ``dataclasses`` costs ~5 ms to import. Values in a Condition are
 already normalized (``language = Arabic`` holds ``ar``), so compiling a stored model needs neither
 the parser nor the source text.
 """
@@ -8,7 +9,7 @@ the parser nor the source text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: Operators of the language: key -> how it is written. Negated forms are the same key with
 #: ``negated=True`` and are written by ``NEGATED_SPELLING``.
@@ -43,8 +44,7 @@ LIST_OPERATORS = frozenset({"in", "contains_any", "contains_all"})
 DURATION_OPERATORS = frozenset({"within", "older"})
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     """``field op values``. ``field`` is the canonical field name; dates in ``values`` are either a
     whole UTC day ``YYYY-MM-DD`` or an instant ``YYYY-MM-DDTHH:MM:SSZ``; ``seconds`` is the
     duration of ``within``/``older``."""
@@ -89,8 +89,7 @@ class Condition:
         )
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """Conditions that must all hold."""
 
     conditions: tuple[Condition, ...]
@@ -99,11 +98,10 @@ class Group:
         return " and ".join(c.to_text() for c in self.conditions)
 
 
-@dataclass(frozen=True)
-class Filter:
+class Filter(NamedTuple):
     """Groups of which at least one must hold."""
 
-    groups: tuple[Group, ...] = field(default=())
+    groups: tuple[Group, ...] = ()
 
     def to_text(self) -> str:
         return " or ".join(g.to_text() for g in self.groups)

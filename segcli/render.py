@@ -112,12 +112,6 @@ def members_table(rows: Iterator[dict], columns: Sequence[str], shown: int | Non
         con.print(f"[dim]{n} of {total} shown; --limit N for more, or --format csv for all[/dim]")
 
 
-def error(message: str, details: Sequence[str] = ()) -> None:
-    sys.stderr.write(f"seg: error: {message}\n")
-    for line in details:
-        sys.stderr.write(line + "\n")
-
-
 def note(message: str) -> None:
     """A line for people on stderr (summaries, waterfalls), never mixed with data on stdout."""
     sys.stderr.write(message + "\n")

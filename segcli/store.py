@@ -14,7 +14,6 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from .errors import DataError, NotFoundError
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field
@@ -145,8 +144,8 @@ class Store:
         if exists and os.path.isdir(path):
             raise DataError(f"{path} is a folder, not a database file")
         if not exists:
-            parent = Path(path).resolve().parent
-            if not parent.is_dir():
+            parent = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(parent):
                 raise NotFoundError(f"cannot create {path}: the folder {parent} does not exist")
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -503,6 +502,12 @@ class Store:
         sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
+        return self.conn.execute(sql, params)
+
+    def select_cells(self, where: str, params: dict, expressions: Sequence[str]) -> sqlite3.Cursor:
+        """A cursor over compiled cell ``expressions`` (``compile.compile_cells``) of the matching
+        customers, by id."""
+        sql = f"SELECT {', '.join(expressions)} FROM customers c WHERE {where} ORDER BY c.id"
         return self.conn.execute(sql, params)
 
     def explain(self, where: str, params: dict) -> list[str]:

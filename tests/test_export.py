@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, independent_rows, run, snapshot, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(ROOT / "sample_data"))
 from generate import generate
@@ -184,3 +186,16 @@ def test_a_database_from_before_exports_existed_is_migrated(tmp_path):
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert conn.execute("SELECT count(*) FROM exports").fetchone()[0] == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("=+-@\t\r0123456789 ().-eE,aé٣'\""), max_size=12))
+def test_sql_and_python_neutralize_alike(text):
+    """The export neutralizes cells in SQL; the Python rule (used for joined lists) must agree."""
+    from segcli.compile import Dialect
+    from segcli.export import neutralize
+
+    conn = sqlite3.connect(":memory:")
+    sql = Dialect().neutralized_cell("x")
+    got = conn.execute(f"SELECT {sql} FROM (SELECT ? AS x)", (text,)).fetchone()[0]
+    assert got == neutralize(text)

@@ -8,10 +8,16 @@ import sqlite3
 import sys
 
 
+def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
+    """One line on stderr (and a short list of details): how every failure is reported."""
+    sys.stderr.write(f"seg: error: {message}\n")
+    for line in details:
+        sys.stderr.write(line + "\n")
+
+
 def main() -> None:
     """Console entry point: run the app, and turn any SegError into stderr text and exit status."""
     from ..errors import FilterError, SegError
-    from ..render import error
 
     try:
         from .fast import parse_count, run_count
