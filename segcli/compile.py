@@ -339,8 +339,8 @@ def compile_filter(ctx: CompileContext, flt: Filter) -> str:
 
 def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | None = None) -> list[str]:
     """SELECT expressions that give each field as a CSV cell: booleans as true/false, text
-    neutralized against formula injection unless ``neutralize`` is false, numbers as numbers; list
-    fields as stored (JSON), for the caller to join."""
+    neutralized against formula injection unless ``neutralize`` is false, numbers as numbers, lists
+    joined with ``,``."""
     dialect = dialect or Dialect()
     out = []
     for f in fields:
@@ -348,15 +348,49 @@ def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | N
         if not _IDENTIFIER.match(column):
             raise AssertionError(f"unsafe column for {f.name!r}")
         column = f"c.{column}"
-        if f.is_list or f.type is FieldType.NUMBER:
+        if f.is_list:
+            joined = f"SELECT group_concat(value, ',') AS x FROM json_each({column})"
+            cell = dialect.neutralized_cell("x") if neutralize else "x"
+            out.append(f"(SELECT {cell} FROM ({joined}))")
+        elif f.type is FieldType.NUMBER:
             out.append(column)
         elif f.type is FieldType.BOOLEAN:
             out.append(dialect.boolean_cell(column))
-        elif neutralize:
+        elif neutralize and _may_look_like_a_formula(f):
             out.append(dialect.neutralized_cell(column))
         else:
             out.append(column)
     return out
+
+
+def _may_look_like_a_formula(f: Field) -> bool:
+    """Only free text can start like a formula: dates, codes and numbers are stored normalized,
+    and an enum's values are known."""
+    if f.type is FieldType.ENUM:
+        return any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in f.enum_values)
+    return f.type is FieldType.TEXT
+
+
+def compile_waterfall(
+    registry: FieldRegistry,
+    now: datetime,
+    include: list[Filter],
+    steps: list[tuple[list[Filter], list[Condition]]],
+    dialect: Dialect | None = None,
+) -> tuple[Compiled, list[str]]:
+    """An export's waterfall in one scan: the WHERE of the customers in any of ``include``, and for
+    each step (exclusions, required conditions, cumulative) an expression true for those left."""
+    ctx = CompileContext(registry, now, dialect or Dialect())
+    inc = [compile_filter(ctx, f) for f in include]
+    where = inc[0] if len(inc) == 1 else "(" + " OR ".join(inc) + ")"
+    expressions = []
+    for exclude, required in steps:
+        parts = []
+        if exclude:
+            parts.append(ctx.dialect.negate("(" + " OR ".join(compile_filter(ctx, f) for f in exclude) + ")"))
+        parts += [compile_condition(ctx, c) for c in required]
+        expressions.append(" AND ".join(parts) if parts else "1")
+    return Compiled(where, ctx.params), expressions
 
 
 def compile_audience(

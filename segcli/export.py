@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
-from .compile import compile_cells
+from .compile import compile_audience, compile_cells, compile_waterfall
 from .errors import UsageError
 from .fields import Field, FieldType
 from .model import Condition, Filter
@@ -130,16 +130,20 @@ def export_audience(
     inc_filters = [Filter.from_json(json.loads(s["model"])) for s in included]
     exc_filters = [Filter.from_json(json.loads(s["model"])) for s in excluded]
 
-    steps: list[tuple[str, list[Condition], list[Filter]]] = [("matched by the segments", [], [])]
+    labels = ["matched by the segments"]
+    steps: list[tuple[list[Filter], list[Condition]]] = []
     if exc_filters:
-        steps.append(("after exclusions", [], exc_filters))
+        labels.append("after exclusions")
+        steps.append((exc_filters, []))
     rules: list[Condition] = []
     if not include_opted_out:
         rules.append(Condition("marketing_opt_out", "eq", (False,)))
-        steps.append(("after opt-outs", list(rules), exc_filters))
+        labels.append("after opt-outs")
+        steps.append((exc_filters, list(rules)))
     for f in required_fields:
         rules.append(Condition(f.name, "set"))
-        steps.append((f"after --require {f.name}", list(rules), exc_filters))
+        labels.append(f"after --require {f.name}")
+        steps.append((exc_filters, list(rules)))
 
     result = ExportResult(output, fmt)
     converters = [_json_value(f) for f in fields]
@@ -151,20 +155,17 @@ def export_audience(
         hashing = _HashingWriter(binary)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 16), encoding="utf-8", newline="")
         with store.snapshot():  # the counts and the rows: one state of the database
-            for label, required, exc in steps:
-                compiled = seg.compile(inc_filters, exc) if not required else _compile(seg, inc_filters, exc, required)
-                result.waterfall.append((label, store.count_where(compiled.sql, compiled.params)))
-            final = _compile(seg, inc_filters, exc_filters, rules)
+            matched, step_sql = compile_waterfall(registry, seg.now, inc_filters, steps)
+            counts = store.count_steps(matched.sql, matched.params, step_sql)
+            result.waterfall.extend(zip(labels, counts, strict=True))
+            final = compile_audience(registry, seg.now, inc_filters, exc_filters, required=rules)
             total = result.waterfall[-1][1]
             written = 0
             if fmt == "csv":
                 writer = csv.writer(text, lineterminator="\n")
                 writer.writerow(keys)
                 cursor = store.select_cells(final.sql, final.params, cells)
-                lists = [i for i, f in enumerate(fields) if f.is_list]
                 while batch := cursor.fetchmany(2000):
-                    if lists:
-                        batch = [_join_lists(row, lists, raw) for row in batch]
                     writer.writerows(batch)
                     written += len(batch)
                     if progress is not None:
@@ -229,18 +230,3 @@ def export_audience(
         target.discard()
         raise
     return result
-
-
-def _join_lists(row: tuple, positions: list[int], raw: bool) -> list:
-    """A CSV row whose list cells (JSON as stored) are joined with ``,``."""
-    row = list(row)
-    for i in positions:
-        joined = ",".join(json.loads(row[i])) if row[i] else ""
-        row[i] = joined if raw else neutralize(joined)
-    return row
-
-
-def _compile(seg: Seg, include: list[Filter], exclude: list[Filter], required: list[Condition]):
-    from .compile import compile_audience
-
-    return compile_audience(seg.registry(), seg.now, include, exclude, required=required)

@@ -504,6 +504,13 @@ class Store:
             sql += f" LIMIT {int(limit):d}"
         return self.conn.execute(sql, params)
 
+    def count_steps(self, where: str, params: dict, steps: Sequence[str]) -> list[int]:
+        """How many customers match ``where``, and how many of them each of ``steps`` keeps: one
+        scan for a whole export waterfall."""
+        sums = "".join(f", coalesce(sum(CASE WHEN {e} THEN 1 ELSE 0 END), 0)" for e in steps)
+        row = self.conn.execute(f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
+        return list(row)
+
     def select_cells(self, where: str, params: dict, expressions: Sequence[str]) -> sqlite3.Cursor:
         """A cursor over compiled cell ``expressions`` (``compile.compile_cells``) of the matching
         customers, by id."""
