@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from . import faults
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
 from .errors import DataError, NotFoundError, UsageError
 from .fields import (
@@ -368,7 +369,7 @@ class Segments:
         name = check_segment_name(name)
         flt = where if isinstance(where, Filter) else self.seg.parse(where)
         store = self.seg.store(write=True)
-        with store.transaction():
+        with store.transaction("create"):
             if store.segment(name) is not None:
                 raise DataError(f'a segment named "{store.segment(name)["name"]}" already exists (use seg edit)')
             store.insert_segment(name, _clean(description), flt.to_text(), json.dumps(flt.to_json()))
@@ -393,7 +394,7 @@ class Segments:
             flt = flt | self.seg.parse(or_where)
         new_name = check_segment_name(rename) if rename else current["name"]
         new_description = current["description"] if description is None else _clean(description)
-        with store.transaction():
+        with store.transaction("edit"):
             other = store.segment(new_name)
             if other is not None and other["pk"] != current["pk"]:
                 raise DataError(f'a segment named "{other["name"]}" already exists')
@@ -404,9 +405,10 @@ class Segments:
         """Delete segments (never customers), all or none; returns their names."""
         store = self.seg.store(write=True)
         found = [self.get(n) for n in names]
-        with store.transaction():
+        with store.transaction("delete"):
             for s in found:
                 store.delete_segment(s["pk"])
+            faults.point("delete:before-commit")
         return [s["name"] for s in found]
 
     def filter(self, name: str) -> Filter:
@@ -451,7 +453,7 @@ class Attributes:
         An enum may gain values; a text attribute may become an enum if every stored value is one
         of the enum's values. Other type changes are refused."""
         store = self.seg.store(write=True)
-        with store.transaction():
+        with store.transaction("attributes define"):
             return self.define_in(store, name, type_, values)
 
     @staticmethod

@@ -140,6 +140,8 @@ def attribute_field(name: str, type_: FieldType, enum_values: tuple[str, ...] = 
 
 def _as_text(raw: object) -> str:
     if isinstance(raw, str):
+        if "\x00" in raw:
+            raise InvalidValue("contains a NUL character")
         return raw.strip()
     if isinstance(raw, bool):
         return "true" if raw else "false"
@@ -397,7 +399,7 @@ def normalizer(f: Field):
     if f.type is FieldType.TEXT:
 
         def text(raw: object) -> object:
-            return (raw.strip() or None) if type(raw) is str else base(raw)
+            return (raw.strip() or None) if type(raw) is str and "\x00" not in raw else base(raw)
 
         return text
     if f.type is FieldType.ARRAY:
@@ -462,6 +464,8 @@ def _check_day(day: str) -> None:
 
 def _split_items(text: str) -> list[str] | None:
     """A comma-separated cell as list items, as normalize_list does, without its generality."""
+    if "\x00" in text:
+        raise InvalidValue("contains a NUL character")
     seen: set[str] = set()
     out = []
     for part in text.split(","):

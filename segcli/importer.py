@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from . import faults
 from .errors import DataError, ImportFailed, NotFoundError, UsageError
 from .fields import (
     BUILTIN_BY_NAME,
@@ -33,9 +34,12 @@ from .fields import (
     check_attribute_name,
     normalizer,
 )
-from .store import Store
+from .store import MAX_ATTRIBUTES, Store
 
 MAX_PROBLEMS_SHOWN = 20
+#: Longest line (and largest JSON object) read: memory stays bounded whatever the file holds.
+MAX_LINE = 16 * 1024 * 1024
+csv.field_size_limit(MAX_LINE)
 CHUNK = 2000
 FORMATS = ("csv", "json", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -104,9 +108,20 @@ class _Lines:
     """The text of a binary file, decoded as UTF-8 with undecodable bytes kept (surrogateescape), so
     that a bad byte makes its row invalid instead of stopping the import; ``bytes_read`` for progress."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, path: str) -> None:
         self.fh = fh
+        self.path = path
         self.text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+    def __iter__(self) -> Iterator[str]:
+        """The lines, each read with a bound, so a 100 MB line is an error, not 100 MB of memory."""
+        readline = self.text.readline
+        number = 0
+        while line := readline(MAX_LINE + 1):
+            number += 1
+            if len(line) > MAX_LINE:
+                raise DataError(f"{self.path}:{number}: a line longer than {MAX_LINE // 1048576} MiB; nothing was imported")
+            yield line
 
     @property
     def bytes_read(self) -> int:
@@ -130,8 +145,8 @@ def _header_key(name: str) -> str:
 
 
 def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lines]:
-    lines = _Lines(fh)
-    reader = csv.reader(lines.text, strict=False)
+    lines = _Lines(fh, path)
+    reader = csv.reader(iter(lines), strict=False)
     try:
         header = next(reader)
     except StopIteration:
@@ -154,14 +169,24 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
             except InvalidValue as exc:
                 raise DataError(f"{path}:1:{number}: {exc}") from None
     if "id" not in seen:
-        raise DataError(f"{path}: no id column (the header is: {', '.join(header)})")
+        raise DataError(f"{path}: no id column (the header is: {', '.join(header[:20])}{'...' if len(header) > 20 else ''})")
+    if len(keys) > MAX_ATTRIBUTES + len(BUILTIN_BY_NAME):
+        raise DataError(f"{path}: {len(keys)} columns; seg takes at most {MAX_ATTRIBUTES} custom attributes")
     numbers = range(1, len(keys) + 1)
     width = len(keys)
 
     def records() -> Iterator[Record]:
         line = reader.line_num
-        for row in reader:
+        while True:
             start = line + 1  # a quoted cell may span lines: the record starts after the last one
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                line = reader.line_num
+                yield Record(start, [], [], (1, f"not valid CSV: {exc}"))
+                continue
             line = reader.line_num
             if not row or row == [""]:
                 continue  # a blank line
@@ -218,10 +243,10 @@ def _json_kind(obj: object) -> str:
 
 
 def read_jsonl(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Lines]:
-    lines = _Lines(fh)
+    lines = _Lines(fh, path)
 
     def records() -> Iterator[Record]:
-        for line, text in enumerate(lines.text, start=1):
+        for line, text in enumerate(lines, start=1):
             if not text.strip():
                 continue
             if not _is_utf8(text):
@@ -292,11 +317,12 @@ def read_json_array(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Positio
                     obj, end = decoder.raw_decode(buf)
                     break
                 except json.JSONDecodeError as exc:
-                    if exc.pos >= len(buf) - 1 and more(want):
-                        want *= 2  # a large object: read ever larger pieces
-                        continue
+                    if len(buf) > MAX_LINE:
+                        raise DataError(
+                            f"{path}:{line}: a JSON object larger than {MAX_LINE // 1048576} MiB; nothing was imported"
+                        ) from None
                     if not eof and more(want):
-                        want *= 2
+                        want *= 2  # a large object: read ever larger pieces
                         continue
                     raise DataError(f"{path}:{line + exc.lineno - 1}: not valid JSON: {exc.msg}") from None
             text = buf[:end]
@@ -397,8 +423,9 @@ def import_file(
     label = "stdin" if path == "-" else path
     summary = ImportSummary(label, dry_run=dry_run)
     try:
-        with store.transaction():
+        with store.transaction("import"):
             _run(store, label, fmt, open_input, total, summary, skip_invalid, rejects, progress)
+            faults.point("import:before-commit")
             if dry_run:
                 raise _Rollback
     except _Rollback:

@@ -16,6 +16,8 @@ from .errors import FilterError
 from .fields import Field, FieldRegistry, FieldType, InvalidValue, normalize, parse_date
 from .model import Condition, Filter, Group
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 @cache
 def _parser() -> Lark:
@@ -67,6 +69,10 @@ def parse_filter(text: str, registry: FieldRegistry) -> Filter:
     """
     if not text.strip():
         raise FilterError("the filter is empty", text, 0, 1)
+    control = _CONTROL.search(text)
+    if control:
+        shown = text.replace("\x00", "\\0")
+        raise FilterError(f"a control character (U+{ord(control.group()):04X}) in the filter", shown, control.start(), control.start() + 1)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:

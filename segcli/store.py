@@ -18,7 +18,11 @@ from datetime import UTC, datetime
 from .errors import DataError, NotFoundError
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field
 
-BUSY_TIMEOUT_MS = int(os.environ.get("SEG_BUSY_TIMEOUT_MS", "5000"))
+#: SQLite allows 2,000 columns a table; a text attribute takes two (its folded copy).
+MAX_ATTRIBUTES = 500
+
+#: How long a write waits for another writer to finish before failing (SEG_BUSY_TIMEOUT, seconds).
+BUSY_TIMEOUT_MS = int(float(os.environ.get("SEG_BUSY_TIMEOUT", "10")) * 1000)
 
 # Scalar columns of ``customers`` for the built-in fields, in table order.
 BUILTIN_COLUMNS: tuple[str, ...] = tuple(
@@ -116,6 +120,19 @@ def _utcnow() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+class LockedError(DataError):
+    """Another process holds the write lock for longer than the busy timeout."""
+
+
+def _disk_error(exc: sqlite3.OperationalError) -> Exception:
+    """SQLite's "database or disk is full" and "disk I/O error" as a message for people."""
+    if "full" in str(exc) or "disk I/O" in str(exc):
+        return DataError(
+            f"could not write to the disk ({exc}; is it full?): nothing was written, the database is as it was"
+        )
+    return exc
+
+
 def name_key(name: str) -> str:
     """Segment and attribute names are unique case-insensitively, in every script."""
     return " ".join(name.split()).casefold()
@@ -186,7 +203,7 @@ class Store:
 
     def _migrate(self, version: int) -> None:
         for number in range(version, SCHEMA_VERSION):
-            with self.transaction():
+            with self.transaction("migrate"):
                 current = self.conn.execute("PRAGMA user_version").fetchone()[0]
                 if current > number:  # another process migrated it meanwhile
                     continue
@@ -198,16 +215,80 @@ class Store:
         self.conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One write transaction: all of it is committed, or none of it."""
-        self.conn.execute("BEGIN IMMEDIATE")
+    def transaction(self, operation: str = "write", *, wait_ms: int | None = None) -> Iterator[None]:
+        """One write transaction: all of it is committed, or none of it.
+
+        While it is open, ``DB.writer`` beside the database names the operation, so that a writer
+        that has to wait, then give up, can say what holds the database. ``wait_ms`` overrides the
+        busy timeout for this transaction."""
+        if wait_ms is not None:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(wait_ms):d}")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LockedError(self._locked_message()) from None
+            raise
+        finally:
+            if wait_ms is not None:
+                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        marker = self._mark_writer(operation)
         try:
             yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            self._registry = None
+        except BaseException as exc:
+            self._rollback()
+            self._unmark_writer(marker)
+            if isinstance(exc, sqlite3.OperationalError):
+                raise _disk_error(exc) from None
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            raise _disk_error(exc) from None
+        finally:
+            self._unmark_writer(marker)
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back by itself after some errors (a full disk): check first.
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self._registry = None
+
+    def _mark_writer(self, operation: str) -> str | None:
+        if self.path == ":memory:":
+            return None
+        marker = self.path + ".writer"
+        try:
+            with open(marker, "w", encoding="utf-8") as fh:
+                json.dump({"operation": operation, "pid": os.getpid(), "since": _utcnow()}, fh)
+        except OSError:
+            return None
+        return marker
+
+    @staticmethod
+    def _unmark_writer(marker: str | None) -> None:
+        if marker:
+            try:
+                os.unlink(marker)
+            except OSError:
+                pass
+
+    def _locked_message(self) -> str:
+        waited = f"waited {BUSY_TIMEOUT_MS / 1000:g} s"
+        try:
+            with open(self.path + ".writer", encoding="utf-8") as fh:
+                info = json.load(fh)
+            os.kill(int(info["pid"]), 0)  # still running?
+        except (OSError, ValueError, KeyError, TypeError):
+            return (
+                f"the database {self.path} is locked by another process writing to it ({waited}); "
+                "try again later, or raise SEG_BUSY_TIMEOUT"
+            )
+        return (
+            f"the database {self.path} is locked by seg {info['operation']} (pid {info['pid']}, since "
+            f"{info['since']}; {waited}); try again when it has finished, or raise SEG_BUSY_TIMEOUT"
+        )
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -252,6 +333,8 @@ class Store:
     def add_attribute(self, f: Field, *, inferred: bool) -> None:
         """Create the attribute's column (and folded copy, and index). Call inside a transaction."""
         assert not f.builtin and f.column
+        if self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0] >= MAX_ATTRIBUTES:
+            raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
         self.conn.execute(
             "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

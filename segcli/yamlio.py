@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import faults
 from .errors import DataError, FilterError, UsageError
 from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_field
 from .model import Filter
@@ -213,8 +214,9 @@ def apply_document(seg: Seg, text: str, *, source: str, prune: bool, dry_run: bo
     store = seg.store(write=True)
     plan = Plan()
     try:
-        with store.transaction():
+        with store.transaction("apply"):
             _apply(seg, store, attributes, segments, plan, source, prune)
+            faults.point("apply:before-commit")
             if dry_run:
                 raise _DryRun
     except _DryRun:
