@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import os
 import shutil
@@ -75,17 +76,32 @@ class ImportSummary:
         }
 
 
-@dataclass
 class Record:
-    """One row of the file: ``cells`` holds (key, column number, raw value) for each cell."""
+    """One row of the file. ``cells`` holds (key, column number, raw value) for each cell: for a
+    CSV row it is made from the header only when the row is validated one by one."""
 
-    line: int
-    cells: list[tuple[str, int, object]]
-    raw: object  # the row as read, written back unchanged to the rejects file
-    error: tuple[int, str] | None = None  # a structural problem: (column, message)
-    patch: list = field(default_factory=list)  # (row index, stored value), once validated
-    items: list = field(default_factory=list)  # (item key, elements) of list fields
-    id: str | None = None
+    __slots__ = ("_cells", "error", "id", "items", "keys", "line", "patch", "raw")
+
+    def __init__(self, line: int, cells: list, raw: object, error: tuple[int, str] | None = None,
+                 keys: list[str] | None = None) -> None:
+        self.line = line
+        self._cells = cells
+        self.raw = raw  # the row as read, written back unchanged to the rejects file
+        self.error = error  # a structural problem: (column, message)
+        self.keys = keys  # a CSV row's header keys
+        self.patch: list = []  # (row index, stored value), once validated
+        self.items: list = []  # (item key, elements) of list fields
+        self.id: str | None = None
+
+    @property
+    def cells(self) -> list[tuple[str, int, object]]:
+        if self.keys is not None and not self._cells and self.error is None:
+            self._cells = list(zip(self.keys, range(1, len(self.keys) + 1), self.raw, strict=True))
+        return self._cells
+
+    @cells.setter
+    def cells(self, value: list) -> None:
+        self._cells = value
 
 
 def detect_format(path: str, fmt: str | None) -> str:
@@ -172,7 +188,6 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
         raise DataError(f"{path}: no id column (the header is: {', '.join(header[:20])}{'...' if len(header) > 20 else ''})")
     if len(keys) > MAX_ATTRIBUTES + len(BUILTIN_BY_NAME):
         raise DataError(f"{path}: {len(keys)} columns; seg takes at most {MAX_ATTRIBUTES} custom attributes")
-    numbers = range(1, len(keys) + 1)
     width = len(keys)
 
     def records() -> Iterator[Record]:
@@ -190,7 +205,7 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
             line = reader.line_num
             if not row or row == [""]:
                 continue  # a blank line
-            record = Record(start, [], row)
+            record = Record(start, [], row, keys=keys)
             if len(row) != width:
                 more = "more" if len(row) > width else "fewer"
                 record.error = (
@@ -199,8 +214,6 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
                 )
             elif not _is_utf8("".join(row)):
                 record.error = (1, "the line is not valid UTF-8")
-            else:
-                record.cells = list(zip(keys, numbers, row, strict=True))
             yield record
 
     return header, records(), lines
@@ -499,7 +512,7 @@ def _run(
             rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header)
         try:
             with store.bulk_load():
-                rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid)
+                rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid, header)
                 writer.flush()
         except BaseException:
             if rejects is not None:
@@ -523,24 +536,113 @@ def _run(
             rejects.discard()
 
 
-def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
-    """Validate each record; hand the valid ones to the writer (all of them once one is invalid in
-    a strict import is pointless: it only validates the rest); return how many were invalid."""
-    rejected = 0
+def _load(records, plan, writer, problems, rejects, skip_invalid, header=None) -> int:
+    """Validate each record; hand the valid ones to the writer (once a strict import has found an
+    invalid row it only validates the rest); return how many were invalid.
+
+    A CSV file is taken a chunk at a time: a chunk of valid rows that are all new customers goes
+    through ``_insert_columns``, a column at a time; any other chunk, row by row."""
     summary = writer.summary
-    for record in records:
-        summary.read += 1
+    state = {"rejected": 0}
+
+    def one(record: Record) -> None:
         errors = _validate(record, plan)
         if errors:
-            rejected += 1
+            state["rejected"] += 1
             for column, message in errors:
                 if len(problems) < MAX_PROBLEMS_SHOWN:
                     problems.append(f"{record.line}:{column}: {message}")
             if rejects is not None:
                 rejects.write(record, "; ".join(m for _, m in errors))
-        elif skip_invalid or not rejected:
+        elif skip_invalid or not state["rejected"]:
             writer.add(record)
-    return rejected
+
+    if header is None:
+        for record in records:
+            summary.read += 1
+            one(record)
+        return state["rejected"]
+    keys = [_header_key(h) for h in header]
+    chunk: list[Record] = []
+    for record in records:
+        summary.read += 1
+        chunk.append(record)
+        if len(chunk) == COLUMN_CHUNK:
+            if not (state["rejected"] and not skip_invalid) and _insert_columns(chunk, keys, plan, writer):
+                chunk = []
+                continue
+            for r in chunk:
+                one(r)
+            chunk = []
+    for r in chunk:
+        one(r)
+    return state["rejected"]
+
+
+COLUMN_CHUNK = 5000
+_MEMOIZED = frozenset({FieldType.LANGUAGE, FieldType.COUNTRY, FieldType.PLATFORM, FieldType.ENUM, FieldType.BOOLEAN})
+
+
+def _normalize_column(slot: _Slot, cells: tuple) -> list:
+    """A column of raw CSV cells, normalized as ``slot.normalize`` does cell by cell."""
+    kind = slot.field.type
+    if kind is FieldType.TEXT:
+        if "\x00" in "".join(cells):
+            raise InvalidValue("contains a NUL character")
+        return [v.strip() or None for v in cells]
+    if kind in _MEMOIZED:  # few distinct values: normalize each once
+        table = {v: slot.normalize(v) for v in set(cells)}
+        return [table[v] for v in cells]
+    return list(map(slot.normalize, cells))
+
+
+def _insert_columns(chunk: list[Record], keys: list[str], plan: _Plan, writer: _Writer) -> bool:
+    """Insert a chunk of CSV rows a column at a time, when every row is valid and a new customer
+    (the common case of a bulk load); False, having written nothing, otherwise."""
+    if any(r.error for r in chunk):
+        return False
+    columns = list(zip(*(r.raw for r in chunk), strict=True))
+    stored: dict[int, list] = {}
+    items: list[tuple[str, list]] = []
+    ids = None
+    for key, cells in zip(keys, columns, strict=True):
+        slot = plan.slot(key)
+        if slot is None:
+            continue
+        try:
+            values = _normalize_column(slot, cells)
+        except InvalidValue:
+            return False
+        if slot.kind == _Slot.PLAIN:
+            stored[slot.index] = values
+        elif slot.kind == _Slot.TEXT:
+            stored[slot.index] = values
+            stored[slot.fold_index] = [v.casefold() if v is not None else None for v in values]
+            if slot.name == "id":
+                ids = values
+        elif slot.kind == _Slot.BOOLEAN:
+            missing = 0 if slot.required else None
+            stored[slot.index] = [missing if v is None else (1 if v else 0) for v in values]
+        else:
+            stored[slot.index] = [_JSON_LIST(v) if v else None for v in values]
+            items.append((slot.item_key, values))
+    if ids is None or None in ids or len(set(ids)) != len(ids):
+        return False
+    writer.flush()  # rows waiting in the writer may share ids with this chunk
+    if writer.store.rows_by_id(ids, ["id"]):
+        return False
+    first = writer.next_pk
+    pks = range(first, first + len(ids))
+    empty = writer.empty_row
+    table = [stored.get(i) or itertools.repeat(empty[i + 1]) for i in range(len(writer.columns))]
+    writer.store.insert_customers(writer.columns, list(zip(pks, *table, strict=False)))  # some are repeat()s
+    writer.store.replace_items(
+        [],
+        [(pk, key, v.casefold(), v) for key, lists in items for pk, values in zip(pks, lists, strict=True) if values for v in values],
+    )
+    writer.next_pk += len(ids)
+    writer.summary.created += len(ids)
+    return True
 
 
 def _reporting(records: Iterator[Record], progress: Progress, position: object, total: int) -> Iterator[Record]:

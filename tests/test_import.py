@@ -335,3 +335,41 @@ def test_header_aliases_map_to_builtin_fields(tmp_path):
     assert c["created_at"] == "2026-01-01T00:00:00Z" and c["last_interaction_at"] == "2026-02-01T00:00:00Z"
     assert c["marketing_opt_out"] is True
     assert segcli.open().attributes.list() == []
+
+
+def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeypatch):
+    """A bulk CSV load goes a column at a time; it must store what row-by-row validation stores."""
+    import sys
+
+    from conftest import EXAMPLE_YAML, ROOT
+
+    from segcli import importer
+
+    sys.path.insert(0, str(ROOT / "sample_data"))
+    from datetime import UTC, datetime
+
+    from generate import generate
+
+    out = tmp_path / "gen"
+    generate(12_000, out, datetime(2026, 11, 29, 12, tzinfo=UTC), seed=5, formats=("csv",))
+    lines = out.with_suffix(".csv").read_text(encoding="utf-8").splitlines()
+    # a second file: updates of existing customers, a duplicate id, and new ones
+    update = [lines[0], *[line.replace(",gold,", ",silver,") for line in lines[1:3000]], lines[5], *lines[11000:]]
+    second = write(tmp_path / "second.csv", "\n".join(update) + "\n")
+
+    def load(db: str) -> tuple[dict, list]:
+        monkeypatch.setenv("SEG_DB", db)
+        assert run("apply", str(EXAMPLE_YAML)).code == 0
+        summaries = [run("import", str(out.with_suffix(".csv"))).err, run("import", str(second)).err]
+        data = snapshot(db)
+        return {k: data[k] for k in ("customers", "customer_items")}, summaries
+
+    used = []
+    original = importer._insert_columns
+    monkeypatch.setattr(importer, "_insert_columns", lambda *a: used.append(original(*a)) or used[-1])
+    by_columns, summaries = load(str(tmp_path / "columns.db"))
+    assert True in used  # the column path did run
+    monkeypatch.setattr(importer, "COLUMN_CHUNK", 10**9)  # chunks never fill: row by row only
+    by_rows, row_summaries = load(str(tmp_path / "rows.db"))
+    assert by_columns == by_rows
+    assert summaries == row_summaries
