@@ -206,3 +206,11 @@ def test_delete_refuses_unknown_names_and_deletes_nothing(sample_db):
 def test_bad_now_is_a_usage_error(sample_db):
     r = run("--now", "tomorrow", "count", "VIP Arabic Speakers")
     assert r.code == 2 and "SEG_NOW" in r.err
+
+
+def test_tab_completion_offers_segment_names(sample_db):
+    from segcli.cli.app import complete_segment
+
+    assert complete_segment("vip") == ["VIP Arabic Speakers"]
+    assert set(complete_segment("")) == set(EXPECTED)
+    assert complete_segment("zzz") == []
