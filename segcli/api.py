@@ -211,26 +211,13 @@ class Seg:
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
         registry = self.registry()
-        out = []
-        for name in names or DEFAULT_COLUMNS:
-            f = registry.get(name)
-            if f is None:
-                near = registry.suggest(name)
-                hint = f" (did you mean {', '.join(near)}?)" if near else ""
-                raise UsageError(f'unknown column "{name}"{hint}')
-            out.append(f)
-        return out
+        return [registry.resolve(name, "column") for name in names or DEFAULT_COLUMNS]
 
     def _order(self, sort: str | None) -> list[tuple[str, bool]]:
         if not sort:
             return [("id", False)]
         desc = sort.startswith("-")
-        name = sort.lstrip("-").strip()
-        f = self.registry().get(name)
-        if f is None:
-            near = self.registry().suggest(name)
-            hint = f" (did you mean {', '.join(near)}?)" if near else ""
-            raise UsageError(f'cannot sort by unknown field "{name}"{hint}')
+        f = self.registry().resolve(sort.lstrip("-").strip(), "field to sort by")
         if f.is_list:
             raise UsageError(f"cannot sort by {f.name}: it is a list")
         column = f.fold_column or f.column

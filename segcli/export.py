@@ -121,14 +121,7 @@ def export_audience(
     store = seg.store()
     registry = store.registry()
     fields = seg.columns(columns or DEFAULT_COLUMNS)
-    required_fields = []
-    for name in require:
-        f = registry.get(name)
-        if f is None:
-            near = registry.suggest(name)
-            hint = f" (did you mean {', '.join(near)}?)" if near else ""
-            raise UsageError(f'--require: unknown field "{name}"{hint}')
-        required_fields.append(f)
+    required_fields = [registry.resolve(name, "field for --require") for name in require]
     included = [seg.segments.get(n) for n in names]
     excluded = [seg.segments.get(n) for n in exclude]
     inc_filters = [Filter.from_json(json.loads(s["model"])) for s in included]

@@ -368,26 +368,21 @@ def normalize(f: Field, raw: object) -> object:
         raise InvalidValue("expected a value, got an object")
     if isinstance(raw, list) and f.type is not FieldType.ARRAY:
         raise InvalidValue("expected a single value, got a list")
-    t = f.type
-    if t is FieldType.TEXT:
-        return normalize_text(raw)
-    if t is FieldType.NUMBER:
-        return normalize_number(raw)
-    if t is FieldType.BOOLEAN:
-        return normalize_boolean(raw)
-    if t is FieldType.DATE:
-        return normalize_date(raw)
-    if t is FieldType.ENUM:
+    if f.type is FieldType.ENUM:
         return normalize_enum(raw, f.enum_values)
-    if t is FieldType.ARRAY:
-        return normalize_list(raw) or None
-    if t is FieldType.LANGUAGE:
-        return normalize_language(raw)
-    if t is FieldType.COUNTRY:
-        return normalize_country(raw)
-    if t is FieldType.PLATFORM:
-        return normalize_platform(raw)
-    raise AssertionError(t)
+    return _NORMALIZE[f.type](raw)
+
+
+_NORMALIZE = {
+    FieldType.TEXT: normalize_text,
+    FieldType.NUMBER: normalize_number,
+    FieldType.BOOLEAN: normalize_boolean,
+    FieldType.DATE: normalize_date,
+    FieldType.ARRAY: lambda raw: normalize_list(raw) or None,
+    FieldType.LANGUAGE: normalize_language,
+    FieldType.COUNTRY: normalize_country,
+    FieldType.PLATFORM: normalize_platform,
+}
 
 
 def normalizer(f: Field):
@@ -542,6 +537,17 @@ class FieldRegistry:
     def names(self) -> list[str]:
         builtin = [n for f in BUILTIN_FIELDS for n in (f.name, *f.aliases)]
         return builtin + [a.name for a in self.attributes.values()]
+
+    def resolve(self, name: str, what: str = "field") -> Field:
+        """The field called ``name``, or a UsageError that names it and suggests the nearest."""
+        f = self.get(name)
+        if f is None:
+            from .errors import UsageError
+
+            near = self.suggest(name)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise UsageError(f'unknown {what} "{name}"{hint}')
+        return f
 
     def suggest(self, name: str) -> list[str]:
         import difflib

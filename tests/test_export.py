@@ -115,7 +115,7 @@ def test_history_records_the_count_and_checksum_of_the_file_written(shop, tmp_pa
     [
         (["No such", "-o", "{dir}/a.csv"], 1, 'no segment named "No such"'),
         (["VIP", "-o", "{dir}/a.csv", "-c", "id,nope"], 2, 'unknown column "nope"'),
-        (["VIP", "-o", "{dir}/a.csv", "--require", "phon"], 2, '--require: unknown field "phon"'),
+        (["VIP", "-o", "{dir}/a.csv", "--require", "phon"], 2, 'unknown field for --require "phon" (did you mean phone?)'),
         (["VIP", "-o", "{dir}/missing/folder/a.csv"], 1, "does not exist"),
         (["VIP", "-o", "{dir}/afile/a.csv"], 1, "cannot write"),
         (["VIP", "-o", "{dir}"], 1, "it is a folder"),
