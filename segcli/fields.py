@@ -7,7 +7,6 @@ that is stored and compared, and which operators apply to it.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import UTC, date, datetime, time
@@ -509,20 +508,6 @@ class TypeInference:
         return FieldType.TEXT
 
 
-def display_value(f: Field, value: object) -> str:
-    """A stored value as text for people and CSV: lists joined with ``,``."""
-    if value is None:
-        return ""
-    if f.is_list:
-        items = json.loads(value) if isinstance(value, str) else value
-        return ",".join(items)
-    if f.type is FieldType.BOOLEAN:
-        return "true" if value else "false"
-    if f.type is FieldType.NUMBER and isinstance(value, int | float):
-        return format_number(value)
-    return str(value)
-
-
 class FieldRegistry:
     """Every field a filter or a file may name: the built-ins, their aliases and the declared
     attributes, looked up case-insensitively. The only source of SQL column names."""
@@ -556,6 +541,3 @@ class FieldRegistry:
         lowered = {n.lower(): n for n in names}
         close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
         return [lowered[c] for c in close]
-
-    def all_fields(self) -> list[Field]:
-        return [*BUILTIN_FIELDS, *self.attributes.values()]

@@ -330,13 +330,15 @@ def read_json_array(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Positio
                     obj, end = decoder.raw_decode(buf)
                     break
                 except json.JSONDecodeError as exc:
-                    if len(buf) > MAX_LINE:
-                        raise DataError(
-                            f"{path}:{line}: a JSON object larger than {MAX_LINE // 1048576} MiB; nothing was imported"
-                        ) from None
-                    if not eof and more(want):
-                        want *= 2  # a large object: read ever larger pieces
+                    # Perhaps only the end of the object is not read yet: read more, up to a bound.
+                    if not eof and len(buf) <= MAX_LINE and more(want):
+                        want *= 2
                         continue
+                    if not eof:
+                        raise DataError(
+                            f"{path}:{line}: not valid JSON, or an object larger than {MAX_LINE // 1048576} MiB"
+                            f" ({exc.msg}); nothing was imported"
+                        ) from None
                     raise DataError(f"{path}:{line + exc.lineno - 1}: not valid JSON: {exc.msg}") from None
             text = buf[:end]
             yield _object_record(obj, line, text, obj)

@@ -414,9 +414,6 @@ class Store:
     def next_pk(self) -> int:
         return self.conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM customers").fetchone()[0]
 
-    def customer_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM customers").fetchone()[0]
-
     def rows_by_id(self, ids: Sequence[str], columns: Sequence[str]) -> dict[str, tuple]:
         """The stored rows (pk first, then ``columns``) of the customers with these ids."""
         out: dict[str, tuple] = {}
