@@ -157,11 +157,17 @@ class Seg:
     # --- customers ----------------------------------------------------------------------------
 
     def import_file(self, path: str, **options) -> ImportSummary:
-        """Import customers from a CSV, JSON or JSONL file (``-`` for stdin); the options and the
-        returned ImportSummary are those of ``segcli.importer.import_file``."""
+        """Import customers from a CSV, JSON or JSONL file (``-`` for stdin). Options: ``fmt``,
+        ``skip_invalid``, ``rejects``, ``dry_run``, ``progress``; see ``segcli.importer``."""
         from .importer import import_file
 
         return import_file(self.store(write=True), path, **options)
+
+    def import_files(self, paths: Sequence[str], **options) -> list[ImportSummary]:
+        """Import several files in one transaction: all of them, or none if one fails."""
+        from .importer import import_files
+
+        return import_files(self.store(write=True), list(paths), **options)
 
     def customer(self, customer_id: str) -> dict:
         """One customer: its fields, tags, attributes, and the segments it is in now."""

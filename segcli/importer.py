@@ -400,9 +400,9 @@ class _Rollback(Exception):
     """Raised inside the transaction to undo a dry run."""
 
 
-def import_file(
+def import_files(
     store: Store,
-    path: str,
+    paths: list[str],
     *,
     fmt: str | None = None,
     skip_invalid: bool = False,
@@ -410,45 +410,66 @@ def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
     stdin: BinaryIO | None = None,
-) -> ImportSummary:
-    """Import customers from ``path`` (``-`` for stdin) into ``store``; see SPEC §2.
+) -> list[ImportSummary]:
+    """Import customers from ``paths`` (``-`` for stdin) into ``store`` in one transaction: all of
+    the files or, if one fails, none of them. See SPEC §2.
 
     Strict unless ``skip_invalid``: any invalid row raises ImportFailed and nothing is written.
     """
-    fmt = detect_format(path, fmt)
-    spool = None
-    source = path
-    if path == "-":
-        # Read twice (types first, rows second), so stdin is kept in a temporary file.
-        with tempfile.NamedTemporaryFile(prefix="seg-stdin-", delete=False) as spool_fh:
-            shutil.copyfileobj(stdin or sys.stdin.buffer, spool_fh)
-            spool = source = spool_fh.name
-    elif not os.path.exists(path):
-        raise NotFoundError(f"{path}: no such file")
-    elif os.path.isdir(path):
-        raise DataError(f"{path} is a folder, not a file")
-    total = os.path.getsize(source)
-
-    def open_input() -> BinaryIO:
-        try:
-            return open(source, "rb")
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read: {exc.strerror}") from None
-
-    label = "stdin" if path == "-" else path
-    summary = ImportSummary(label, dry_run=dry_run)
+    if rejects and len(paths) > 1:
+        raise UsageError("--rejects takes one input file")
+    formats = [detect_format(path, fmt) for path in paths]
+    for path in paths:
+        if path != "-" and not os.path.exists(path):
+            raise NotFoundError(f"{path}: no such file")
+        if path != "-" and os.path.isdir(path):
+            raise DataError(f"{path} is a folder, not a file")
+    spools: list[str] = []
+    pending_rejects: list[_Rejects] = []
+    summaries = [ImportSummary("stdin" if path == "-" else path, dry_run=dry_run) for path in paths]
     try:
+        sources = []
+        for path in paths:
+            if path == "-":
+                # Read twice (types first, rows second), so stdin is kept in a temporary file.
+                with tempfile.NamedTemporaryFile(prefix="seg-stdin-", delete=False) as spool_fh:
+                    shutil.copyfileobj(stdin or sys.stdin.buffer, spool_fh)
+                spools.append(spool_fh.name)
+                sources.append(spool_fh.name)
+            else:
+                sources.append(path)
         with store.transaction("import"):
-            _run(store, label, fmt, open_input, total, summary, skip_invalid, rejects, progress)
+            for source, file_format, summary in zip(sources, formats, summaries, strict=True):
+
+                def open_input(source: str = source, label: str = summary.path) -> BinaryIO:
+                    try:
+                        return open(source, "rb")
+                    except OSError as exc:
+                        raise DataError(f"{label}: cannot read: {exc.strerror}") from None
+
+                total = os.path.getsize(source)
+                _run(store, summary.path, file_format, open_input, total, summary, skip_invalid, rejects, progress,
+                     pending_rejects)
             faults.point("import:before-commit")
             if dry_run:
                 raise _Rollback
     except _Rollback:
         pass
+    except BaseException:
+        for r in pending_rejects:
+            r.discard()
+        raise
     finally:
-        if spool is not None:
+        for spool in spools:
             os.unlink(spool)
-    return summary
+    for r in pending_rejects:
+        r.commit()
+    return summaries
+
+
+def import_file(store: Store, path: str, **options) -> ImportSummary:
+    """Import one file: ``import_files`` with one path."""
+    return import_files(store, [path], **options)[0]
 
 
 def _records(fmt: str, fh: BinaryIO, label: str) -> tuple[list[str] | None, Iterator[Record], object]:
@@ -495,6 +516,7 @@ def _run(
     skip_invalid: bool,
     rejects_path: str | None,
     progress: Progress | None,
+    pending_rejects: list[_Rejects],
 ) -> None:
     for f in _infer_new_attributes(store, fmt, open_input, label):
         store.add_attribute(f, inferred=True)
@@ -532,7 +554,7 @@ def _run(
         )
     if rejects is not None:
         if rejected_rows and not summary.dry_run:
-            rejects.commit()
+            pending_rejects.append(rejects)  # renamed into place once the transaction commits
             summary.rejects_path = rejects.path
         else:
             rejects.discard()

@@ -373,3 +373,21 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
     by_rows, row_summaries = load(str(tmp_path / "rows.db"))
     assert by_columns == by_rows
     assert summaries == row_summaries
+
+
+def test_several_files_are_one_transaction(tmp_path):
+    good = write(tmp_path / "good.csv", "id,name\ng1,Good\n")
+    mixed = write(tmp_path / "mixed.csv", "id,country\nm1,OM\nm2,Atlantis\n")
+    bad = write(tmp_path / "bad.csv", "name\nno id column\n")
+    run("import", str(write(tmp_path / "seed.csv", "id\nkeep\n")))
+    before = snapshot()
+    r = run("import", str(good), str(bad))
+    assert r.code == 1 and "no id column" in r.err
+    assert snapshot() == before  # the good file is not imported either
+    r = run("import", str(good), str(mixed), "--skip-invalid")
+    assert r.code == 0 and "good.csv: 1 read, 1 created" in r.err and "mixed.csv: 2 read, 1 created" in r.err
+    assert (tmp_path / "mixed.csv.rejects.csv").exists()
+    # a failed multi-file import leaves no rejects file behind either
+    (tmp_path / "mixed.csv.rejects.csv").unlink()
+    r = run("import", str(mixed), str(bad), "--skip-invalid")
+    assert r.code == 1 and not (tmp_path / "mixed.csv.rejects.csv").exists()

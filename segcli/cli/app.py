@@ -79,23 +79,19 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
-    """Import customers, upserting by id. Strict: one invalid row and nothing is written."""
+    """Import customers, upserting by id, all files in one transaction. Strict: one invalid row
+    and nothing is written."""
     from ..render import ImportProgress
 
-    db = seg()
-    if rejects and len(paths) > 1:
-        raise UsageError("--rejects takes one input file")
-    summaries = []
-    for path in paths:
-        progress = ImportProgress(f"importing {path}")
-        try:
-            summary = db.import_file(
-                path, fmt=format.value if format else None, skip_invalid=skip_invalid,
-                rejects=rejects, dry_run=dry_run, progress=progress,
-            )
-        finally:
-            progress.close()
-        summaries.append(summary)
+    progress = ImportProgress("importing")
+    try:
+        summaries = seg().import_files(
+            paths, fmt=format.value if format else None, skip_invalid=skip_invalid,
+            rejects=rejects, dry_run=dry_run, progress=progress,
+        )
+    finally:
+        progress.close()
+    for summary in summaries:
         prefix = "dry run, nothing written: " if dry_run else ""
         note(
             f"{prefix}{summary.path}: {summary.read} read, {summary.created} created, "
