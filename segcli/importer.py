@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from . import faults
 from .errors import DataError, ImportFailed, NotFoundError, UsageError
@@ -426,6 +426,7 @@ def import_files(
             raise DataError(f"{path} is a folder, not a file")
     spools: list[str] = []
     pending_rejects: list[_Rejects] = []
+    options = _Options(skip_invalid, rejects, progress, pending_rejects)
     summaries = [ImportSummary("stdin" if path == "-" else path, dry_run=dry_run) for path in paths]
     try:
         sources = []
@@ -447,9 +448,7 @@ def import_files(
                     except OSError as exc:
                         raise DataError(f"{label}: cannot read: {exc.strerror}") from None
 
-                total = os.path.getsize(source)
-                _run(store, summary.path, file_format, open_input, total, summary, skip_invalid, rejects, progress,
-                     pending_rejects)
+                _run(store, open_input, os.path.getsize(source), file_format, summary, options)
             faults.point("import:before-commit")
             if dry_run:
                 raise _Rollback
@@ -506,18 +505,27 @@ def _infer_new_attributes(
     return new
 
 
+class _Options(NamedTuple):
+    """What an import was asked to do, and the rejects files waiting for its commit."""
+
+    skip_invalid: bool
+    rejects_path: str | None
+    progress: Progress | None
+    pending_rejects: list[_Rejects]
+
+
 def _run(
     store: Store,
-    label: str,
-    fmt: str,
     open_input: Callable[[], BinaryIO],
     total: int,
+    fmt: str,
     summary: ImportSummary,
-    skip_invalid: bool,
-    rejects_path: str | None,
-    progress: Progress | None,
-    pending_rejects: list[_Rejects],
+    options: _Options,
 ) -> None:
+    """Import one file inside the caller's transaction; raise ImportFailed if a strict import
+    finds invalid rows."""
+    label = summary.path
+    skip_invalid, rejects_path, progress, pending_rejects = options
     for f in _infer_new_attributes(store, fmt, open_input, label):
         store.add_attribute(f, inferred=True)
         summary.new_attributes.append((f.name, str(f.type)))
