@@ -272,7 +272,7 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
         assert decl.filter is not None
         filter_text, model = decl.filter.to_text(), json.dumps(decl.filter.to_json())
         current = store.segment(decl.name)
-        name = " ".join(decl.name.split())
+        name = check_segment_name(decl.name)  # checked above; this is its normalized spelling
         if current is None:
             store.insert_segment(name, decl.description, filter_text, model)
             plan.changes.append(("+", "segment", f"{name}: {filter_text}"))
