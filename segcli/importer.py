@@ -629,13 +629,13 @@ def _normalize_column(slot: _Slot, cells: tuple) -> list:
 
 
 def _insert_columns(chunk: list[Record], keys: list[str], plan: _Plan, writer: _Writer) -> bool:
-    """Insert a chunk of CSV rows a column at a time, when every row is valid and a new customer
-    (the common case of a bulk load); False, having written nothing, otherwise."""
+    """Upsert a chunk of CSV rows a column at a time, when every row is valid and no id repeats
+    within the chunk; False, having written nothing, otherwise."""
     if any(r.error for r in chunk):
         return False
     columns = list(zip(*(r.raw for r in chunk), strict=True))
     stored: dict[int, list] = {}
-    items: list[tuple[str, list]] = []
+    items: list[tuple[int, str, list]] = []  # (row index, item key, each row's elements)
     ids = None
     for key, cells in zip(keys, columns, strict=True):
         slot = plan.slot(key)
@@ -657,24 +657,54 @@ def _insert_columns(chunk: list[Record], keys: list[str], plan: _Plan, writer: _
             stored[slot.index] = [missing if v is None else (1 if v else 0) for v in values]
         else:
             stored[slot.index] = [_JSON_LIST(v) if v else None for v in values]
-            items.append((slot.item_key, values))
+            items.append((slot.index, slot.item_key, values))
     if ids is None or None in ids or len(set(ids)) != len(ids):
         return False
     writer.flush()  # rows waiting in the writer may share ids with this chunk
-    if writer.store.rows_by_id(ids, ["id"]):
-        return False
-    first = writer.next_pk
-    pks = range(first, first + len(ids))
-    empty = writer.empty_row
-    table = [stored.get(i) or itertools.repeat(empty[i + 1]) for i in range(len(writer.columns))]
-    writer.store.insert_customers(writer.columns, list(zip(pks, *table, strict=False)))  # some are repeat()s
-    writer.store.replace_items(
-        [],
-        [(pk, key, v.casefold(), v) for key, lists in items for pk, values in zip(pks, lists, strict=True) if values for v in values],
-    )
-    writer.next_pk += len(ids)
-    writer.summary.created += len(ids)
+    store, summary, empty = writer.store, writer.summary, writer.empty_row
+    existing = store.rows_by_id(ids, writer.columns)
+    if not existing:  # a bulk load: whole rows straight from the columns
+        first = writer.next_pk
+        pks = range(first, first + len(ids))
+        table = [stored.get(i) or itertools.repeat(empty[i + 1]) for i in range(len(writer.columns))]
+        store.insert_customers(writer.columns, list(zip(pks, *table, strict=False)))  # some are repeat()s
+        store.replace_items(
+            [],
+            [(pk, key, v.casefold(), v) for _, key, lists in items for pk, values in zip(pks, lists, strict=True)
+             if values for v in values],
+        )
+        writer.next_pk += len(ids)
+        summary.created += len(ids)
+        return True
+    # An upsert: each row is the stored one (or an empty one) with the file's columns laid over it.
+    present = sorted(stored)
+    inserts, updates, deletes, item_rows = [], [], [], []
+    for k, (cid, patch) in enumerate(zip(ids, zip(*(stored[i] for i in present), strict=True), strict=True)):
+        old = existing.get(cid)
+        row = list(old) if old is not None else empty.copy()
+        for i, value in zip(present, patch, strict=True):
+            row[i + 1] = value
+        if old is None:
+            row[0] = writer.next_pk
+            writer.next_pk += 1
+            inserts.append(row)
+            summary.created += 1
+        elif tuple(row) == old:
+            summary.unchanged += 1
+            continue
+        else:
+            updates.append(row)
+            summary.updated += 1
+        for i, key, lists in items:
+            if old is None or old[i + 1] != row[i + 1]:
+                if old is not None:
+                    deletes.append((row[0], key))
+                item_rows.extend((row[0], key, v.casefold(), v) for v in lists[k] or ())
+    store.insert_customers(writer.columns, inserts)
+    store.update_customers(writer.columns, updates)
+    store.replace_items(deletes, item_rows)
     return True
+
 
 
 def _reporting(records: Iterator[Record], progress: Progress, position: object, total: int) -> Iterator[Record]:
