@@ -89,3 +89,31 @@ def test_sigkill_mid_export_leaves_the_earlier_file_and_history(tmp_path, big_cs
     conn = sqlite3.connect(os.environ["SEG_DB"])
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+@pytest.mark.slow
+def test_a_long_import_on_a_terminal_shows_a_progress_bar(tmp_path, big_csv):
+    """SPEC §2: over about a second of work on a terminal, a progress bar (on stderr)."""
+    import pty
+
+    assert run("apply", str(EXAMPLE_YAML)).code == 0
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from segcli.cli import main; main()", "import", str(big_csv)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, "COLUMNS": "120"},
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait() == 0
+    os.close(leader)
+    text = seen.decode("utf-8", "replace")
+    assert "importing" in text and "MB" in text  # the bar: a label and bytes done / total
+    assert "60000 read, 60000 created" in text
