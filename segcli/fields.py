@@ -513,11 +513,12 @@ class FieldRegistry:
     attributes, looked up case-insensitively. The only source of SQL column names."""
 
     def __init__(self, attributes: list[Field] | tuple[Field, ...] = ()) -> None:
-        self.attributes = {a.name.lower(): a for a in attributes}
+        # Attributes are one and the same when they share a column: "Lifetime Value" is lifetime_value.
+        self.attributes = {a.column: a for a in attributes}
 
     def get(self, name: str) -> Field | None:
         key = name.strip().lower()
-        return BUILTIN_BY_NAME.get(key) or self.attributes.get(key)
+        return BUILTIN_BY_NAME.get(key) or self.attributes.get(attribute_column(key))
 
     def names(self) -> list[str]:
         builtin = [n for f in BUILTIN_FIELDS for n in (f.name, *f.aliases)]

@@ -31,6 +31,7 @@ from .fields import (
     FieldType,
     InvalidValue,
     TypeInference,
+    attribute_column,
     attribute_field,
     check_attribute_name,
     normalizer,
@@ -174,17 +175,16 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
     for number, (key, original) in enumerate(zip(keys, header, strict=True), start=1):
         if not key:
             raise DataError(f"{path}:1:{number}: column {number} has no name")
-        if key.lower() in seen:
-            raise DataError(
-                f'{path}:1:{number}: "{original}" repeats column {seen[key.lower()]} (same field)'
-            )
-        seen[key.lower()] = number
+        same = attribute_column(key)  # "Lifetime Value" and "lifetime_value" are one attribute
+        if same in seen:
+            raise DataError(f'{path}:1:{number}: "{original}" repeats column {seen[same]} (same field)')
+        seen[same] = number
         if key not in BUILTIN_BY_NAME:
             try:
                 check_attribute_name(key)
             except InvalidValue as exc:
                 raise DataError(f"{path}:1:{number}: {exc}") from None
-    if "id" not in seen:
+    if attribute_column("id") not in seen:
         raise DataError(f"{path}: no id column (the header is: {', '.join(header[:20])}{'...' if len(header) > 20 else ''})")
     if len(keys) > MAX_ATTRIBUTES + len(BUILTIN_BY_NAME):
         raise DataError(f"{path}: {len(keys)} columns; seg takes at most {MAX_ATTRIBUTES} custom attributes")
@@ -231,7 +231,7 @@ def _object_record(obj: object, line: int, text: str, raw: object) -> Record:
     for key, value in items:
         name = _header_key(str(key))
         column = _key_column(text, str(key))
-        if name.lower() in {k.lower() for k in cells}:
+        if attribute_column(name) in {attribute_column(k) for k in cells}:
             record.error = (column, f'"{key}" appears twice (same field)')
             continue
         if name not in BUILTIN_BY_NAME:
@@ -495,8 +495,8 @@ def _infer_new_attributes(
         for record in records:
             for key, _, raw in record.cells:
                 if registry.get(key) is None:
-                    names.setdefault(key.lower(), key)
-                    inference.setdefault(key.lower(), TypeInference()).add(raw)
+                    names.setdefault(attribute_column(key), key)
+                    inference.setdefault(attribute_column(key), TypeInference()).add(raw)
     new = []
     for key, inf in inference.items():
         type_ = inf.result()

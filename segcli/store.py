@@ -335,6 +335,12 @@ class Store:
         assert not f.builtin and f.column
         if self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0] >= MAX_ATTRIBUTES:
             raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
+        clash = self.conn.execute("SELECT name FROM attributes WHERE column_name = ?", (f.column,)).fetchone()
+        if clash:
+            raise DataError(
+                f'the attribute "{f.name}" would share its column ({f.column}) with "{clash[0]}": '
+                "names that differ only in case, spaces, '-' or '_' are the same attribute"
+            )
         self.conn.execute(
             "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -18,7 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import faults
 from .errors import DataError, FilterError, UsageError
-from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_field
+from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
 from .model import Filter
 from .store import name_key
 
@@ -239,7 +239,7 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
             raise YamlError(f"{source}:{decl.line}: {exc.message}") from None
         existing = registry.get(name)
         if existing is None or existing.type != kind or existing.enum_values != values:
-            planned[name.lower()] = attribute_field(name, kind, values)
+            planned[attribute_column(name)] = attribute_field(name, kind, values)
     future = FieldRegistry(list(planned.values()))
     for decl in segments:
         try:
@@ -300,10 +300,10 @@ def dump_document(seg: Seg, names: Sequence[str]) -> str:
     used: set[str] = set()
     for s in chosen:
         for group in Filter.from_json(json.loads(s["model"])).groups:
-            used.update(c.field.lower() for c in group.conditions)
+            used.update(attribute_column(c.field) for c in group.conditions)
     attributes = {}
     for f in registry.attributes.values():
-        if names and f.name.lower() not in used:
+        if names and f.column not in used:
             continue
         spec: dict = {"type": str(f.type)}
         if f.enum_values:

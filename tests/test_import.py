@@ -407,3 +407,17 @@ def test_several_files_are_one_transaction(tmp_path):
     (tmp_path / "mixed.csv.rejects.csv").unlink()
     r = run("import", str(mixed), str(bad), "--skip-invalid")
     assert r.code == 1 and not (tmp_path / "mixed.csv.rejects.csv").exists()
+
+
+def test_attribute_names_that_share_a_column_are_one_attribute(tmp_path):
+    assert run("attributes", "define", "Lifetime Value", "--type", "number").code == 0
+    r = run("attributes", "define", "lifetime_value", "--type", "number")
+    assert r.code == 0 and "unchanged" in r.err  # the same attribute, however it is spelled
+    r = run("attributes", "define", "lifetime-value", "--type", "text")
+    assert r.code == 1 and "it cannot become text" in r.err
+    r = run("import", str(write(tmp_path / "a.csv", "id,lifetime_value\n1,12.5\n")))
+    assert r.code == 0 and customer("1")["attributes"]["Lifetime Value"] == 12.5
+    r = run("import", str(write(tmp_path / "b.csv", "id,a b,a_b\n1,x,y\n")))
+    assert r.code == 1 and '"a_b" repeats column 2 (same field)' in r.err
+    r = run("filter", "-w", "LIFETIME-VALUE > 10", "-f", "csv", "-c", "id")
+    assert r.out.splitlines() == ["id", "1"]
