@@ -51,7 +51,8 @@ def main() -> None:
             error(f"database error: {exc}")
         sys.exit(1)
     except sqlite3.DatabaseError as exc:
-        error(f"the database file is damaged or not a seg database: {exc}")
+        damaged = any(w in str(exc) for w in ("not a database", "malformed", "corrupt"))
+        error(f"the database file is damaged or not a seg database: {exc}" if damaged else f"database error: {exc}")
         sys.exit(1)
     except OSError as exc:
         error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
