@@ -14,7 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from .compile import OPERATORS
 from .errors import FilterError
 from .fields import Field, FieldRegistry, FieldType, InvalidValue, normalize, parse_date
-from .model import Condition, Filter, Group
+from .model import Condition, Filter, Group, literal
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -167,17 +167,30 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
         dur = next(predicate.find_data("duration"))
         words = " ".join(str(t) for t in dur.children)
         seconds = parse_duration(words)
-        if seconds is None:
+        if not seconds:  # None: not a duration; 0: an empty window
             first, last = dur.children[0], dur.children[-1]
             raise FilterError(
-                f'"{words}" is not a duration (like 30 days, 12 hours, 2w)', text, first.start_pos, last.end_pos
+                f'"{words}" is not a duration (like 30 days, 12 hours, 2w; at least a minute)', text,
+                first.start_pos, last.end_pos
             )
         return Condition(field.name, op, (), negated, seconds)
 
     normalized = tuple(_value(v.children[0], field, op, text) for v in values)
     if op == "contains_all" or op == "contains_any" or op == "in":
         normalized = tuple(dict.fromkeys(normalized))  # (a, a) is (a)
+    if op == "between" and _bound(normalized[0]) > _bound(normalized[1]):
+        raise FilterError(
+            f"between {literal(normalized[0])} and {literal(normalized[1])}: the first bound is after the second,"
+            " so nothing could match", text, tree.meta.start_pos, tree.meta.end_pos,
+        )
     return Condition(field.name, op, normalized, negated)
+
+
+def _bound(value: object) -> object:
+    """A between bound in comparable form: a whole day counts from its start."""
+    if isinstance(value, str) and len(value) == 10:
+        return value + "T00:00:00Z"
+    return value
 
 
 def _type_name(field: Field) -> str:

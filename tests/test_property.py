@@ -167,7 +167,7 @@ def a_condition(draw) -> Condition:
         if op == "set":
             return Condition(f, op, (), negated)
         if op == "between":
-            a, b = draw(date_literal()), draw(date_literal())
+            a, b = sorted((draw(date_literal()), draw(date_literal())), key=lambda v: v if len(v) > 10 else v + "T00:00:00Z")
             return Condition(f, op, (a, b), False)
         return Condition(f, op, (draw(date_literal()),), negated and op == "eq")
     if kind == "enum":

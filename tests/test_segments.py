@@ -214,3 +214,15 @@ def test_tab_completion_offers_segment_names(sample_db):
     assert complete_segment("vip") == ["VIP Arabic Speakers"]
     assert set(complete_segment("")) == set(EXPECTED)
     assert complete_segment("zzz") == []
+
+
+def test_an_impossible_range_or_window_is_an_error_not_an_empty_result(sample_db):
+    for where, message in [
+        ("lifetime_value between 5 and 1", "the first bound is after the second"),
+        ("created_at between 2026-02-01 and 2026-01-01", "the first bound is after the second"),
+        ("created_at within last 0 days", "at least a minute"),
+    ]:
+        r = run("filter", "-w", where)
+        assert r.code == 2 and message in r.err, (where, r)
+    r = run("filter", "-w", "created_at between 2026-01-01 and 2026-01-01", "-f", "csv", "-c", "id")
+    assert r.code == 0  # one whole day is a fine range

@@ -163,7 +163,7 @@ def attributes_define(
 # --- segments ---------------------------------------------------------------------------------
 
 Where = Annotated[list[str], typer.Option("--where", "-w", help="A filter; several are joined with or.")]
-Names = Annotated[list[str], typer.Argument(help="Segment names.", autocompletion=complete_segment)]
+Names = Annotated[list[str], typer.Argument(metavar="NAME", help="Segment names.", autocompletion=complete_segment)]
 Exclude = Annotated[list[str], typer.Option("--exclude", "-x", help="Leave out customers in this segment.", autocompletion=complete_segment)]
 
 
