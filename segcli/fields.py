@@ -108,11 +108,13 @@ for _f in BUILTIN_FIELDS:
 ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_ \-]{0,62}$")
 
 
+@lru_cache(maxsize=4096)  # called for every key of every JSON record
 def attribute_column(name: str) -> str:
     """The SQL column of a custom attribute: ``attr_`` and its name in lower snake case."""
-    return "attr_" + re.sub(r"[ \-]", "_", name.strip().lower())
+    return "attr_" + name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
+@lru_cache(maxsize=4096)
 def check_attribute_name(name: str) -> str:
     """Return the trimmed name if it can be a custom attribute, else raise InvalidValue."""
     name = name.strip()

@@ -222,32 +222,48 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
 def _object_record(obj: object, line: int, text: str, raw: object) -> Record:
     if not isinstance(obj, dict):
         return Record(line, [], raw, (1, f"expected a JSON object, got {_json_kind(obj)}"))
-    cells: dict[str, tuple[int, object]] = {}
     record = Record(line, [], raw)
     items = list(obj.items())
     nested = obj.get("attributes")
     if isinstance(nested, dict):
         items = [(k, v) for k, v in items if k != "attributes"] + list(nested.items())
+    cells = []
+    seen: set[str] = set()
     for key, value in items:
-        name = _header_key(str(key))
-        column = _key_column(text, str(key))
-        if attribute_column(name) in {attribute_column(k) for k in cells}:
+        key = str(key)
+        name = _header_key(key)
+        column = _KeyColumn(text, key)
+        same = attribute_column(name)  # "Tier" and "tier", "a b" and "a_b": one field
+        if same in seen:
             record.error = (column, f'"{key}" appears twice (same field)')
             continue
+        seen.add(same)
         if name not in BUILTIN_BY_NAME:
             try:
                 check_attribute_name(name)
             except InvalidValue as exc:
                 record.error = (column, str(exc))
                 continue
-        cells[name] = (column, value)
-    record.cells = [(k, c, v) for k, (c, v) in cells.items()]
+        cells.append((name, column, value))
+    record.cells = cells
     return record
 
 
-def _key_column(text: str, key: str) -> int:
-    at = text.find(json.dumps(key, ensure_ascii=False))
-    return (at - text.rfind("\n", 0, at)) if at >= 0 else 1
+class _KeyColumn:
+    """The column of a JSON key in its line, worked out only if an error message needs it."""
+
+    __slots__ = ("key", "text")
+
+    def __init__(self, text: str, key: str) -> None:
+        self.text = text
+        self.key = key
+
+    def __format__(self, spec: str) -> str:
+        at = self.text.find(json.dumps(self.key, ensure_ascii=False))
+        return format((at - self.text.rfind("\n", 0, at)) if at >= 0 else 1, spec)
+
+    def __str__(self) -> str:
+        return self.__format__("")
 
 
 def _json_kind(obj: object) -> str:
