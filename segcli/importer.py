@@ -19,6 +19,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -156,6 +157,7 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def _header_key(name: str) -> str:
     builtin = BUILTIN_BY_NAME.get(name.strip().lower())
     return builtin.name if builtin else name.strip()
@@ -271,7 +273,8 @@ def _json_kind(obj: object) -> str:
             bool: "a boolean", type(None): "null"}.get(type(obj), type(obj).__name__)
 
 
-def read_jsonl(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Lines]:
+def read_jsonl(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record], _Lines]:
+    make = make or _object_record
     lines = _Lines(fh, path)
 
     def records() -> Iterator[Record]:
@@ -286,7 +289,7 @@ def read_jsonl(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Lines]:
             except json.JSONDecodeError as exc:
                 yield Record(line, [], text, (exc.colno, f"not valid JSON: {exc.msg}"))
                 continue
-            yield _object_record(obj, line, text, obj if isinstance(obj, dict) else text)
+            yield make(obj, line, text, obj if isinstance(obj, dict) else text)
 
     return records(), lines
 
@@ -295,8 +298,9 @@ class _Position:
     bytes_read = 0
 
 
-def read_json_array(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Position]:
+def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record], _Position]:
     """Objects of a top-level JSON array, one at a time, with the line each starts on."""
+    make = make or _object_record
     decoder = json.JSONDecoder()
     position = _Position()
     utf8 = codecs.getincrementaldecoder("utf-8")()
@@ -357,7 +361,7 @@ def read_json_array(fh: BinaryIO, path: str) -> tuple[Iterator[Record], _Positio
                         ) from None
                     raise DataError(f"{path}:{line + exc.lineno - 1}: not valid JSON: {exc.msg}") from None
             text = buf[:end]
-            yield _object_record(obj, line, text, obj)
+            yield make(obj, line, text, obj)
             line += text.count("\n")
             buf = buf[end:]
             skip_ws()
@@ -504,15 +508,41 @@ def _infer_new_attributes(
     registry = store.registry()
     inference: dict[str, TypeInference] = {}
     names: dict[str, str] = {}
+    known: set[str] = set()
+
+    def add(key: str, raw: object) -> None:
+        if key in known:
+            return
+        if registry.get(key) is not None:
+            known.add(key)
+            return
+        try:
+            check_attribute_name(key)
+        except InvalidValue:  # not a possible attribute: its rows are reported as invalid later
+            return
+        names.setdefault(attribute_column(key), key)
+        inference.setdefault(attribute_column(key), TypeInference()).add(raw)
+
     with open_input() as fh:
-        header, records, _ = _records(fmt, fh, label)
-        if header is not None and all(registry.get(_header_key(h)) for h in header):
-            return []
-        for record in records:
-            for key, _, raw in record.cells:
-                if registry.get(key) is None:
-                    names.setdefault(attribute_column(key), key)
-                    inference.setdefault(attribute_column(key), TypeInference()).add(raw)
+        if fmt != "csv":  # only the keys and values matter here: no records, no checks
+            reader = read_jsonl if fmt == "jsonl" else read_json_array
+            objects, _ = reader(fh, label, make=lambda obj, *_: obj)
+            for obj in objects:
+                if isinstance(obj, dict):
+                    nested = obj.get("attributes")
+                    for key, raw in obj.items():
+                        if not (key == "attributes" and isinstance(nested, dict)):
+                            add(_header_key(str(key)), raw)
+                    if isinstance(nested, dict):
+                        for key, raw in nested.items():
+                            add(_header_key(str(key)), raw)
+        else:
+            header, records, _ = read_csv(fh, label)
+            if all(registry.get(_header_key(h)) for h in header):
+                return []
+            for record in records:
+                for key, _, raw in record.cells:
+                    add(key, raw)
     new = []
     for key, inf in inference.items():
         type_ = inf.result()

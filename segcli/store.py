@@ -333,6 +333,8 @@ class Store:
     def add_attribute(self, f: Field, *, inferred: bool) -> None:
         """Create the attribute's column (and folded copy, and index). Call inside a transaction."""
         assert not f.builtin and f.column
+        if not re.fullmatch(r"attr_[a-z][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
+            raise DataError(f'"{f.name}" cannot be an attribute name')
         if self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0] >= MAX_ATTRIBUTES:
             raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
         clash = self.conn.execute("SELECT name FROM attributes WHERE column_name = ?", (f.column,)).fetchone()

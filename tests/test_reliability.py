@@ -293,3 +293,12 @@ def test_a_hundred_megabyte_line_is_refused_with_bounded_memory(tmp_path):
     result = seg_proc("import", str(path), preexec_fn=cap_memory)
     assert result.returncode == 1, result.stderr
     assert "a line longer than 16 MiB" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_hostile_json_keys_never_become_attributes_or_sql(tmp_path):
+    lines = '{"id": "1", "x\\"; DROP TABLE customers; --": 5, "ok": 1}\n{"id": "2", "ok": 2}\n'
+    r = run("import", str(write(tmp_path / "h.jsonl", lines)), "--skip-invalid")
+    assert r.code == 0 and "2 read, 1 created" in r.err and "1 rejected" in r.err
+    conn = sqlite3.connect(os.environ["SEG_DB"])
+    assert [row[0] for row in conn.execute("SELECT name FROM attributes")] == ["ok"]
+    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 1
