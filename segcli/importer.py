@@ -590,7 +590,7 @@ def _run(
             rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header)
         try:
             with store.bulk_load():
-                rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid, header)
+                rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid)
                 writer.flush()
         except BaseException:
             if rejects is not None:
@@ -614,12 +614,12 @@ def _run(
             rejects.discard()
 
 
-def _load(records, plan, writer, problems, rejects, skip_invalid, header=None) -> int:
+def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
     """Validate each record; hand the valid ones to the writer (once a strict import has found an
     invalid row it only validates the rest); return how many were invalid.
 
-    A CSV file is taken a chunk at a time: a chunk of valid rows that are all new customers goes
-    through ``_insert_columns``, a column at a time; any other chunk, row by row."""
+    Records are taken a chunk at a time: a chunk of valid rows with the same fields and no id
+    twice goes through ``_insert_columns``, a column at a time; any other chunk, row by row."""
     summary = writer.summary
     state = {"rejected": 0}
 
@@ -635,18 +635,12 @@ def _load(records, plan, writer, problems, rejects, skip_invalid, header=None) -
         elif skip_invalid or not state["rejected"]:
             writer.add(record)
 
-    if header is None:
-        for record in records:
-            summary.read += 1
-            one(record)
-        return state["rejected"]
-    keys = [_header_key(h) for h in header]
     chunk: list[Record] = []
     for record in records:
         summary.read += 1
         chunk.append(record)
         if len(chunk) == COLUMN_CHUNK:
-            if not (state["rejected"] and not skip_invalid) and _insert_columns(chunk, keys, plan, writer):
+            if not (state["rejected"] and not skip_invalid) and _insert_columns(chunk, plan, writer):
                 chunk = []
                 continue
             for r in chunk:
@@ -662,7 +656,9 @@ _MEMOIZED = frozenset({FieldType.LANGUAGE, FieldType.COUNTRY, FieldType.PLATFORM
 
 
 def _normalize_column(slot: _Slot, cells: tuple) -> list:
-    """A column of raw CSV cells, normalized as ``slot.normalize`` does cell by cell."""
+    """A column of raw cells, normalized as ``slot.normalize`` does cell by cell."""
+    if not all(type(v) is str for v in cells):  # JSON values: numbers, booleans, lists, null
+        return list(map(slot.normalize, cells))
     kind = slot.field.type
     if kind is FieldType.TEXT:
         if "\x00" in "".join(cells):
@@ -674,12 +670,23 @@ def _normalize_column(slot: _Slot, cells: tuple) -> list:
     return list(map(slot.normalize, cells))
 
 
-def _insert_columns(chunk: list[Record], keys: list[str], plan: _Plan, writer: _Writer) -> bool:
-    """Upsert a chunk of CSV rows a column at a time, when every row is valid and no id repeats
-    within the chunk; False, having written nothing, otherwise."""
+def _insert_columns(chunk: list[Record], plan: _Plan, writer: _Writer) -> bool:
+    """Upsert a chunk of rows a column at a time, when every row is valid, all have the same
+    fields (a CSV's header; a JSON file's keys, in the same order) and no id repeats within the
+    chunk; False, having written nothing, otherwise."""
     if any(r.error for r in chunk):
         return False
-    columns = list(zip(*(r.raw for r in chunk), strict=True))
+    first = chunk[0]
+    if first.keys is not None:  # CSV rows: the header's keys, the cells as read
+        keys, rows = first.keys, [r.raw for r in chunk]
+    else:
+        keys = [k for k, _, _ in first.cells]
+        rows = []
+        for r in chunk:
+            if len(r.cells) != len(keys) or any(k != key for (k, _, _), key in zip(r.cells, keys, strict=True)):
+                return False
+            rows.append([v for _, _, v in r.cells])
+    columns = list(zip(*rows, strict=True))
     stored: dict[int, list] = {}
     items: list[tuple[int, str, list]] = []  # (row index, item key, each row's elements)
     ids = None

@@ -352,7 +352,10 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
     from generate import generate
 
     out = tmp_path / "gen"
-    generate(12_000, out, datetime(2026, 11, 29, 12, tzinfo=UTC), seed=5, formats=("csv",))
+    generate(12_000, out, datetime(2026, 11, 29, 12, tzinfo=UTC), seed=5, formats=("csv", "jsonl"))
+    # the same ids with other values, as JSON: updates through JSON's numbers, booleans and lists
+    other = tmp_path / "other"
+    generate(12_000, other, datetime(2026, 11, 29, 12, tzinfo=UTC), seed=6, formats=("jsonl",))
     lines = out.with_suffix(".csv").read_text(encoding="utf-8").splitlines()
     # a second file: updates of existing customers, a duplicate id, and new ones
     update = [lines[0], *[line.replace(",gold,", ",silver,") for line in lines[1:3000]], lines[5], *lines[11000:]]
@@ -376,7 +379,8 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
         monkeypatch.setenv("SEG_DB", db)
         assert run("apply", str(EXAMPLE_YAML)).code == 0
         summaries = [run("import", str(out.with_suffix(".csv"))).err, run("import", str(second)).err,
-                     run("import", str(third)).err]
+                     run("import", str(third)).err, run("import", str(out.with_suffix(".jsonl"))).err,
+                     run("import", str(other.with_suffix(".jsonl"))).err]
         data = snapshot(db)
         return {k: data[k] for k in ("customers", "customer_items")}, summaries
 
@@ -384,7 +388,7 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
     original = importer._insert_columns
     monkeypatch.setattr(importer, "_insert_columns", lambda *a: used.append(original(*a)) or used[-1])
     by_columns, summaries = load(str(tmp_path / "columns.db"))
-    assert used.count(True) >= 4  # the column path did run, for new rows and for updates
+    assert used.count(True) >= 8  # the column path did run: new rows, updates, CSV and JSON
     monkeypatch.setattr(importer, "COLUMN_CHUNK", 10**9)  # chunks never fill: row by row only
     by_rows, row_summaries = load(str(tmp_path / "rows.db"))
     assert by_columns == by_rows
