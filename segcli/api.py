@@ -146,7 +146,7 @@ class Seg:
         return compile_audience(self.registry(), self.now, list(include), list(exclude))
 
     def _filters(self, names: Sequence[str]) -> list[Filter]:
-        return [Filter.from_json(json.loads(self.segments.get(n)["model"])) for n in names]
+        return [self.segments.filter(n) for n in names]
 
     def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
         """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
@@ -184,7 +184,7 @@ class Seg:
             out["segments"] = [
                 s["name"]
                 for s in store.segments()
-                if store.matches(row["pk"], *_where(self.compile([Filter.from_json(json.loads(s["model"]))])))
+                if store.matches(row["pk"], *_where(self.compile([Filter.loads(s["model"])])))
             ]
         return out
 
@@ -260,7 +260,7 @@ class Seg:
         row = store.customer(customer_id)
         if row is None:
             raise NotFoundError(f'no customer with id "{customer_id}"')
-        flt = Filter.from_json(json.loads(segment["model"]))
+        flt = Filter.loads(segment["model"])
         registry = store.registry()
         report = WhyReport(segment["name"], customer_id)
         for group in flt.groups:
@@ -353,7 +353,7 @@ class Segments:
                 item = {"name": s["name"], "description": s["description"], "filter": s["filter"],
                         "created_at": s["created_at"], "updated_at": s["updated_at"]}
                 if with_counts:
-                    item["count"] = self.seg.count_filter(Filter.from_json(json.loads(s["model"])))
+                    item["count"] = self.seg.count_filter(Filter.loads(s["model"]))
                 out.append(item)
         return out
 
@@ -365,7 +365,7 @@ class Segments:
         with store.transaction("create"):
             if store.segment(name) is not None:
                 raise DataError(f'a segment named "{store.segment(name)["name"]}" already exists (use seg edit)')
-            store.insert_segment(name, _clean(description), flt.to_text(), json.dumps(flt.to_json()))
+            store.insert_segment(name, _clean(description), flt.to_text(), flt.dumps())
         return store.segment(name)
 
     def edit(
@@ -380,7 +380,7 @@ class Segments:
         """Change a segment: ``where`` replaces its filter, ``or_where`` adds groups."""
         store = self.seg.store(write=True)
         current = self.get(name)
-        flt = Filter.from_json(json.loads(current["model"]))
+        flt = Filter.loads(current["model"])
         if where:
             flt = where if isinstance(where, Filter) else self.seg.parse(where)
         if or_where:
@@ -391,7 +391,7 @@ class Segments:
             other = store.segment(new_name)
             if other is not None and other["pk"] != current["pk"]:
                 raise DataError(f'a segment named "{other["name"]}" already exists')
-            store.update_segment(current["pk"], new_name, new_description, flt.to_text(), json.dumps(flt.to_json()))
+            store.update_segment(current["pk"], new_name, new_description, flt.to_text(), flt.dumps())
         return store.segment(new_name)
 
     def delete(self, names: Sequence[str]) -> list[str]:
@@ -405,7 +405,7 @@ class Segments:
         return [s["name"] for s in found]
 
     def filter(self, name: str) -> Filter:
-        return Filter.from_json(json.loads(self.get(name)["model"]))
+        return Filter.loads(self.get(name)["model"])
 
 
 def _clean(text: str | None) -> str | None:

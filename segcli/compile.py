@@ -371,6 +371,15 @@ def _may_look_like_a_formula(f: Field) -> bool:
     return f.type is FieldType.TEXT
 
 
+def _any_of(ctx: CompileContext, filters: list[Filter], *, grouped: bool = False) -> str:
+    """Customers in any of ``filters``: their expressions joined with OR (in parentheses when
+    there are several, or when ``grouped``)."""
+    parts = [compile_filter(ctx, f) for f in filters]
+    if len(parts) == 1 and not grouped:
+        return parts[0]
+    return "(" + " OR ".join(parts) + ")"
+
+
 def compile_waterfall(
     registry: FieldRegistry,
     now: datetime,
@@ -381,13 +390,12 @@ def compile_waterfall(
     """An export's waterfall in one scan: the WHERE of the customers in any of ``include``, and for
     each step (exclusions, required conditions, cumulative) an expression true for those left."""
     ctx = CompileContext(registry, now, dialect or Dialect())
-    inc = [compile_filter(ctx, f) for f in include]
-    where = inc[0] if len(inc) == 1 else "(" + " OR ".join(inc) + ")"
+    where = _any_of(ctx, include)
     expressions = []
     for exclude, required in steps:
         parts = []
         if exclude:
-            parts.append(ctx.dialect.negate("(" + " OR ".join(compile_filter(ctx, f) for f in exclude) + ")"))
+            parts.append(ctx.dialect.negate(_any_of(ctx, exclude, grouped=True)))
         parts += [compile_condition(ctx, c) for c in required]
         expressions.append(" AND ".join(parts) if parts else "1")
     return Compiled(where, ctx.params), expressions
@@ -404,11 +412,9 @@ def compile_audience(
     """Customers in any of ``include``, in none of ``exclude`` and meeting every ``required``
     condition (an export's opt-out and ``--require`` rules), as one WHERE expression."""
     ctx = CompileContext(registry, now, dialect or Dialect())
-    inc = [compile_filter(ctx, f) for f in include]
-    sql = inc[0] if len(inc) == 1 else "(" + " OR ".join(inc) + ")"
+    sql = _any_of(ctx, include)
     if exclude:
-        exc = [compile_filter(ctx, f) for f in exclude]
-        sql = f"{sql} AND {ctx.dialect.negate('(' + ' OR '.join(exc) + ')')}"
+        sql = f"{sql} AND {ctx.dialect.negate(_any_of(ctx, exclude, grouped=True))}"
     for cond in required:
         sql = f"{sql} AND {compile_condition(ctx, cond)}"
     return Compiled(sql, ctx.params)

@@ -8,6 +8,7 @@ the parser nor the source text.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import NamedTuple
 
@@ -115,6 +116,15 @@ class Filter(NamedTuple):
     @classmethod
     def from_json(cls, data: list) -> Filter:
         return cls(tuple(Group(tuple(Condition.from_json(c) for c in g)) for g in data))
+
+    def dumps(self) -> str:
+        """The model as stored in ``segments.model``: JSON text."""
+        return json.dumps(self.to_json(), ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, text: str) -> Filter:
+        """A filter from its stored JSON text (``dumps``), with no parser involved."""
+        return cls.from_json(json.loads(text))
 
 
 _BARE_RE = re.compile(r"""^[^\s(),'"=!<>\\]+$""")

@@ -8,7 +8,6 @@ in one transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -270,7 +269,7 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
     for decl in segments:
         keep.add(name_key(decl.name))
         assert decl.filter is not None
-        filter_text, model = decl.filter.to_text(), json.dumps(decl.filter.to_json())
+        filter_text, model = decl.filter.to_text(), decl.filter.dumps()
         current = store.segment(decl.name)
         name = check_segment_name(decl.name)  # checked above; this is its normalized spelling
         if current is None:
@@ -299,7 +298,7 @@ def dump_document(seg: Seg, names: Sequence[str]) -> str:
     registry = store.registry()
     used: set[str] = set()
     for s in chosen:
-        for group in Filter.from_json(json.loads(s["model"])).groups:
+        for group in Filter.loads(s["model"]).groups:
             used.update(attribute_column(c.field) for c in group.conditions)
     attributes = {}
     for f in registry.attributes.values():
