@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -698,18 +698,10 @@ def _insert_columns(chunk: list[Record], plan: _Plan, writer: _Writer) -> bool:
             values = _normalize_column(slot, cells)
         except InvalidValue:
             return False
-        if slot.kind == _Slot.PLAIN:
-            stored[slot.index] = values
-        elif slot.kind == _Slot.TEXT:
-            stored[slot.index] = values
-            stored[slot.fold_index] = [v.casefold() if v is not None else None for v in values]
-            if slot.name == "id":
-                ids = values
-        elif slot.kind == _Slot.BOOLEAN:
-            missing = 0 if slot.required else None
-            stored[slot.index] = [missing if v is None else (1 if v else 0) for v in values]
-        else:
-            stored[slot.index] = [_JSON_LIST(v) if v else None for v in values]
+        stored.update(slot.store(values))
+        if slot.name == "id":
+            ids = values
+        if slot.kind == _Slot.LIST:
             items.append((slot.index, slot.item_key, values))
     if ids is None or None in ids or len(set(ids)) != len(ids):
         return False
@@ -729,33 +721,14 @@ def _insert_columns(chunk: list[Record], plan: _Plan, writer: _Writer) -> bool:
         writer.next_pk += len(ids)
         summary.created += len(ids)
         return True
-    # An upsert: each row is the stored one (or an empty one) with the file's columns laid over it.
+    # An upsert: the file's columns laid over each stored row, as the row-by-row path does.
     present = sorted(stored)
-    inserts, updates, deletes, item_rows = [], [], [], []
-    for k, (cid, patch) in enumerate(zip(ids, zip(*(stored[i] for i in present), strict=True), strict=True)):
-        old = existing.get(cid)
-        row = list(old) if old is not None else empty.copy()
-        for i, value in zip(present, patch, strict=True):
-            row[i + 1] = value
-        if old is None:
-            row[0] = writer.next_pk
-            writer.next_pk += 1
-            inserts.append(row)
-            summary.created += 1
-        elif tuple(row) == old:
-            summary.unchanged += 1
-            continue
-        else:
-            updates.append(row)
-            summary.updated += 1
-        for i, key, lists in items:
-            if old is None or old[i + 1] != row[i + 1]:
-                if old is not None:
-                    deletes.append((row[0], key))
-                item_rows.extend((row[0], key, v.casefold(), v) for v in lists[k] or ())
-    store.insert_customers(writer.columns, inserts)
-    store.update_customers(writer.columns, updates)
-    store.replace_items(deletes, item_rows)
+    patches = zip(*(stored[i] for i in present), strict=True)
+    entries = (
+        (cid, present, patch, [(i, key, lists[k]) for i, key, lists in items])
+        for k, (cid, patch) in enumerate(zip(ids, patches, strict=True))
+    )
+    writer.upsert(entries, stored=existing)
     return True
 
 
@@ -789,6 +762,18 @@ class _Slot:
         else:
             self.kind = self.PLAIN
 
+    def store(self, values: list) -> list[tuple[int, list]]:
+        """Normalized values of this field as the stored columns they fill: (row index, values).
+        A column at a time, so that a bulk load pays for it in list comprehensions."""
+        if self.kind == self.TEXT:
+            return [(self.index, values), (self.fold_index, [v.casefold() if v is not None else None for v in values])]
+        if self.kind == self.BOOLEAN:
+            missing = 0 if self.required else None
+            return [(self.index, [missing if v is None else (1 if v else 0) for v in values])]
+        if self.kind == self.LIST:
+            return [(self.index, [_JSON_LIST(v) if v else None for v in values])]
+        return [(self.index, values)]
+
 
 class _Plan:
     """Slots by the keys a file uses (header names, JSON keys), resolved once per key."""
@@ -809,14 +794,13 @@ class _Plan:
 
 def _validate(record: Record, plan: _Plan) -> list[tuple[int, str]]:
     """Normalize the record's cells into ``record.patch``, (row index, stored value) pairs, and
-    ``record.items``, (item key, elements) pairs; return its problems."""
+    ``record.items``, (row index, item key, elements) for list fields; return its problems."""
     if record.error:
         return [record.error]
     errors = []
     patch = []
     items = []
     cid = None
-    encode = _JSON_LIST
     for key, column, raw in record.cells:
         slot = plan.slot(key)
         if slot is None:  # an attribute that had no value anywhere in the file
@@ -826,22 +810,13 @@ def _validate(record: Record, plan: _Plan) -> list[tuple[int, str]]:
         except InvalidValue as exc:
             errors.append((column, f"{slot.name}: {exc}"))
             continue
-        kind = slot.kind
-        if kind == _Slot.PLAIN:
-            patch.append((slot.index, value))
-        elif kind == _Slot.TEXT:
-            patch.append((slot.index, value))
-            patch.append((slot.fold_index, value.casefold() if value is not None else None))
-            if slot.name == "id":
-                cid = value
-                if value is None:
-                    errors.append((column, "id: empty (every customer needs an id)"))
-        elif kind == _Slot.BOOLEAN:
-            stored = (1 if value else 0) if value is not None else (0 if slot.required else None)
-            patch.append((slot.index, stored))
-        else:
-            patch.append((slot.index, encode(value) if value else None))
-            items.append((slot.item_key, value or ()))
+        if slot.name == "id":
+            cid = value
+            if value is None:
+                errors.append((column, "id: empty (every customer needs an id)"))
+        patch.extend((i, stored[0]) for i, stored in slot.store([value]))
+        if slot.kind == _Slot.LIST:
+            items.append((slot.index, slot.item_key, value or ()))
     if cid is None and not errors:
         errors.append((1, "id: missing"))
     record.patch = patch
@@ -862,7 +837,7 @@ class _Writer:
         self.columns = columns
         self.summary = summary
         self.pending: list[Record] = []
-        self.next_pk = self.first_new_pk = store.next_pk()
+        self.next_pk = store.next_pk()
         self.empty_row = [None, *(0 if c == "marketing_opt_out" else None for c in columns)]
 
     def add(self, record: Record) -> None:
@@ -871,43 +846,51 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
-        if not self.pending:
-            return
-        records, self.pending = self.pending, []
-        stored = self.store.rows_by_id(list({r.id: None for r in records}), self.columns)
-        rows: dict[str, list] = {sid: list(row) for sid, row in stored.items()}
-        new: set[str] = set()
-        items: dict[tuple[int, str], object] = {}
+        if self.pending:
+            records, self.pending = self.pending, []
+            self.upsert((r.id, [i for i, _ in r.patch], [v for _, v in r.patch], r.items) for r in records)
+
+    def upsert(self, entries: Iterable[tuple], stored: dict[str, tuple] | None = None) -> None:
+        """Write customers given as (id, row indexes, stored values, items): the values are laid
+        over the stored row (or an empty one) at those indexes; items are (row index, item key,
+        elements) of list fields. A later entry with the same id wins. Counts created, updated and unchanged.
+        ``stored``: the rows of these ids, if the caller has read them already."""
+        entries = list(entries)
+        if stored is None:
+            stored = self.store.rows_by_id(list({entry[0]: None for entry in entries}), self.columns)
+        rows: dict[str, list] = {cid: list(row) for cid, row in stored.items()}
+        items: dict[tuple[str, str], tuple[int, object]] = {}
         summary = self.summary
-        empty = self.empty_row
-        for record in records:
-            cid = record.id
+        for cid, indexes, values, lists in entries:
             row = rows.get(cid)
             if row is None:
-                row = rows[cid] = empty.copy()
+                row = rows[cid] = self.empty_row.copy()
                 row[0] = self.next_pk
                 self.next_pk += 1
-                new.add(cid)
                 summary.created += 1
-                for i, value in record.patch:
-                    row[i + 1] = value
+                before = None
             else:
                 before = tuple(row)
-                for i, value in record.patch:
-                    row[i + 1] = value
+            for i, value in zip(indexes, values, strict=True):
+                row[i + 1] = value
+            if before is not None:
                 if tuple(row) == before:
                     summary.unchanged += 1
                 else:
                     summary.updated += 1
-            for key, values in record.items:
-                items[(row[0], key)] = values
-        inserts = [rows[cid] for cid in new]
-        updates = [row for cid, row in rows.items() if cid not in new and tuple(row) != stored[cid]]
+            for i, key, elements in lists:
+                items[(cid, key)] = (i, elements)
+        inserts = [row for cid, row in rows.items() if cid not in stored]
+        updates = [row for cid, row in rows.items() if cid in stored and tuple(row) != stored[cid]]
         self.store.insert_customers(self.columns, inserts)
         self.store.update_customers(self.columns, updates)
+        # A list's items are rewritten where its stored JSON changed (or the customer is new).
         deletes, item_rows = [], []
-        for (pk, key), values in items.items():
-            if pk < self.first_new_pk:  # a new customer has no items to replace
-                deletes.append((pk, key))
-            item_rows.extend((pk, key, v.casefold(), v) for v in values)
+        for (cid, key), (i, elements) in items.items():
+            row, old = rows[cid], stored.get(cid)
+            if old is not None and old[i + 1] == row[i + 1]:
+                continue
+            if old is not None:
+                deletes.append((row[0], key))
+            item_rows.extend((row[0], key, v.casefold(), v) for v in elements or ())
         self.store.replace_items(deletes, item_rows)
