@@ -43,17 +43,23 @@ def print_json(data: object, out: TextIO | None = None) -> None:
     out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def table(rows: Sequence[dict], columns: Sequence[str], *, title: str | None = None) -> None:
-    """A small table: rich on a terminal, tab-separated lines when piped."""
+def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = None, total: int | None = None) -> None:
+    """A table: rich on a terminal, tab-separated lines when piped. With ``total``, a line says
+    how many of that many rows were shown."""
     if is_terminal():
         from rich.table import Table
 
         t = Table(title=title, show_lines=False)
         for c in columns:
             t.add_column(c, overflow="fold")
+        shown = 0
         for r in rows:
             t.add_row(*(cell(r.get(c)) for c in columns))
-        console().print(t)
+            shown += 1
+        con = console()
+        con.print(t)
+        if total is not None and total > shown:
+            con.print(f"[dim]{shown} of {total} shown; --limit N for more, or --format csv for all[/dim]")
         return
     if title:
         sys.stdout.write(title + "\n")
@@ -93,23 +99,6 @@ def write_rows(rows: Iterable[dict], columns: Sequence[str], fmt: str, out: Text
     else:
         n = write_tsv(iter(rows), columns, out)
     return n
-
-
-def members_table(rows: Iterator[dict], columns: Sequence[str], shown: int | None, total: int | None) -> None:
-    """Members on a terminal: a rich table of the first ``shown`` and a line saying how many more."""
-    from rich.table import Table
-
-    t = Table(show_lines=False)
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    n = 0
-    for r in rows:
-        t.add_row(*(cell(r.get(c)) for c in columns))
-        n += 1
-    con = console()
-    con.print(t)
-    if total is not None and total > n:
-        con.print(f"[dim]{n} of {total} shown; --limit N for more, or --format csv for all[/dim]")
 
 
 def note(message: str) -> None:

@@ -75,7 +75,7 @@ def import_(
     paths: Annotated[list[str], typer.Argument(help="CSV, JSON or JSONL files; - for stdin.")],
     format: Annotated[Format | None, typer.Option("--format", help="Format, if the extension does not say.")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the others to the rejects file.")] = False,
-    rejects: Annotated[str | None, typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv).")] = None,
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv; PATH.rejects.jsonl for JSON input).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
@@ -288,12 +288,9 @@ def _print_members(db: api.Seg, names, exclude, where, columns, sort, limit, fmt
     fields = db.columns(_split(columns))
     keys = [f.name for f in fields]
     if fmt is MembersFormat.table and is_terminal():
-        from ..render import members_table
-
-        shown = limit if limit is not None else 50
         total = db.count_filter(where) if where is not None else db.count(names, exclude)
-        rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=shown)
-        members_table(rows, keys, shown, total)
+        rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=50 if limit is None else limit)
+        table(rows, keys, total=total)
         return
     from ..render import write_rows
 
