@@ -363,8 +363,9 @@ class Segments:
         flt = where if isinstance(where, Filter) else self.seg.parse(where)
         store = self.seg.store(write=True)
         with store.transaction("create"):
-            if store.segment(name) is not None:
-                raise DataError(f'a segment named "{store.segment(name)["name"]}" already exists (use seg edit)')
+            existing = store.segment(name)
+            if existing is not None:
+                raise DataError(f'a segment named "{existing["name"]}" already exists (use seg edit)')
             store.insert_segment(name, _clean(description), flt.to_text(), flt.dumps())
         return store.segment(name)
 
