@@ -41,15 +41,15 @@ EXPORT_COLUMNS = ("id,name,phone,email,platform,language,country,tags,created_at
 
 # The best hand-written SQL for each example segment, on seg's own schema, at ANCHOR.
 FLOOR_SQL = {
-    "VIP Arabic Speakers": "SELECT count(*) FROM customers WHERE language = 'ar' AND pk IN "
-    "(SELECT customer_pk FROM customer_items WHERE field = 'tags' AND value_fold = 'vip')",
+    "VIP Arabic Speakers": "SELECT count(*) FROM customers WHERE language = 'ar' AND "
+    "instr(tags_fold, char(31) || 'vip' || char(31)) > 0",
     "Inactive 30+ Days": "SELECT count(*) FROM customers WHERE last_interaction_at < '2026-10-30T12:00:00Z'",
     "Gold Tier in Oman": "SELECT count(*) FROM customers WHERE attr_tier = 'gold' AND country = 'OM'",
     "WhatsApp Opted-In": "SELECT count(*) FROM customers WHERE platform = 'whatsapp' AND marketing_opt_out = 0",
     "New This Week": "SELECT count(*) FROM customers WHERE created_at >= '2026-11-22T12:00:00Z' "
     "AND created_at <= '2026-11-29T12:00:00Z'",
-    "Enterprise Leads": "SELECT count(*) FROM customers WHERE attr_interest = 'Enterprise' AND pk IN "
-    "(SELECT customer_pk FROM customer_items WHERE field = 'tags' AND value_fold = 'lead')",
+    "Enterprise Leads": "SELECT count(*) FROM customers WHERE attr_interest = 'Enterprise' AND "
+    "instr(tags_fold, char(31) || 'lead' || char(31)) > 0",
 }
 FLOOR_EXPORT = """
 import csv, sqlite3, sys

@@ -8,6 +8,8 @@ Semantics (SPEC §3), in one place:
 - a positive operator never matches a missing value, and every negation is ``NOT coalesce(p, 0)``
   of its positive form ``p``: exactly the customers ``p`` does not match, missing values included;
 - text is compared through its folded copy (``*_fold`` columns), so case is ignored in every script;
+  a list's fold column holds its folded elements between ``ITEM_SEP``s, so "has element X" is
+  ``instr`` of ``ITEM_SEP X ITEM_SEP``;
 - a date-only literal ``D`` is the whole UTC day ``[D, D+1)``; instants are stored as fixed-width
   UTC text, so text order is time order.
 """
@@ -18,7 +20,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
-from .fields import Field, FieldRegistry, FieldType, fold, format_instant
+from .fields import ITEM_SEP, Field, FieldRegistry, FieldType, fold, format_instant
 from .model import Condition, Filter, Group
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -147,11 +149,13 @@ def _column_value(ctx: CompileContext, f: Field, value: object) -> tuple[str, st
     return ctx.column(f), ctx.bind(value)
 
 
-def _items(ctx: CompileContext, f: Field, where=None) -> str:
-    """Customers with an item of list field ``f``; ``where`` builds a condition on the item."""
-    key = ctx.bind(f.item_key)
-    extra = f" AND {where()}" if where else ""
-    return f"c.pk IN (SELECT customer_pk FROM customer_items WHERE field = {key}{extra})"
+def _has_element(ctx: CompileContext, f: Field, value: object) -> str:
+    """Customers whose list ``f`` has an element equal to ``value``, ignoring case: its fold column
+    holds each folded element between two ``ITEM_SEP``, which no element contains."""
+    folded = fold(str(value))
+    if ITEM_SEP in folded:
+        return "0"
+    return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(ITEM_SEP + folded + ITEM_SEP))
 
 
 class Equal(Operator):
@@ -247,7 +251,7 @@ class Contains(Operator):
     def sql(self, ctx, f, cond):
         value = fold(str(cond.values[0]))
         if f.is_list:
-            return _items(ctx, f, lambda: f"value_fold = {ctx.bind(value)}")
+            return _has_element(ctx, f, value)
         return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(value))
 
 
@@ -255,16 +259,14 @@ class ContainsAny(Operator):
     key, spelling, lists, template = "contains_any", "contains any (...)", True, "{field} contains any of {values}"
 
     def sql(self, ctx, f, cond):
-        return _items(ctx, f, lambda: f"value_fold IN ({', '.join(ctx.bind(fold(str(v))) for v in cond.values)})")
+        return "(" + " OR ".join(_has_element(ctx, f, v) for v in cond.values) + ")"
 
 
 class ContainsAll(Operator):
     key, spelling, lists, template = "contains_all", "contains all (...)", True, "{field} contains all of {values}"
 
     def sql(self, ctx, f, cond):
-        # One indexed lookup per element, intersected: each uses (field, value_fold, customer_pk).
-        parts = [_items(ctx, f, lambda v=v: f"value_fold = {ctx.bind(fold(str(v)))}") for v in cond.values]
-        return "(" + " AND ".join(parts) + ")"
+        return "(" + " AND ".join(_has_element(ctx, f, v) for v in cond.values) + ")"
 
 
 class StartsWith(Operator):
@@ -285,8 +287,6 @@ class IsSet(Operator):
     key, spelling, types, lists, template = "set", "is set", frozenset(FieldType), True, "{field} has a value"
 
     def sql(self, ctx, f, cond):
-        if f.is_list:
-            return _items(ctx, f)
         return f"{ctx.column(f)} IS NOT NULL"
 
 

@@ -55,8 +55,8 @@ def fold(text: str) -> str:
 class Field(NamedTuple):
     """A field as the filter language, the importer and the store see it.
 
-    ``column`` is the SQL column holding the value (``None`` for list fields, whose elements live in
-    ``customer_items`` under ``item_key``); ``fold_column`` holds the folded copy of text values.
+    ``column`` is the SQL column holding the value (a list's is a JSON array); ``fold_column`` holds
+    the folded copy of a text value, or of a list's elements as ``ITEM_SEP``-delimited text.
     Columns come only from this registry, never from user input.
     """
 
@@ -64,7 +64,6 @@ class Field(NamedTuple):
     type: FieldType
     column: str | None
     fold_column: str | None = None
-    item_key: str | None = None
     enum_values: tuple[str, ...] = ()
     builtin: bool = True
     required: bool = False  # never missing (``marketing_opt_out``)
@@ -72,7 +71,7 @@ class Field(NamedTuple):
 
     @property
     def is_list(self) -> bool:
-        return self.item_key is not None
+        return self.type is FieldType.ARRAY
 
 
 BUILTIN_FIELDS: tuple[Field, ...] = (
@@ -83,7 +82,7 @@ BUILTIN_FIELDS: tuple[Field, ...] = (
     Field("language", FieldType.LANGUAGE, "language"),
     Field("platform", FieldType.PLATFORM, "platform"),
     Field("country", FieldType.COUNTRY, "country"),
-    Field("tags", FieldType.ARRAY, None, item_key="tags", aliases=("tag",)),
+    Field("tags", FieldType.ARRAY, "tags", "tags_fold", aliases=("tag",)),
     Field("created_at", FieldType.DATE, "created_at", aliases=("date_created", "created")),
     Field(
         "last_interaction_at",
@@ -130,9 +129,7 @@ def check_attribute_name(name: str) -> str:
 
 def attribute_field(name: str, type_: FieldType, enum_values: tuple[str, ...] = ()) -> Field:
     column = attribute_column(name)
-    if type_ is FieldType.ARRAY:
-        return Field(name, type_, column, item_key=column, builtin=False)
-    fold_column = column + "__fold" if type_ is FieldType.TEXT else None
+    fold_column = column + "__fold" if type_ in (FieldType.TEXT, FieldType.ARRAY) else None
     return Field(name, type_, column, fold_column, enum_values=enum_values, builtin=False)
 
 
@@ -351,11 +348,25 @@ def normalize_list(raw: object) -> list[str]:
         if item is None:
             continue
         text = _as_text(item)
+        if ITEM_SEP in text:
+            raise InvalidValue("a list element cannot contain the control character U+001F")
         key = fold(text)
         if text and key not in seen:
             seen.add(key)
             out.append(text)
     return out
+
+
+#: Separates a list's folded elements in its fold column: ``\x1fvip\x1flead\x1f``. An element
+#: never contains it (``normalize_list`` refuses it), so "has element X" is a substring test.
+ITEM_SEP = "\x1f"
+
+
+def fold_items(elements: list[str] | None) -> str | None:
+    """The fold column of a list: its folded elements, each between two ``ITEM_SEP``."""
+    if not elements:
+        return None
+    return ITEM_SEP + ITEM_SEP.join(map(fold, elements)) + ITEM_SEP
 
 
 def normalize(f: Field, raw: object) -> object:

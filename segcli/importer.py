@@ -35,6 +35,7 @@ from .fields import (
     attribute_column,
     attribute_field,
     check_attribute_name,
+    fold_items,
     normalizer,
 )
 from .store import MAX_ATTRIBUTES, Store
@@ -82,7 +83,7 @@ class Record:
     """One row of the file. ``cells`` holds (key, column number, raw value) for each cell: for a
     CSV row it is made from the header only when the row is validated one by one."""
 
-    __slots__ = ("_cells", "error", "id", "items", "keys", "line", "patch", "raw")
+    __slots__ = ("_cells", "error", "id", "keys", "line", "patch", "raw")
 
     def __init__(self, line: int, cells: list, raw: object, error: tuple[int, str] | None = None,
                  keys: list[str] | None = None) -> None:
@@ -92,7 +93,6 @@ class Record:
         self.error = error  # a structural problem: (column, message)
         self.keys = keys  # a CSV row's header keys
         self.patch: list = []  # (row index, stored value), once validated
-        self.items: list = []  # (item key, elements) of list fields
         self.id: str | None = None
 
     @property
@@ -688,7 +688,6 @@ def _insert_columns(chunk: list[Record], plan: _Plan, writer: _Writer) -> bool:
             rows.append([v for _, _, v in r.cells])
     columns = list(zip(*rows, strict=True))
     stored: dict[int, list] = {}
-    items: list[tuple[int, str, list]] = []  # (row index, item key, each row's elements)
     ids = None
     for key, cells in zip(keys, columns, strict=True):
         slot = plan.slot(key)
@@ -701,8 +700,6 @@ def _insert_columns(chunk: list[Record], plan: _Plan, writer: _Writer) -> bool:
         stored.update(slot.store(values))
         if slot.name == "id":
             ids = values
-        if slot.kind == _Slot.LIST:
-            items.append((slot.index, slot.item_key, values))
     if ids is None or None in ids or len(set(ids)) != len(ids):
         return False
     writer.flush()  # rows waiting in the writer may share ids with this chunk
@@ -713,21 +710,13 @@ def _insert_columns(chunk: list[Record], plan: _Plan, writer: _Writer) -> bool:
         pks = range(first, first + len(ids))
         table = [stored.get(i) or itertools.repeat(empty[i + 1]) for i in range(len(writer.columns))]
         store.insert_customers(writer.columns, list(zip(pks, *table, strict=False)))  # some are repeat()s
-        store.replace_items(
-            [],
-            [(pk, key, v.casefold(), v) for _, key, lists in items for pk, values in zip(pks, lists, strict=True)
-             if values for v in values],
-        )
         writer.next_pk += len(ids)
         summary.created += len(ids)
         return True
     # An upsert: the file's columns laid over each stored row, as the row-by-row path does.
     present = sorted(stored)
     patches = zip(*(stored[i] for i in present), strict=True)
-    entries = (
-        (cid, present, patch, [(i, key, lists[k]) for i, key, lists in items])
-        for k, (cid, patch) in enumerate(zip(ids, patches, strict=True))
-    )
+    entries = ((cid, present, patch) for cid, patch in zip(ids, patches, strict=True))
     writer.upsert(entries, stored=existing)
     return True
 
@@ -751,7 +740,6 @@ class _Slot:
         self.normalize = normalizer(f)
         self.index = index[f.column or f.name]
         self.fold_index = index[f.fold_column] if f.fold_column else None
-        self.item_key = f.item_key
         self.required = f.required
         if f.is_list:
             self.kind = self.LIST
@@ -771,7 +759,10 @@ class _Slot:
             missing = 0 if self.required else None
             return [(self.index, [missing if v is None else (1 if v else 0) for v in values])]
         if self.kind == self.LIST:
-            return [(self.index, [_JSON_LIST(v) if v else None for v in values])]
+            return [
+                (self.index, [_JSON_LIST(v) if v else None for v in values]),
+                (self.fold_index, list(map(fold_items, values))),
+            ]
         return [(self.index, values)]
 
 
@@ -794,12 +785,11 @@ class _Plan:
 
 def _validate(record: Record, plan: _Plan) -> list[tuple[int, str]]:
     """Normalize the record's cells into ``record.patch``, (row index, stored value) pairs, and
-    ``record.items``, (row index, item key, elements) for list fields; return its problems."""
+    return its problems."""
     if record.error:
         return [record.error]
     errors = []
     patch = []
-    items = []
     cid = None
     for key, column, raw in record.cells:
         slot = plan.slot(key)
@@ -815,12 +805,9 @@ def _validate(record: Record, plan: _Plan) -> list[tuple[int, str]]:
             if value is None:
                 errors.append((column, "id: empty (every customer needs an id)"))
         patch.extend((i, stored[0]) for i, stored in slot.store([value]))
-        if slot.kind == _Slot.LIST:
-            items.append((slot.index, slot.item_key, value or ()))
     if cid is None and not errors:
         errors.append((1, "id: missing"))
     record.patch = patch
-    record.items = items
     record.id = cid
     return errors
 
@@ -848,20 +835,19 @@ class _Writer:
     def flush(self) -> None:
         if self.pending:
             records, self.pending = self.pending, []
-            self.upsert((r.id, [i for i, _ in r.patch], [v for _, v in r.patch], r.items) for r in records)
+            self.upsert((r.id, [i for i, _ in r.patch], [v for _, v in r.patch]) for r in records)
 
     def upsert(self, entries: Iterable[tuple], stored: dict[str, tuple] | None = None) -> None:
-        """Write customers given as (id, row indexes, stored values, items): the values are laid
-        over the stored row (or an empty one) at those indexes; items are (row index, item key,
-        elements) of list fields. A later entry with the same id wins. Counts created, updated and unchanged.
-        ``stored``: the rows of these ids, if the caller has read them already."""
+        """Write customers given as (id, row indexes, stored values): the values are laid over the
+        stored row (or an empty one) at those indexes. A later entry with the same id wins. Counts
+        created, updated and unchanged. ``stored``: the rows of these ids, if the caller has read
+        them already."""
         entries = list(entries)
         if stored is None:
             stored = self.store.rows_by_id(list({entry[0]: None for entry in entries}), self.columns)
         rows: dict[str, list] = {cid: list(row) for cid, row in stored.items()}
-        items: dict[tuple[str, str], tuple[int, object]] = {}
         summary = self.summary
-        for cid, indexes, values, lists in entries:
+        for cid, indexes, values in entries:
             row = rows.get(cid)
             if row is None:
                 row = rows[cid] = self.empty_row.copy()
@@ -878,19 +864,7 @@ class _Writer:
                     summary.unchanged += 1
                 else:
                     summary.updated += 1
-            for i, key, elements in lists:
-                items[(cid, key)] = (i, elements)
         inserts = [row for cid, row in rows.items() if cid not in stored]
         updates = [row for cid, row in rows.items() if cid in stored and tuple(row) != stored[cid]]
         self.store.insert_customers(self.columns, inserts)
         self.store.update_customers(self.columns, updates)
-        # A list's items are rewritten where its stored JSON changed (or the customer is new).
-        deletes, item_rows = [], []
-        for (cid, key), (i, elements) in items.items():
-            row, old = rows[cid], stored.get(cid)
-            if old is not None and old[i + 1] == row[i + 1]:
-                continue
-            if old is not None:
-                deletes.append((row[0], key))
-            item_rows.extend((row[0], key, v.casefold(), v) for v in elements or ())
-        self.store.replace_items(deletes, item_rows)

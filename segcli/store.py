@@ -11,14 +11,14 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from .errors import DataError, NotFoundError
-from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field
+from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold_items
 
-#: SQLite allows 2,000 columns a table; a text attribute takes two (its folded copy).
+#: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
 MAX_ATTRIBUTES = 500
 
 #: How long a write waits for another writer to finish before failing (SEG_BUSY_TIMEOUT, seconds).
@@ -31,7 +31,8 @@ BUILTIN_COLUMNS: tuple[str, ...] = tuple(
     for col in ((f.column, f.fold_column) if f.fold_column else (f.column or f.name,))
 )
 
-MIGRATIONS: list[list[str]] = [
+#: Each migration: SQL statements, or functions of the connection for what SQL cannot say.
+MIGRATIONS: list[list[str | Callable[[sqlite3.Connection], None]]] = [
     # 1: customers, their list items, attributes and segments.
     [
         """CREATE TABLE customers (
@@ -102,6 +103,47 @@ MIGRATIONS.append(
             path TEXT NOT NULL,
             sha256 TEXT NOT NULL
         )""",
+    ]
+)
+
+
+def _lists_fold_columns(conn: sqlite3.Connection) -> None:
+    """3, in Python: give each list field its fold column, filled from its JSON column with the
+    importer's own ``fold_items``, so that a later re-import finds these rows unchanged."""
+    columns = ["tags"] + [
+        r[0] for r in conn.execute("SELECT column_name FROM attributes WHERE type = 'array' ORDER BY rowid")
+    ]
+    for column in columns:
+        if not re.fullmatch(r"(tags|attr_[a-z][a-z0-9_]*)", column):
+            raise AssertionError(f"unexpected list column {column!r}")
+        fold_column = "tags_fold" if column == "tags" else column + "__fold"
+        conn.execute(f"ALTER TABLE customers ADD COLUMN {fold_column} TEXT")
+        rows = conn.execute(f"SELECT pk, {column} FROM customers WHERE {column} IS NOT NULL")
+        conn.executemany(
+            f"UPDATE customers SET {fold_column} = ? WHERE pk = ?",
+            ((fold_items(json.loads(value)), pk) for pk, value in rows.fetchall()),
+        )
+    # Indexes that cost more to keep up than they save: a full scan of a million customers takes
+    # about 0.1 s, and these columns hold few distinct values (README "Schema").
+    indexes = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers' AND sql IS NOT NULL"
+        " AND name NOT IN ('customers_created_at', 'customers_last_interaction_at')"
+    ).fetchall()
+    for (name,) in indexes:
+        if not re.fullmatch(r"customers_[a-z0-9_]+", name):
+            raise AssertionError(f"unexpected index name {name!r}")
+        conn.execute(f"DROP INDEX {name}")
+
+
+MIGRATIONS.append(
+    # 3: lists in a fold column of customers, not in a table of items (one write per customer
+    # instead of one per element, which made imports slow); only the date indexes are kept.
+    [
+        _lists_fold_columns,
+        "DROP VIEW customer_tags",
+        "DROP TABLE customer_items",
+        """CREATE VIEW customer_tags AS
+            SELECT c.pk AS customer_pk, j.value AS tag FROM customers c, json_each(c.tags) j""",
     ]
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -208,7 +250,10 @@ class Store:
                 if current > number:  # another process migrated it meanwhile
                     continue
                 for statement in MIGRATIONS[number]:
-                    self.conn.execute(statement)
+                    if callable(statement):
+                        statement(self.conn)
+                    else:
+                        self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number + 1:d}")
 
     def close(self) -> None:
@@ -331,7 +376,7 @@ class Store:
         ]
 
     def add_attribute(self, f: Field, *, inferred: bool) -> None:
-        """Create the attribute's column (and folded copy, and index). Call inside a transaction."""
+        """Create the attribute's column (and its folded copy). Call inside a transaction."""
         assert not f.builtin and f.column
         if not re.fullmatch(r"attr_[a-z][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
             raise DataError(f'"{f.name}" cannot be an attribute name')
@@ -359,9 +404,6 @@ class Store:
         self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.column} {_SQL_TYPES[f.type]}")
         if f.fold_column:
             self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.fold_column} TEXT")
-        if not f.is_list:
-            indexed = f.fold_column or f.column
-            self.conn.execute(f"CREATE INDEX customers_{f.column} ON customers ({indexed})")
         self._registry = None
 
     def set_enum_values(self, f: Field, values: Sequence[str]) -> None:
@@ -379,9 +421,8 @@ class Store:
             self.conn.execute(
                 f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, value.casefold())
             )
-        self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")
+        self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")  # made by seg before schema 3
         self.conn.execute(f"ALTER TABLE customers DROP COLUMN {f.fold_column}")
-        self.conn.execute(f"CREATE INDEX customers_{f.column} ON customers ({f.column})")
         self.conn.execute(
             "UPDATE attributes SET type = 'enum', enum_values = ?, inferred = 0 WHERE name_key = ?",
             (json.dumps(list(values)), f.name.lower()),
@@ -401,12 +442,8 @@ class Store:
         """How many customers have a value in each attribute."""
         counts: dict[str, int] = {}
         for f in self.registry().attributes.values():
-            if f.is_list:
-                sql = "SELECT count(DISTINCT customer_pk) FROM customer_items WHERE field = ?"
-                counts[f.name] = self.conn.execute(sql, (f.item_key,)).fetchone()[0]
-            else:
-                sql = f"SELECT count(*) FROM customers WHERE {f.column} IS NOT NULL"
-                counts[f.name] = self.conn.execute(sql).fetchone()[0]
+            sql = f"SELECT count(*) FROM customers WHERE {f.column} IS NOT NULL"
+            counts[f.name] = self.conn.execute(sql).fetchone()[0]
         return counts
 
     # --- customers ----------------------------------------------------------------------------
@@ -445,19 +482,6 @@ class Store:
         sets = ", ".join(f"{c} = ?{i}" for i, c in enumerate(columns, start=2))
         self.conn.executemany(f"UPDATE customers SET {sets} WHERE pk = ?1", rows)
 
-    def replace_items(self, deletes: list[tuple[int, str]], inserts: list[tuple]) -> None:
-        """Delete the (customer_pk, field) item lists, then insert (pk, field, value_fold, value) rows."""
-        if deletes:
-            self.conn.executemany(
-                "DELETE FROM customer_items WHERE customer_pk = ? AND field = ?", deletes
-            )
-        if inserts:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO customer_items (customer_pk, field, value_fold, value)"
-                " VALUES (?, ?, ?, ?)",
-                inserts,
-            )
-
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
         """Inside a transaction, loading into an empty database: drop the secondary indexes and
@@ -467,7 +491,7 @@ class Store:
             return
         indexes = self.conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            " AND tbl_name IN ('customers', 'customer_items')"
+            " AND tbl_name = 'customers'"
         ).fetchall()
         for name, _ in indexes:
             if not re.match(r"^[a-z_][a-z0-9_]*$", name):

@@ -169,8 +169,8 @@ def test_formula_injection_is_neutralized_unless_raw(tmp_path):
 
 
 def test_a_database_from_before_exports_existed_is_migrated(tmp_path):
-    """A version-1 file (no exports table) opens, migrates to version 2 and keeps its data."""
-    from segcli.store import MIGRATIONS
+    """A version-1 file (no exports table) opens, migrates to the current version and keeps its data."""
+    from segcli.store import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
@@ -184,7 +184,7 @@ def test_a_database_from_before_exports_existed_is_migrated(tmp_path):
     assert run("--db", str(path), "count", "Omanis").out == "1\n"
     assert run("--db", str(path), "export", "Omanis", "-o", str(tmp_path / "a.csv")).code == 0
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT count(*) FROM exports").fetchone()[0] == 1
 
 

@@ -382,7 +382,7 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
                      run("import", str(third)).err, run("import", str(out.with_suffix(".jsonl"))).err,
                      run("import", str(other.with_suffix(".jsonl"))).err]
         data = snapshot(db)
-        return {k: data[k] for k in ("customers", "customer_items")}, summaries
+        return data["customers"], summaries
 
     used = []
     original = importer._insert_columns
@@ -425,3 +425,47 @@ def test_attribute_names_that_share_a_column_are_one_attribute(tmp_path):
     assert r.code == 1 and '"a_b" repeats column 2 (same field)' in r.err
     r = run("filter", "-w", "LIFETIME-VALUE > 10", "-f", "csv", "-c", "id")
     assert r.out.splitlines() == ["id", "1"]
+
+
+def test_a_schema_2_database_moves_its_lists_into_fold_columns(tmp_path, monkeypatch):
+    """Schema 3 keeps list elements in fold columns instead of customer_items. A file written by
+    an older seg opens with its tags and array attributes still matching, case-insensitively, and
+    re-importing the same customers finds them unchanged."""
+    from segcli.store import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[0] + MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO attributes (name, name_key, type, column_name, created_at)"
+        " VALUES ('products', 'products', 'array', 'attr_products', '2026-01-01T00:00:00Z')"
+    )
+    conn.execute("ALTER TABLE customers ADD COLUMN attr_products TEXT")
+    conn.execute("CREATE INDEX customers_attr_x ON customers (attr_products)")  # made by old seg
+    for pk, cid, tags, products in [(1, "a", '["VIP", "Lead"]', '["Abaya"]'), (2, "b", None, '["gift-card"]')]:
+        conn.execute(
+            "INSERT INTO customers (pk, id, id_fold, tags, attr_products) VALUES (?, ?, ?, ?, ?)",
+            (pk, cid, cid, tags, products),
+        )
+        for field, values in (("tags", tags), ("attr_products", products)):
+            for v in json.loads(values or "[]"):
+                conn.execute("INSERT INTO customer_items VALUES (?, ?, ?, ?)", (pk, field, v.casefold(), v))
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    monkeypatch.setenv("SEG_DB", str(path))
+    for name, where, count in [("V", "tags contains vip", "1"), ("P", "products contains any (ABAYA, Gift-Card)", "2"),
+                               ("N", "tags is not set", "1")]:
+        assert run("create", name, "-w", where).code == 0
+        assert run("count", name).out == count + "\n"
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "customer_items" not in names and "customers_attr_x" not in names and "customers_language" not in names
+    assert sorted(conn.execute("SELECT tag FROM customer_tags")) == [("Lead",), ("VIP",)]  # the view is kept
+    conn.close()
+    data = write(tmp_path / "same.csv", 'id,tags,products\na,"VIP,Lead",Abaya\nb,,gift-card\n')
+    r = run("import", str(data))
+    assert "0 created, 0 updated, 2 unchanged" in r.err, r
