@@ -421,7 +421,7 @@ def normalizer(f: Field):
             if type(raw) is str:
                 text = raw.strip()
                 if _CANONICAL_INSTANT.match(text):  # already as stored: check it is a real date
-                    _check_day(text[:10])
+                    check_day(text[:10])
                     return text
                 if not text:
                     return None
@@ -462,7 +462,7 @@ _CANONICAL_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-
 
 
 @lru_cache(maxsize=4096)
-def _check_day(day: str) -> None:
+def check_day(day: str) -> None:
     try:
         date.fromisoformat(day)
     except ValueError:
@@ -473,6 +473,8 @@ def _split_items(text: str) -> list[str] | None:
     """A comma-separated cell as list items, as normalize_list does, without its generality."""
     if "\x00" in text:
         raise InvalidValue("contains a NUL character")
+    if ITEM_SEP in text:
+        raise InvalidValue("a list element cannot contain the control character U+001F")
     seen: set[str] = set()
     out = []
     for part in text.split(","):

@@ -27,10 +27,15 @@ def seg_process(*args: str) -> subprocess.Popen:
     )
 
 
+#: Rows in the big file: enough that an import takes over a second (a progress bar; a moment to
+#: kill it in) on a machine twice as fast as this project's, where 100k rows take 1.7 s.
+BIG = 150_000
+
+
 @pytest.fixture(scope="module")
 def big_csv(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("big") / "customers"
-    generate(60_000, out, datetime(2026, 11, 29, 12, tzinfo=UTC), seed=11, formats=("csv",))
+    generate(BIG, out, datetime(2026, 11, 29, 12, tzinfo=UTC), seed=11, formats=("csv",))
     return out.with_suffix(".csv")
 
 
@@ -56,11 +61,11 @@ def test_sigkill_mid_import_leaves_all_or_nothing(tmp_path, big_csv, delay):
     r = run("import", str(big_csv))
     if killed == before:
         # Killed before the commit: exactly the earlier content; the same import then lands whole.
-        assert r.code == 0 and "60000 read, 60000 created" in r.err
+        assert r.code == 0 and f"{BIG} read, {BIG} created" in r.err
     else:
         # Killed after the commit, while the process was ending: all of it is there, none missing.
-        assert len(killed["customers"]) == 60002
-        assert r.code == 0 and "60000 unchanged" in r.err, r
+        assert len(killed["customers"]) == BIG + 2
+        assert r.code == 0 and f"{BIG} unchanged" in r.err, r
 
 
 @pytest.mark.slow
@@ -116,4 +121,4 @@ def test_a_long_import_on_a_terminal_shows_a_progress_bar(tmp_path, big_csv):
     os.close(leader)
     text = seen.decode("utf-8", "replace")
     assert "importing" in text and "MB" in text  # the bar: a label and bytes done / total
-    assert "60000 read, 60000 created" in text
+    assert f"{BIG} read, {BIG} created" in text

@@ -225,6 +225,17 @@ def test_nul_bytes_are_refused_in_values_and_filters(tmp_path):
     assert r.code == 2 and "control character" in r.err
 
 
+def test_a_list_element_cannot_hold_the_separator_of_the_fold_column(tmp_path):
+    """Elements sit between U+001F in the fold column: one holding it could fake two elements."""
+    assert run("import", str(write(tmp_path / "ok.csv", "id,tags\nt0,vip\n"))).code == 0
+    before = snapshot()
+    for path, line in ((write(tmp_path / "t.csv", "id,tags\nt1,\"vip\x1flead\"\n"), 2),
+                       (write(tmp_path / "t.jsonl", json.dumps({"id": "t1", "tags": ["vip\x1flead"]}) + "\n"), 1)):
+        r = run("import", str(path))
+        assert r.code == 1 and f"{path}:{line}:" in r.err and "U+001F" in r.err, r
+        assert snapshot() == before
+
+
 # --- fuzzing --------------------------------------------------------------------------------------
 
 WORDS = ["tags", "name", "tier", "created_at", "=", "!=", ">", "in", "not", "contains", "any", "all", "(", ")", ",",
