@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -40,6 +41,7 @@ from .fields import (
     check_attribute_name,
     check_day,
     fold_items,
+    format_instant,
     normalizer,
 )
 from .store import MAX_ATTRIBUTES, Store
@@ -811,24 +813,39 @@ class _Slot:
 MEMO_LIMIT = 65536
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ\Z").match
 _INTEGER = re.compile(r"-?[1-9]\d{0,14}\Z").match  # as int() reads it, and within SQLite's range
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z").match
+_OFFSET_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}\Z").match
 _DECIMAL = re.compile(r"-?\d{1,15}\.\d{1,6}\Z").match  # a price: float(), nothing to check
 
 
 def _date_column(cells: tuple, normalize: Callable[[object], object]) -> list:
-    """Dates as stored: instants already in the stored form stay as they are once their day is
-    checked (each distinct day once); any other spelling is normalized, once a chunk (days and
-    empties repeat)."""
-    stored_form = list(map(_INSTANT, cells))
-    for day in {raw[:10] for raw, m in zip(cells, stored_form, strict=True) if m}:
+    """Dates as stored, as ``normalize`` gives them. The spellings exports use most take a short
+    path: an instant in the stored form stays as it is, a day becomes its midnight UTC, an
+    instant with an offset is moved to UTC, an empty cell is missing; each distinct day is checked
+    once. Anything else
+    (white space, other forms, invalid dates) goes through ``normalize``."""
+    out = []
+    days: set[str] = set()
+    for raw in cells:
+        if _INSTANT(raw):
+            value = raw
+        elif not raw:
+            out.append(None)
+            continue
+        elif _DAY(raw):
+            value = raw + "T00:00:00Z"
+        elif _OFFSET_INSTANT(raw):
+            try:
+                value = format_instant(datetime.fromisoformat(raw))
+            except ValueError:
+                value = normalize(raw)  # raises InvalidValue, saying why
+        else:
+            out.append(normalize(raw))
+            continue
+        days.add(raw[:10])
+        out.append(value)
+    for day in days:
         check_day(day)
-    out = list(cells)
-    seen: dict[str, object] = {}
-    for i in itertools.compress(range(len(cells)), [m is None for m in stored_form]):
-        raw = cells[i]
-        try:
-            out[i] = seen[raw]
-        except KeyError:
-            out[i] = seen[raw] = normalize(raw)
     return out
 
 

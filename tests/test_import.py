@@ -469,3 +469,55 @@ def test_a_schema_2_database_moves_its_lists_into_fold_columns(tmp_path, monkeyp
     data = write(tmp_path / "same.csv", 'id,tags,products\na,"VIP,Lead",Abaya\nb,,gift-card\n')
     r = run("import", str(data))
     assert "0 created, 0 updated, 2 unchanged" in r.err, r
+
+
+# --- the column fast path against the one normalizer ----------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from segcli.fields import BUILTIN_BY_NAME, FieldType, InvalidValue, attribute_field  # noqa: E402
+from segcli.importer import _Slot  # noqa: E402
+
+CELLS = {
+    "date": ["2026-01-05T10:00:00Z", "2026-01-05", "2026-01-05T10:00:00+04:00", "2025-12-31T23:30:00-02:00",
+             "2026-02-30", "2026-02-30T10:00:00Z", "2026-01-05T24:00:00Z", "2026-01-05T10:00:00+24:00",
+             " 2026-01-05 ", "2026-01-05T10:00:00.5Z", "20260105", "", "  ", "yesterday", "2026-01-05\n"],
+    "number": ["12", "-3", "0", "007", "253.79", "-0.5", "10.0", "1e3", "1_000", "", " 4 ", "+5", "12.3456789",
+               "9" * 16, "abc", "nan", "1.", ".5"],
+    "array": ["VIP", "vip,Lead", " a , ,b,A ", "", "x\x1fy", "é,É", ",", "lead"],
+    "text": ["Ann", "  padded ", "", "ÉLITE", "a\x00b", "=SUM(A1)"],
+    "enum": ["gold", "GOLD", " Gold ", "", "platinum"],
+    "boolean": ["yes", "N", "true", "", "maybe", "1"],
+}
+FIELDS = {
+    "date": BUILTIN_BY_NAME["created_at"],
+    "number": attribute_field("ltv", FieldType.NUMBER),
+    "array": BUILTIN_BY_NAME["tags"],
+    "text": BUILTIN_BY_NAME["name"],
+    "enum": attribute_field("tier", FieldType.ENUM, ("Gold", "silver")),
+    "boolean": BUILTIN_BY_NAME["marketing_opt_out"],
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(CELLS)).flatmap(lambda kind: st.tuples(st.just(kind), st.lists(st.sampled_from(CELLS[kind]), min_size=1, max_size=12))))
+def test_a_column_is_stored_as_its_cells_one_by_one(kind_cells):
+    """``_Slot.column`` (the bulk path) stores what normalizing each cell and storing it does, and
+    refuses a column exactly when some cell is invalid."""
+    kind, cells = kind_cells
+    f = FIELDS[kind]
+    index = {c: i for i, c in enumerate(filter(None, (f.column, f.fold_column)))}
+    slot = _Slot(f, index)
+    def typed(columns):  # 10 == 10.0 in Python, not in what SQLite stores
+        return [(i, [(type(v), v) for v in values]) for i, values in columns]
+
+    try:
+        expected = typed(slot.store([slot.normalize(c) for c in cells]))
+    except InvalidValue:
+        expected = InvalidValue
+    try:
+        got = typed(slot.column(tuple(cells), strings=True))
+    except InvalidValue:
+        got = InvalidValue
+    assert got == expected
