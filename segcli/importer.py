@@ -822,8 +822,7 @@ def _date_column(cells: tuple, normalize: Callable[[object], object]) -> list:
     """Dates as stored, as ``normalize`` gives them. The spellings exports use most take a short
     path: an instant in the stored form stays as it is, a day becomes its midnight UTC, an
     instant with an offset is moved to UTC, an empty cell is missing; each distinct day is checked
-    once. Anything else
-    (white space, other forms, invalid dates) goes through ``normalize``."""
+    once. Anything else (white space, other forms, invalid dates) goes through ``normalize``."""
     out = []
     days: set[str] = set()
     for raw in cells:
