@@ -55,6 +55,16 @@ class Dialect:
 
     # Output cells: exports format values in SQL, so that Python never touches most cells.
 
+    def joined_list(self, column: str) -> str:
+        """A list's JSON array (as the importer writes it: ``["a", "b"]``) as ``a,b``. Without a
+        backslash, nothing is escaped and ``", "`` can only be a separator, so plain string
+        functions do it; otherwise (or in another spelling) ``json_each`` does, at twice the cost."""
+        slow = f"(SELECT group_concat(value, ',') FROM json_each({column}))"
+        return (
+            f"CASE WHEN instr({column}, '\\') = 0 AND substr({column}, 1, 2) = '[\"' AND instr({column}, '\",\"') = 0"
+            f" THEN replace(substr({column}, 3, length({column}) - 4), '\", \"', ',') ELSE {slow} END"
+        )
+
     def boolean_cell(self, column: str) -> str:
         return f"CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
 
@@ -349,9 +359,8 @@ def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | N
             raise AssertionError(f"unsafe column for {f.name!r}")
         column = f"c.{column}"
         if f.is_list:
-            joined = f"SELECT group_concat(value, ',') AS x FROM json_each({column})"
-            cell = dialect.neutralized_cell("x") if neutralize else "x"
-            out.append(f"(SELECT {cell} FROM ({joined}))")
+            joined = dialect.joined_list(column)
+            out.append(f"(SELECT {dialect.neutralized_cell('x')} FROM (SELECT {joined} AS x))" if neutralize else joined)
         elif f.type is FieldType.NUMBER:
             out.append(column)
         elif f.type is FieldType.BOOLEAN:

@@ -189,6 +189,20 @@ def test_a_database_from_before_exports_existed_is_migrated(tmp_path):
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from('ab ,"\\[]é\n\t/'), min_size=1, max_size=6), min_size=1, max_size=4),
+       st.booleans())
+def test_a_list_cell_is_its_elements_joined(elements, compact):
+    """Exports join a list's JSON in SQL, by plain string functions when nothing is escaped: the
+    cell must be the elements joined with "," whatever they hold, in any JSON spelling."""
+    from segcli.compile import Dialect
+
+    text = json.dumps(elements, ensure_ascii=False, separators=(",", ":") if compact else None)
+    conn = sqlite3.connect(":memory:")
+    got = conn.execute(f"SELECT {Dialect().joined_list('x')} FROM (SELECT ? AS x)", (text,)).fetchone()[0]
+    assert got == ",".join(elements)
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from("=+-@\t\r0123456789 ().-eE,aé٣'\""), max_size=12))
 def test_sql_and_python_neutralize_alike(text):
     """The export neutralizes cells in SQL; the Python rule (used for joined lists) must agree."""
