@@ -86,10 +86,11 @@ class ImportSummary:
 
 
 class Record:
-    """One row of the file. ``cells`` holds (key, column number, raw value) for each cell: for a
-    CSV row it is made from the header only when the row is validated one by one."""
+    """One row of the file. ``cells`` holds (key, column, raw value) for each cell: for a CSV row
+    the column is a number, and the cells are made from the header only when the row is validated
+    one by one; for a JSON object it is the key as written, found in ``text`` by ``column``."""
 
-    __slots__ = ("_cells", "error", "id", "keys", "line", "patch", "raw")
+    __slots__ = ("_cells", "error", "id", "keys", "line", "patch", "raw", "text")
 
     def __init__(self, line: int, cells: list, raw: object, error: tuple[int, str] | None = None,
                  keys: list[str] | None = None) -> None:
@@ -100,6 +101,7 @@ class Record:
         self.keys = keys  # a CSV row's header keys
         self.patch: list = []  # (row index, stored value), once validated
         self.id: str | None = None
+        self.text: str | None = None  # a JSON object's text, for the columns in messages
 
     @property
     def cells(self) -> list[tuple[str, int, object]]:
@@ -110,6 +112,10 @@ class Record:
     @cells.setter
     def cells(self, value: list) -> None:
         self._cells = value
+
+    def column(self, column: int | str) -> object:
+        """A cell's column for a message: a CSV column number, or where a JSON key is in its line."""
+        return column if self.text is None else _KeyColumn(self.text, column)
 
 
 def detect_format(path: str, fmt: str | None) -> str:
@@ -231,30 +237,37 @@ def _object_record(obj: object, line: int, text: str, raw: object) -> Record:
     if not isinstance(obj, dict):
         return Record(line, [], raw, (1, f"expected a JSON object, got {_json_kind(obj)}"))
     record = Record(line, [], raw)
-    items = list(obj.items())
+    record.text = text
+    items = obj.items()
     nested = obj.get("attributes")
     if isinstance(nested, dict):
         items = [(k, v) for k, v in items if k != "attributes"] + list(nested.items())
     cells = []
     seen: set[str] = set()
     for key, value in items:
-        key = str(key)
-        name = _header_key(key)
-        column = _KeyColumn(text, key)
-        same = attribute_column(name)  # "Tier" and "tier", "a b" and "a_b": one field
-        if same in seen:
-            record.error = (column, f'"{key}" appears twice (same field)')
+        name, same, problem = _json_key(key)
+        if same in seen:  # "Tier" and "tier", "a b" and "a_b": one field
+            problem = f'"{key}" appears twice (same field)'
+        if problem:
+            record.error = (_KeyColumn(text, key), problem)
             continue
         seen.add(same)
-        if name not in BUILTIN_BY_NAME:
-            try:
-                check_attribute_name(name)
-            except InvalidValue as exc:
-                record.error = (column, str(exc))
-                continue
-        cells.append((name, column, value))
+        cells.append((name, key, value))  # the key stands for its column until a message needs it
     record.cells = cells
     return record
+
+
+@lru_cache(maxsize=4096)
+def _json_key(key: str) -> tuple[str, str, str | None]:
+    """A JSON key's field name, the column it shares with its other spellings, and why it cannot
+    be a field (or None): worked out once per distinct key, not once per object."""
+    name = _header_key(key)
+    if name not in BUILTIN_BY_NAME:
+        try:
+            check_attribute_name(name)
+        except InvalidValue as exc:
+            return name, attribute_column(name), str(exc)
+    return name, attribute_column(name), None
 
 
 class _KeyColumn:
@@ -551,11 +564,12 @@ def _infer_new_attributes(
                 if isinstance(obj, dict):
                     nested = obj.get("attributes")
                     for key, raw in obj.items():
-                        if not (key == "attributes" and isinstance(nested, dict)):
-                            add(_header_key(str(key)), raw)
+                        if key not in known and not (key == "attributes" and isinstance(nested, dict)):
+                            add(_header_key(key), raw)
                     if isinstance(nested, dict):
                         for key, raw in nested.items():
-                            add(_header_key(str(key)), raw)
+                            if key not in known:
+                                add(_header_key(key), raw)
         else:
             header, records, _ = read_csv(fh, label)
             if all(registry.get(_header_key(h)) for h in header):
@@ -687,7 +701,7 @@ def _insert_columns(chunk: list[Record], plan: _Plan, writer: _Writer) -> bool:
         keys = [k for k, _, _ in first.cells]
         rows = []
         for r in chunk:
-            if len(r.cells) != len(keys) or any(k != key for (k, _, _), key in zip(r.cells, keys, strict=True)):
+            if [k for k, _, _ in r.cells] != keys:
                 return False
             rows.append([v for _, _, v in r.cells])
     columns = list(zip(*rows, strict=True))
@@ -775,8 +789,12 @@ class _Slot:
         """``store`` of a whole column of raw cells, normalized as ``normalize`` does one by one;
         InvalidValue if any cell is invalid. Plain strings take a short path per type: values that
         repeat (codes, enums, booleans, tag lists, dates) are normalized once each."""
-        if not (strings or all(type(v) is str for v in cells)):  # JSON numbers, lists, null...
-            return self.store(list(map(self.normalize, cells)))
+        if not strings:
+            kinds = set(map(type, cells))
+            if not kinds <= {str, type(None)}:  # JSON numbers, booleans, lists...
+                return self.store(list(map(self.normalize, cells)))
+            if type(None) in kinds:  # JSON null is a missing value, as an empty string is
+                cells = tuple("" if v is None else v for v in cells)
         kind = self.field.type
         if kind is FieldType.TEXT:
             if "\x00" in "".join(cells):
@@ -893,12 +911,12 @@ def _validate(record: Record, plan: _Plan) -> list[tuple[int, str]]:
         try:
             value = slot.normalize(raw)
         except InvalidValue as exc:
-            errors.append((column, f"{slot.name}: {exc}"))
+            errors.append((record.column(column), f"{slot.name}: {exc}"))
             continue
         if slot.name == "id":
             cid = value
             if value is None:
-                errors.append((column, "id: empty (every customer needs an id)"))
+                errors.append((record.column(column), "id: empty (every customer needs an id)"))
         patch.extend((i, stored[0]) for i, stored in slot.store([value]))
     if cid is None and not errors:
         errors.append((1, "id: missing"))

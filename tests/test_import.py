@@ -521,3 +521,24 @@ def test_a_column_is_stored_as_its_cells_one_by_one(kind_cells):
     except InvalidValue:
         got = InvalidValue
     assert got == expected
+    # JSON values: null among strings takes the same path, numbers and booleans the general one.
+    for json_cells in ([None if c == "" else c for c in cells], [*cells, True], [*cells, 12.5]):
+        try:
+            expected = typed(slot.store([slot.normalize(c) for c in json_cells]))
+        except InvalidValue:
+            expected = InvalidValue
+        try:
+            got = typed(slot.column(tuple(json_cells)))
+        except InvalidValue:
+            got = InvalidValue
+        assert got == expected, json_cells
+
+
+def test_json_errors_name_the_line_and_the_column_of_the_key(tmp_path):
+    path = write(tmp_path / "k.jsonl", '{"id": "1", "country": "OM"}\n{"id": "2", "country": "Nowhere"}\n'
+                 '{"id": "3", "Tier": "gold", "tier": "x"}\n{"id": "", "name": "n"}\n')
+    r = run("import", str(path))
+    assert r.code == 1
+    assert f"{path}:2:13: country: \"Nowhere\" is not a known country" in r.err
+    assert f'{path}:3:29: "tier" appears twice (same field)' in r.err
+    assert f"{path}:4:2: id: empty" in r.err
