@@ -231,7 +231,7 @@ class Seg:
 
     def _rows(self, compiled: Compiled, fields: list[Field], order, limit) -> Iterator[dict]:
         store = self.store()
-        columns = [f.column or f.name for f in fields]
+        columns = [f.column for f in fields]
         cursor = store.select_where(compiled.sql, compiled.params, columns, order, limit)
         for row in cursor:
             yield {f.name: _convert(f, v) for f, v in zip(fields, row, strict=True)}
@@ -306,7 +306,7 @@ def _where(compiled: Compiled) -> tuple[str, dict]:
 
 
 def _value_of(f: Field, row: dict) -> object:
-    return _convert(f, row.get(f.column or f.name))
+    return _convert(f, row.get(f.column))
 
 
 def _convert(f: Field, value: object) -> object:

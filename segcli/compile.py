@@ -111,7 +111,7 @@ class CompileContext:
 
     def column(self, f: Field, folded: bool = False) -> str:
         col = f.fold_column if folded and f.fold_column else f.column
-        if col is None or not _IDENTIFIER.match(col):
+        if not _IDENTIFIER.match(col):
             raise AssertionError(f"unsafe column for {f.name!r}")
         return f"c.{col}"
 
@@ -259,10 +259,9 @@ class Contains(Operator):
     key, spelling, types, lists, template = "contains", "contains", frozenset({FieldType.TEXT}), True, "{field} contains {value}"
 
     def sql(self, ctx, f, cond):
-        value = fold(str(cond.values[0]))
         if f.is_list:
-            return _has_element(ctx, f, value)
-        return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(value))
+            return _has_element(ctx, f, cond.values[0])
+        return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(fold(str(cond.values[0]))))
 
 
 class ContainsAny(Operator):
@@ -354,7 +353,7 @@ def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | N
     dialect = dialect or Dialect()
     out = []
     for f in fields:
-        column = f.column or f.name
+        column = f.column
         if not _IDENTIFIER.match(column):
             raise AssertionError(f"unsafe column for {f.name!r}")
         column = f"c.{column}"

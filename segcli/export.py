@@ -146,7 +146,7 @@ def export_audience(
     converters = [_json_value(f) for f in fields]
     cells = compile_cells(fields, neutralize=not raw)
     keys = [f.name for f in fields]
-    sql_columns = [f.column or f.name for f in fields]
+    sql_columns = [f.column for f in fields]
 
     def write_rows(binary: BinaryIO) -> None:
         hashing = _HashingWriter(binary)

@@ -62,7 +62,7 @@ class Field(NamedTuple):
 
     name: str
     type: FieldType
-    column: str | None
+    column: str
     fold_column: str | None = None
     enum_values: tuple[str, ...] = ()
     builtin: bool = True

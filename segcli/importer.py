@@ -757,7 +757,7 @@ class _Slot:
         self.field = f
         self.name = f.name
         self.normalize = normalizer(f)
-        self.index = index[f.column or f.name]
+        self.index = index[f.column]
         self.fold_index = index[f.fold_column] if f.fold_column else None
         self.required = f.required
         self.memo: dict[str, tuple] = {}  # raw list cell -> (JSON, fold) in ``column``

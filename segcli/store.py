@@ -28,7 +28,7 @@ BUSY_TIMEOUT_MS = int(float(os.environ.get("SEG_BUSY_TIMEOUT", "10")) * 1000)
 BUILTIN_COLUMNS: tuple[str, ...] = tuple(
     col
     for f in BUILTIN_FIELDS
-    for col in ((f.column, f.fold_column) if f.fold_column else (f.column or f.name,))
+    for col in ((f.column, f.fold_column) if f.fold_column else (f.column,))
 )
 
 #: Each migration: SQL statements, or functions of the connection for what SQL cannot say.
