@@ -509,29 +509,20 @@ def test_a_column_is_stored_as_its_cells_one_by_one(kind_cells):
     f = FIELDS[kind]
     index = {c: i for i, c in enumerate(filter(None, (f.column, f.fold_column)))}
     slot = _Slot(f, index)
-    def typed(columns):  # 10 == 10.0 in Python, not in what SQLite stores
-        return [(i, [(type(v), v) for v in values]) for i, values in columns]
 
-    try:
-        expected = typed(slot.store([slot.normalize(c) for c in cells]))
-    except InvalidValue:
-        expected = InvalidValue
-    try:
-        got = typed(slot.column(tuple(cells), strings=True))
-    except InvalidValue:
-        got = InvalidValue
-    assert got == expected
-    # JSON values: null among strings takes the same path, numbers and booleans the general one.
+    def outcome(make):  # the stored columns, typed (10 == 10.0 in Python, not in SQLite), or the refusal
+        try:
+            return [(i, [(type(v), v) for v in values]) for i, values in make()]
+        except InvalidValue:
+            return InvalidValue
+
+    def one_by_one(column):
+        return lambda: slot.store([slot.normalize(c) for c in column])
+
+    assert outcome(lambda: slot.column(tuple(cells), strings=True)) == outcome(one_by_one(cells))
+    # JSON values: null among strings takes the string path; numbers and booleans, the general one.
     for json_cells in ([None if c == "" else c for c in cells], [*cells, True], [*cells, 12.5]):
-        try:
-            expected = typed(slot.store([slot.normalize(c) for c in json_cells]))
-        except InvalidValue:
-            expected = InvalidValue
-        try:
-            got = typed(slot.column(tuple(json_cells)))
-        except InvalidValue:
-            got = InvalidValue
-        assert got == expected, json_cells
+        assert outcome(lambda c=json_cells: slot.column(tuple(c))) == outcome(one_by_one(json_cells)), json_cells
 
 
 def test_json_errors_name_the_line_and_the_column_of_the_key(tmp_path):
