@@ -161,7 +161,7 @@ def export_audience(
             if fmt == "csv":
                 writer = csv.writer(text, lineterminator="\n")
                 writer.writerow(keys)
-                cursor = store.select_cells(final.sql, final.params, cells)
+                cursor = store.select_cells(final.sql, final.params, cells, expected=total)
                 while batch := cursor.fetchmany(2000):
                     writer.writerows(batch)
                     written += len(batch)
@@ -169,7 +169,7 @@ def export_audience(
                         progress(written, total)
             else:
                 dumps = json.JSONEncoder(ensure_ascii=False).encode
-                cursor = store.select_where(final.sql, final.params, sql_columns)
+                cursor = store.select_where(final.sql, final.params, sql_columns, expected=total)
                 for row in cursor:
                     text.write(dumps({k: conv(v) for k, conv, v in zip(keys, converters, row, strict=True)}) + "\n")
                     written += 1

@@ -604,17 +604,32 @@ class Store:
         columns: Sequence[str],
         order_by: Sequence[tuple[str, bool]] = (("id", False),),
         limit: int | None = None,
+        expected: int | None = None,
     ) -> sqlite3.Cursor:
         """A cursor over ``columns`` of the matching customers, streamed, never fetched whole.
 
-        ``order_by`` holds (column, descending) pairs; missing values sort last."""
-        order = ", ".join(
-            f"c.{col} IS NULL, c.{col} {'DESC' if desc else 'ASC'}" for col, desc in order_by
-        )
+        ``order_by`` holds (column, descending) pairs; missing values sort last. ``expected``:
+        how many rows will match, if known (see ``_order_by``)."""
+        order = self._order_by([(col, desc, True) for col, desc in order_by], expected)
         sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
         return self.conn.execute(sql, params)
+
+    def _order_by(self, terms: Sequence[tuple[str, bool, bool]], expected: int | None) -> str:
+        """ORDER BY for (column, descending, missing values last) terms.
+
+        SQLite may walk an index in that order and look each row up: fine when most customers
+        are listed or their ids came in order, slow when the ids are in random order (UUIDs) and
+        each lookup lands anywhere. When fewer than a quarter of the customers will match
+        (``expected``), ``+`` keeps indexes out of the ordering and the rows are sorted after one
+        scan: at a million customers with random ids, 0.15 s instead of 1.3 s."""
+        few = expected is not None and expected * 4 < self.next_pk()
+        out = []
+        for column, desc, nulls_last in terms:
+            ref = f"{'+' if few else ''}c.{column}"
+            out.append(f"{ref} IS NULL, {ref} {'DESC' if desc else 'ASC'}" if nulls_last else f"{ref} {'DESC' if desc else 'ASC'}")
+        return ", ".join(out)
 
     def count_steps(self, where: str, params: dict, steps: Sequence[str]) -> list[int]:
         """How many customers match ``where``, and how many of them each of ``steps`` keeps: one
@@ -623,10 +638,13 @@ class Store:
         row = self.conn.execute(f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
         return list(row)
 
-    def select_cells(self, where: str, params: dict, expressions: Sequence[str]) -> sqlite3.Cursor:
+    def select_cells(
+        self, where: str, params: dict, expressions: Sequence[str], expected: int | None = None
+    ) -> sqlite3.Cursor:
         """A cursor over compiled cell ``expressions`` (``compile.compile_cells``) of the matching
-        customers, by id."""
-        sql = f"SELECT {', '.join(expressions)} FROM customers c WHERE {where} ORDER BY c.id"
+        customers, by id; ``expected`` as for ``select_where``."""
+        order = self._order_by([("id", False, False)], expected)
+        sql = f"SELECT {', '.join(expressions)} FROM customers c WHERE {where} ORDER BY {order}"
         return self.conn.execute(sql, params)
 
     def explain(self, where: str, params: dict) -> list[str]:

@@ -16,6 +16,8 @@ from conftest import ROOT, independent_rows, run, snapshot, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import segcli
+
 sys.path.insert(0, str(ROOT / "sample_data"))
 from generate import generate
 
@@ -213,3 +215,31 @@ def test_sql_and_python_neutralize_alike(text):
     sql = Dialect().neutralized_cell("x")
     got = conn.execute(f"SELECT {sql} FROM (SELECT ? AS x)", (text,)).fetchone()[0]
     assert got == neutralize(text)
+
+
+def test_exports_are_sorted_by_id_small_or_large_with_ids_in_random_order(seg_env, tmp_path):
+    """A small audience is sorted after one scan, a large one read in id order: both by id."""
+    import random
+
+    rng = random.Random(7)
+    ids = [f"{rng.getrandbits(64):016x}" for _ in range(400)]
+    rows = "".join(f"{cid},{'OM' if n % 10 == 0 else 'AE'}\n" for n, cid in enumerate(ids))
+    assert run("import", str(write(tmp_path / "c.csv", "id,country\n" + rows))).code == 0
+    assert run("create", "Few", "-w", "country = OM").code == 0  # 10%: sorted after the scan
+    assert run("create", "Most", "-w", "country = AE").code == 0  # 90%: read through the id index
+    for name, share in (("Few", 0), ("Most", 1)):
+        expected = sorted(cid for n, cid in enumerate(ids) if (n % 10 != 0) == share)
+        target = tmp_path / f"{name}.csv"
+        assert run("export", name, "-o", str(target)).code == 0
+        assert _ids(target) == expected
+        lines = tmp_path / f"{name}.jsonl"
+        assert run("export", name, "-o", str(lines), "--format", "jsonl").code == 0
+        assert [json.loads(x)["id"] for x in lines.read_text(encoding="utf-8").splitlines()] == expected
+
+    # How: a few rows are sorted after the scan, most are read through the id index.
+    store = segcli.open().store()
+    for expected, how in ((40, "USE TEMP B-TREE FOR ORDER BY"), (360, "INDEX sqlite_autoindex_customers")):
+        plan = store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT c.id FROM customers c WHERE 1 ORDER BY " + store._order_by([("id", False, False)], expected)
+        ).fetchall()
+        assert any(how in row[3] for row in plan), (expected, plan)
