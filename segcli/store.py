@@ -610,7 +610,7 @@ class Store:
 
         ``order_by`` holds (column, descending) pairs; missing values sort last. ``expected``:
         how many rows will match, if known (see ``_order_by``)."""
-        order = self._order_by([(col, desc, True) for col, desc in order_by], expected)
+        order = self._order_by([(col, desc, col != "id") for col, desc in order_by], expected)  # id is never null
         sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
@@ -621,10 +621,10 @@ class Store:
 
         SQLite may walk an index in that order and look each row up: fine when most customers
         are listed or their ids came in order, slow when the ids are in random order (UUIDs) and
-        each lookup lands anywhere. When fewer than a quarter of the customers will match
+        each lookup lands anywhere. Unless at least a quarter of the customers are known to match
         (``expected``), ``+`` keeps indexes out of the ordering and the rows are sorted after one
         scan: at a million customers with random ids, 0.15 s instead of 1.3 s."""
-        few = expected is not None and expected * 4 < self.next_pk()
+        few = expected is None or expected * 4 < self.next_pk()
         out = []
         for column, desc, nulls_last in terms:
             ref = f"{'+' if few else ''}c.{column}"
