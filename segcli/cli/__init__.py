@@ -26,9 +26,12 @@ def main() -> None:
         if count_options is not None:
             run_count(count_options)
             return
-        from .app import app
+        from .app import app, close_databases
 
-        app(prog_name="seg")
+        try:
+            app(prog_name="seg")
+        finally:
+            close_databases()
     except SegError as exc:
         if isinstance(exc, FilterError):
             error(f"bad filter: {exc.message}", exc.details)

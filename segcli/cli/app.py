@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 
@@ -30,15 +30,27 @@ app.add_typer(attributes_app, name="attributes")
 class State:
     db: str | None = None
     now: str | None = None
+    opened: ClassVar[list[api.Seg]] = []  # to close when the command ends
 
 
 def seg() -> api.Seg:
-    return api.open(State.db, now=State.now)
+    """The database of this command; ``main`` closes it when the command ends."""
+    db = api.open(State.db, now=State.now)
+    State.opened.append(db)
+    return db
+
+
+def close_databases() -> None:
+    """Close what the command opened, now rather than whenever the garbage collector gets to it
+    (a Seg refers to itself): an open connection keeps the WAL file from being checkpointed."""
+    while State.opened:
+        State.opened.pop().close()
 
 
 def complete_segment(incomplete: str) -> list[str]:
     try:
-        names = api.open(State.db or os.environ.get("SEG_DB")).store().segment_names()
+        with api.open(State.db or os.environ.get("SEG_DB")) as db:
+            names = db.store().segment_names()
     except Exception:
         return []
     return [n for n in names if n.casefold().startswith(incomplete.casefold())]

@@ -52,7 +52,8 @@ def run_count(options: dict) -> None:
 
     db = options["db"] if options["db"] is not None else os.environ.get("SEG_DB")
     now = options["now"] if options["now"] is not None else os.environ.get("SEG_NOW")
-    n = api.open(db, now=now or None).count(options["names"], options["exclude"])
+    with api.open(db, now=now or None) as seg:
+        n = seg.count(options["names"], options["exclude"])
     if options["json"]:
         from ..render import print_json
 
