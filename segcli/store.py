@@ -477,17 +477,34 @@ class Store:
             f"INSERT INTO customers (pk, {', '.join(columns)}) VALUES ({marks})", rows
         )
 
+    def insert_new_customers(self, columns: Sequence[str], rows: list) -> bool:
+        """``insert_customers`` for rows whose ids should all be new. If one is stored already,
+        nothing is inserted and the answer is False: one failed statement costs less than looking
+        every id up first, when that is rare."""
+        self.conn.execute("SAVEPOINT new_customers")
+        try:
+            self.insert_customers(columns, rows)
+        except sqlite3.IntegrityError as exc:
+            self.conn.execute("ROLLBACK TO new_customers")
+            self.conn.execute("RELEASE new_customers")
+            if "customers.id" not in str(exc):
+                raise
+            return False
+        self.conn.execute("RELEASE new_customers")
+        return True
+
     def update_customers(self, columns: Sequence[str], rows: list) -> None:
         """Update rows given as (pk, *columns), as ``insert_customers`` takes them."""
         sets = ", ".join(f"{c} = ?{i}" for i, c in enumerate(columns, start=2))
         self.conn.executemany(f"UPDATE customers SET {sets} WHERE pk = ?1", rows)
 
     @contextmanager
-    def bulk_load(self) -> Iterator[None]:
+    def bulk_load(self) -> Iterator[bool]:
         """Inside a transaction, loading into an empty database: drop the secondary indexes and
-        build them once at the end, which is faster than keeping them up to date row by row."""
+        build them once at the end, which is faster than keeping them up to date row by row.
+        Gives whether the table was empty."""
         if self.conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is not None:
-            yield
+            yield False
             return
         indexes = self.conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -497,7 +514,7 @@ class Store:
             if not re.match(r"^[a-z_][a-z0-9_]*$", name):
                 raise AssertionError(f"unexpected index name {name!r}")
             self.conn.execute(f"DROP INDEX {name}")
-        yield
+        yield True
         for _, sql in indexes:
             self.conn.execute(sql)
 

@@ -533,3 +533,16 @@ def test_json_errors_name_the_line_and_the_column_of_the_key(tmp_path):
     assert f"{path}:2:13: country: \"Nowhere\" is not a known country" in r.err
     assert f'{path}:3:29: "tier" appears twice (same field)' in r.err
     assert f"{path}:4:2: id: empty" in r.err
+
+
+def test_an_id_repeated_chunks_apart_in_a_fresh_database_is_one_customer(tmp_path):
+    """Into an empty table rows go in without looking their ids up: the id index catches one given
+    again further down the file, and the later row wins, as everywhere else."""
+    rows = [f"r{n:05d},Name {n},AE\n" for n in range(15_000)]
+    rows[12_000] = "r00010,Renamed,OM\n"  # in the third chunk of 5,000; r00010 first came in the first
+    r = run("import", str(write(tmp_path / "c.csv", "id,name,country\n" + "".join(rows))))
+    assert r.code == 0 and "15000 read, 14999 created, 1 updated, 0 unchanged" in r.err, r
+    conn = sqlite3.connect(db_path())
+    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 14_999
+    assert conn.execute("SELECT pk, name, country FROM customers WHERE id = 'r00010'").fetchone() == (11, "Renamed", "OM")
+    assert conn.execute("SELECT max(pk) FROM customers").fetchone()[0] == 14_999  # no pk was skipped
