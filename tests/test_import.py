@@ -43,6 +43,9 @@ def test_csv_import_normalizes_every_builtin_field(tmp_path):
     assert a3["created_at"] == "2026-01-05T10:00:00Z"  # no offset means UTC
     assert a3["marketing_opt_out"] is False  # never missing
     assert a3["country"] == "AE"
+    conn = sqlite3.connect(db_path())  # SPEC §2: tags, one row per tag (the customer_tags view)
+    rows = conn.execute("SELECT c.id, t.tag FROM customer_tags t JOIN customers c ON c.pk = t.customer_pk ORDER BY 1, 2")
+    assert rows.fetchall() == [("a1", "VIP"), ("a1", "lead"), ("a3", "b2b")]
 
 
 def test_bom_and_crlf(tmp_path):
