@@ -831,7 +831,7 @@ class _Slot:
 
 
 #: How many distinct raw lists (a CSV's tag cells) a slot remembers the stored form of.
-MEMO_LIMIT = 65536
+MEMO_LIMIT = 4096
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ\Z").match
 _INTEGER = re.compile(r"-?[1-9]\d{0,14}\Z").match  # as int() reads it, and within SQLite's range
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z").match
