@@ -347,9 +347,7 @@ def normalize_list(raw: object) -> list[str]:
     for item in items:
         if item is None:
             continue
-        text = _as_text(item)
-        if ITEM_SEP in text:
-            raise InvalidValue("a list element cannot contain the control character U+001F")
+        text = _check_no_separator(_as_text(item))
         key = fold(text)
         if text and key not in seen:
             seen.add(key)
@@ -360,6 +358,12 @@ def normalize_list(raw: object) -> list[str]:
 #: Separates a list's folded elements in its fold column: ``\x1fvip\x1flead\x1f``. An element
 #: never contains it (``normalize_list`` refuses it), so "has element X" is a substring test.
 ITEM_SEP = "\x1f"
+
+
+def _check_no_separator(text: str) -> str:
+    if ITEM_SEP in text:
+        raise InvalidValue("a list element cannot contain the control character U+001F")
+    return text
 
 
 def fold_items(elements: list[str] | None) -> str | None:
@@ -420,7 +424,7 @@ def normalizer(f: Field):
         def when(raw: object) -> object:
             if type(raw) is str:
                 text = raw.strip()
-                if _CANONICAL_INSTANT.match(text):  # already as stored: check it is a real date
+                if STORED_INSTANT.match(text):  # already as stored: check it is a real date
                     check_day(text[:10])
                     return text
                 if not text:
@@ -458,7 +462,8 @@ def normalizer(f: Field):
     return memoized
 
 
-_CANONICAL_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
+#: An instant as stored (``format_instant``): only its day can still be invalid (``check_day``).
+STORED_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ\Z")
 
 
 @lru_cache(maxsize=4096)
@@ -473,8 +478,7 @@ def _split_items(text: str) -> list[str] | None:
     """A comma-separated cell as list items, as normalize_list does, without its generality."""
     if "\x00" in text:
         raise InvalidValue("contains a NUL character")
-    if ITEM_SEP in text:
-        raise InvalidValue("a list element cannot contain the control character U+001F")
+    _check_no_separator(text)
     seen: set[str] = set()
     out = []
     for part in text.split(","):

@@ -31,6 +31,7 @@ from . import faults
 from .errors import DataError, ImportFailed, NotFoundError, UsageError
 from .fields import (
     BUILTIN_BY_NAME,
+    STORED_INSTANT,
     Field,
     FieldRegistry,
     FieldType,
@@ -623,7 +624,8 @@ def _run(
             target = rejects_path or default
             rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header)
         try:
-            with store.bulk_load() as writer.fresh:
+            with store.bulk_load() as empty:
+                writer.fresh = empty
                 rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid)
                 writer.flush()
         except BaseException:
@@ -832,7 +834,7 @@ class _Slot:
 
 #: How many distinct raw lists (a CSV's tag cells) a slot remembers the stored form of.
 MEMO_LIMIT = 4096
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ\Z").match
+_INSTANT = STORED_INSTANT.match
 _INTEGER = re.compile(r"-?[1-9]\d{0,14}\Z").match  # as int() reads it, and within SQLite's range
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z").match
 _OFFSET_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}\Z").match
