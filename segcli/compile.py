@@ -1,8 +1,9 @@
 """Filter model -> one SQL expression and its bound parameters.
 
-Each operator is one object that owns its SQL (through a Dialect, the seam where another database
-would differ) and its English description; ``OPERATORS`` maps the model's keys to them. Values only
-ever reach SQL as named parameters, and column names only come from the FieldRegistry.
+The meaning of each operator is a row of ``operators.OPERATORS``, written with the primitives of
+``CompileContext`` below (equals, above, below, substring, has_element, ...); this module turns those
+into SQL through a ``Dialect``, the seam where another database differs. Values only ever reach SQL
+as named parameters, and column names only come from the FieldRegistry.
 
 Semantics (SPEC §3), in one place:
 - a positive operator never matches a missing value, and every negation is ``NOT coalesce(p, 0)``
@@ -20,16 +21,12 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
+from .errors import DataError
 from .fields import ITEM_SEP, Field, FieldRegistry, FieldType, fold, format_instant
 from .model import Condition, Filter, Group
+from .operators import OPERATORS
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-ALL_SCALAR = frozenset(FieldType) - {FieldType.ARRAY}
-EQUALITY_IN = frozenset(
-    {FieldType.TEXT, FieldType.ENUM, FieldType.LANGUAGE, FieldType.PLATFORM, FieldType.COUNTRY, FieldType.NUMBER}
-)
-ORDERED = frozenset({FieldType.NUMBER, FieldType.DATE})
-DATES = frozenset({FieldType.DATE})
 
 
 class Dialect:
@@ -89,7 +86,10 @@ class Compiled(NamedTuple):
 
 
 class CompileContext:
-    """Collects parameters while one statement is compiled; holds the injected ``now``."""
+    """Collects parameters while one statement is compiled; holds the injected ``now``.
+
+    Its public methods are the primitives that operator rows (``operators.py``) are written with:
+    each returns the SQL of a positive condition on one field."""
 
     def __init__(self, registry: FieldRegistry, now: datetime, dialect: Dialect) -> None:
         self.registry = registry
@@ -105,8 +105,6 @@ class CompileContext:
     def field(self, name: str) -> Field:
         f = self.registry.get(name)
         if f is None:
-            from .errors import DataError
-
             raise DataError(f'the field "{name}" no longer exists')
         return f
 
@@ -115,6 +113,70 @@ class CompileContext:
         if not _IDENTIFIER.match(col):
             raise AssertionError(f"unsafe column for {f.name!r}")
         return f"c.{col}"
+
+    # --- primitives --------------------------------------------------------------------------
+
+    def ago(self, seconds: int | None) -> str:
+        """The instant ``seconds`` before now."""
+        return format_instant(self.now - timedelta(seconds=seconds or 0))
+
+    def equals(self, f: Field, value: object) -> str:
+        if f.type is FieldType.DATE and _is_day(value):
+            return self.both(self.above(f, value, inclusive=True), self.below(f, value, inclusive=True))
+        if f.type is FieldType.TEXT:
+            return f"{self.column(f, folded=True)} = {self.bind(fold(str(value)))}"
+        if f.type is FieldType.BOOLEAN:
+            return f"{self.column(f)} = {self.bind(1 if value else 0)}"
+        return f"{self.column(f)} = {self.bind(value)}"
+
+    def one_of(self, f: Field, values: tuple[object, ...]) -> str:
+        binds = [self.bind(fold(str(v)) if f.type is FieldType.TEXT else v) for v in values]
+        return f"{self.column(f, folded=True)} IN ({', '.join(binds)})"
+
+    def above(self, f: Field, value: object, *, inclusive: bool) -> str:
+        """After (or from) ``value``: a number, an instant, or a whole day ``[D, D+1)``, which the
+        value is above only from its end (from its start when ``inclusive``)."""
+        if f.type is FieldType.DATE and _is_day(value):
+            edge = _day_start(value) if inclusive else _next_day_start(value)
+            return f"{self.column(f)} >= {self.bind(edge)}"
+        return f"{self.column(f)} {'>=' if inclusive else '>'} {self.bind(value)}"
+
+    def below(self, f: Field, value: object, *, inclusive: bool) -> str:
+        """Before (or up to) ``value``; a whole day counts up to its end when ``inclusive``."""
+        if f.type is FieldType.DATE and _is_day(value):
+            edge = _next_day_start(value) if inclusive else _day_start(value)
+            return f"{self.column(f)} < {self.bind(edge)}"
+        return f"{self.column(f)} {'<=' if inclusive else '<'} {self.bind(value)}"
+
+    @staticmethod
+    def both(first: str, second: str) -> str:
+        return f"({first} AND {second})"
+
+    def substring(self, f: Field, value: object) -> str:
+        return self.dialect.has_substring(self.column(f, folded=True), self.bind(fold(str(value))))
+
+    def prefix(self, f: Field, value: object) -> str:
+        return self.dialect.starts_with(self.column(f, folded=True), self.bind(fold(str(value))))
+
+    def suffix(self, f: Field, value: object) -> str:
+        return self.dialect.ends_with(self.column(f, folded=True), self.bind(fold(str(value))))
+
+    def has_element(self, f: Field, value: object) -> str:
+        """Customers whose list ``f`` has an element equal to ``value``, ignoring case: its fold
+        column holds each folded element between two ``ITEM_SEP``, which no element contains."""
+        folded = fold(str(value))
+        if ITEM_SEP in folded:
+            return "0"
+        return self.dialect.has_substring(self.column(f, folded=True), self.bind(ITEM_SEP + folded + ITEM_SEP))
+
+    def any_element(self, f: Field, values: tuple[object, ...]) -> str:
+        return "(" + " OR ".join(self.has_element(f, v) for v in values) + ")"
+
+    def all_elements(self, f: Field, values: tuple[object, ...]) -> str:
+        return "(" + " AND ".join(self.has_element(f, v) for v in values) + ")"
+
+    def is_set(self, f: Field) -> str:
+        return f"{self.column(f)} IS NOT NULL"
 
 
 def _day_start(day: str) -> str:
@@ -127,205 +189,6 @@ def _next_day_start(day: str) -> str:
 
 def _is_day(value: object) -> bool:
     return isinstance(value, str) and len(value) == 10
-
-
-class Operator:
-    """One operator of the language. Subclasses give the SQL of the positive form."""
-
-    key: str
-    spelling: str
-    types: frozenset[FieldType] = frozenset()
-    lists: bool = False  # applies to tags and array attributes
-    template: str = ""
-
-    def applies_to(self, f: Field) -> bool:
-        return (self.lists and f.is_list) or (not f.is_list and f.type in self.types)
-
-    def sql(self, ctx: CompileContext, f: Field, cond: Condition) -> str:
-        raise NotImplementedError
-
-    def describe(self, cond: Condition) -> str:
-        """The condition in plain English, for ``seg show`` and ``seg why``."""
-        values = ", ".join(str(v) for v in cond.values)
-        text = self.template.format(field=cond.field, value=values, values=values)
-        return ("not: " + text) if cond.negated else text
-
-
-def _column_value(ctx: CompileContext, f: Field, value: object) -> tuple[str, str]:
-    """The column to compare and the bound value: folded for text, as stored otherwise."""
-    if f.type is FieldType.TEXT:
-        return ctx.column(f, folded=True), ctx.bind(fold(str(value)))
-    if f.type is FieldType.BOOLEAN:
-        return ctx.column(f), ctx.bind(1 if value else 0)
-    return ctx.column(f), ctx.bind(value)
-
-
-def _has_element(ctx: CompileContext, f: Field, value: object) -> str:
-    """Customers whose list ``f`` has an element equal to ``value``, ignoring case: its fold column
-    holds each folded element between two ``ITEM_SEP``, which no element contains."""
-    folded = fold(str(value))
-    if ITEM_SEP in folded:
-        return "0"
-    return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(ITEM_SEP + folded + ITEM_SEP))
-
-
-class Equal(Operator):
-    key, spelling, types, template = "eq", "= (is)", ALL_SCALAR, "{field} is {value}"
-
-    def sql(self, ctx, f, cond):
-        value = cond.values[0]
-        if f.type is FieldType.DATE and _is_day(value):
-            col = ctx.column(f)
-            return f"({col} >= {ctx.bind(_day_start(value))} AND {col} < {ctx.bind(_next_day_start(value))})"
-        col, p = _column_value(ctx, f, value)
-        return f"{col} = {p}"
-
-
-class In(Operator):
-    key, spelling, types, template = "in", "in (...)", EQUALITY_IN, "{field} is one of {values}"
-
-    def sql(self, ctx, f, cond):
-        col = ctx.column(f, folded=True)
-        binds = [
-            ctx.bind(fold(str(v)) if f.type is FieldType.TEXT else v) for v in cond.values
-        ]
-        return f"{col} IN ({', '.join(binds)})"
-
-
-class Compare(Operator):
-    """``>``, ``>=``, ``<``, ``<=``, ``before``, ``after``: numeric or chronological."""
-
-    types = ORDERED
-
-    def __init__(self, key: str, spelling: str, sql_op: str, template: str, day_edge: str, types=ORDERED):
-        self.key, self.spelling, self.sql_op, self.template = key, spelling, sql_op, template
-        self.day_edge, self.types = day_edge, types
-
-    def sql(self, ctx, f, cond):
-        value = cond.values[0]
-        col = ctx.column(f)
-        if f.type is FieldType.DATE and _is_day(value):
-            # A day is [D, D+1): compare with its start or with the start of the next day.
-            edge = _day_start(value) if self.day_edge == "start" else _next_day_start(value)
-            op = {">": ">=", "<=": "<"}.get(self.sql_op, self.sql_op)
-            return f"{col} {op} {ctx.bind(edge)}"
-        return f"{col} {self.sql_op} {ctx.bind(value)}"
-
-
-class Between(Operator):
-    key, spelling, types, template = "between", "between ... and ...", ORDERED, "{field} is between {values}"
-
-    def sql(self, ctx, f, cond):
-        low, high = cond.values
-        col = ctx.column(f)
-        if f.type is FieldType.DATE:
-            low_sql = f"{col} >= {ctx.bind(_day_start(low) if _is_day(low) else low)}"
-            high_sql = (
-                f"{col} < {ctx.bind(_next_day_start(high))}" if _is_day(high) else f"{col} <= {ctx.bind(high)}"
-            )
-            return f"({low_sql} AND {high_sql})"
-        return f"({col} >= {ctx.bind(low)} AND {col} <= {ctx.bind(high)})"
-
-
-class WithinLast(Operator):
-    key, spelling, types, template = "within", "within last N days", DATES, "{field} is within the last {value}"
-
-    def sql(self, ctx, f, cond):
-        col = ctx.column(f)
-        since = format_instant(ctx.now - timedelta(seconds=cond.seconds or 0))
-        return f"({col} >= {ctx.bind(since)} AND {col} <= {ctx.bind(format_instant(ctx.now))})"
-
-    def describe(self, cond):
-        from .model import format_duration
-
-        return f"{cond.field} is within the last {format_duration(cond.seconds or 0)}"
-
-
-class OlderThan(Operator):
-    key, spelling, types, template = "older", "older than N days", DATES, "{field} is older than {value}"
-
-    def sql(self, ctx, f, cond):
-        since = format_instant(ctx.now - timedelta(seconds=cond.seconds or 0))
-        return f"{ctx.column(f)} < {ctx.bind(since)}"
-
-    def describe(self, cond):
-        from .model import format_duration
-
-        return f"{cond.field} is older than {format_duration(cond.seconds or 0)}"
-
-
-class Contains(Operator):
-    """On tags and arrays: an element equal to X. On text: X as a substring."""
-
-    key, spelling, types, lists, template = "contains", "contains", frozenset({FieldType.TEXT}), True, "{field} contains {value}"
-
-    def sql(self, ctx, f, cond):
-        if f.is_list:
-            return _has_element(ctx, f, cond.values[0])
-        return ctx.dialect.has_substring(ctx.column(f, folded=True), ctx.bind(fold(str(cond.values[0]))))
-
-
-class ContainsAny(Operator):
-    key, spelling, lists, template = "contains_any", "contains any (...)", True, "{field} contains any of {values}"
-
-    def sql(self, ctx, f, cond):
-        return "(" + " OR ".join(_has_element(ctx, f, v) for v in cond.values) + ")"
-
-
-class ContainsAll(Operator):
-    key, spelling, lists, template = "contains_all", "contains all (...)", True, "{field} contains all of {values}"
-
-    def sql(self, ctx, f, cond):
-        return "(" + " AND ".join(_has_element(ctx, f, v) for v in cond.values) + ")"
-
-
-class StartsWith(Operator):
-    key, spelling, types, template = "starts_with", "starts with", frozenset({FieldType.TEXT}), "{field} starts with {value}"
-
-    def sql(self, ctx, f, cond):
-        return ctx.dialect.starts_with(ctx.column(f, folded=True), ctx.bind(fold(str(cond.values[0]))))
-
-
-class EndsWith(Operator):
-    key, spelling, types, template = "ends_with", "ends with", frozenset({FieldType.TEXT}), "{field} ends with {value}"
-
-    def sql(self, ctx, f, cond):
-        return ctx.dialect.ends_with(ctx.column(f, folded=True), ctx.bind(fold(str(cond.values[0]))))
-
-
-class IsSet(Operator):
-    key, spelling, types, lists, template = "set", "is set", frozenset(FieldType), True, "{field} has a value"
-
-    def sql(self, ctx, f, cond):
-        return f"{ctx.column(f)} IS NOT NULL"
-
-
-OPERATORS: dict[str, Operator] = {
-    op.key: op
-    for op in (
-        Equal(),
-        In(),
-        Compare("gt", ">", ">", "{field} is greater than {value}", "next"),
-        Compare("ge", ">=", ">=", "{field} is at least {value}", "start"),
-        Compare("lt", "<", "<", "{field} is less than {value}", "start"),
-        Compare("le", "<=", "<=", "{field} is at most {value}", "next"),
-        Between(),
-        Compare("before", "before", "<", "{field} is before {value}", "start", DATES),
-        Compare("after", "after", ">", "{field} is after {value}", "next", DATES),
-        WithinLast(),
-        OlderThan(),
-        Contains(),
-        ContainsAny(),
-        ContainsAll(),
-        StartsWith(),
-        EndsWith(),
-        IsSet(),
-    )
-}
-
-
-def describe(cond: Condition) -> str:
-    return OPERATORS[cond.op].describe(cond)
 
 
 def compile_condition(ctx: CompileContext, cond: Condition) -> str:

@@ -12,38 +12,7 @@ import json
 import re
 from typing import NamedTuple
 
-#: Operators of the language: key -> how it is written. Negated forms are the same key with
-#: ``negated=True`` and are written by ``NEGATED_SPELLING``.
-SPELLING = {
-    "eq": "=",
-    "in": "in",
-    "gt": ">",
-    "ge": ">=",
-    "lt": "<",
-    "le": "<=",
-    "between": "between",
-    "before": "before",
-    "after": "after",
-    "within": "within last",
-    "older": "older than",
-    "contains": "contains",
-    "contains_any": "contains any",
-    "contains_all": "contains all",
-    "starts_with": "starts with",
-    "ends_with": "ends with",
-    "set": "is set",
-}
-NEGATED_SPELLING = {
-    "eq": "!=",
-    "in": "not in",
-    "contains": "not contains",
-    "contains_any": "not contains any",
-    "contains_all": "not contains all",
-    "set": "is not set",
-}
-LIST_OPERATORS = frozenset({"in", "contains_any", "contains_all"})
-DURATION_OPERATORS = frozenset({"within", "older"})
-
+from .operators import KEYWORDS, OPERATORS, Shape
 
 class Condition(NamedTuple):
     """``field op values``. ``field`` is the canonical field name; dates in ``values`` are either a
@@ -57,17 +26,27 @@ class Condition(NamedTuple):
     seconds: int | None = None
 
     def to_text(self) -> str:
-        spelling = NEGATED_SPELLING[self.op] if self.negated else SPELLING[self.op]
-        parts = [quote(self.field), spelling]
-        if self.op in DURATION_OPERATORS:
+        op = OPERATORS[self.op]
+        parts = [quote(self.field), op.negation if self.negated else op.spelling]
+        if op.shape is Shape.DURATION:
             parts.append(format_duration(self.seconds or 0))
-        elif self.op in LIST_OPERATORS:
+        elif op.shape is Shape.LIST:
             parts.append("(" + ", ".join(quote(literal(v)) for v in self.values) + ")")
-        elif self.op == "between":
+        elif op.shape is Shape.PAIR:
             parts += [quote(literal(self.values[0])), "and", quote(literal(self.values[1]))]
-        elif self.op != "set":
+        elif op.shape is Shape.VALUE:
             parts.append(quote(literal(self.values[0])))
         return " ".join(parts)
+
+    def describe(self) -> str:
+        """The condition in plain English, for ``seg show`` and ``seg why``."""
+        op = OPERATORS[self.op]
+        if op.shape is Shape.DURATION:
+            value = format_duration(self.seconds or 0)
+        else:
+            value = ", ".join(literal(v) for v in self.values)
+        text = op.template.format(field=self.field, value=value)
+        return "not: " + text if self.negated else text
 
     def to_json(self) -> dict:
         data: dict = {"field": self.field, "op": self.op}
@@ -128,14 +107,11 @@ class Filter(NamedTuple):
 
 
 _BARE_RE = re.compile(r"""^[^\s(),'"=!<>\\]+$""")
-_KEYWORDS = frozenset(
-    ["and", "or", "is", "not", "set", "in", "contains", "any", "all", "starts", "ends", "with", "between", "before", "after", "within", "last", "older", "than"]
-)
 
 
 def quote(text: str) -> str:
     """``text`` as the filter language reads it back: bare when it can be, else quoted."""
-    if _BARE_RE.match(text) and text.lower() not in _KEYWORDS:
+    if _BARE_RE.match(text) and text.lower() not in KEYWORDS:
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -157,3 +133,20 @@ def format_duration(seconds: int) -> str:
             n = seconds // size
             return f"{n} {unit if n != 1 else unit[:-1]}"
     return f"{seconds // 60} minutes"
+
+
+class Segment(NamedTuple):
+    """A saved segment. ``pk`` is its identity (a rename keeps it); ``where`` is its filter as text,
+    in the normalized form it was saved in, and ``filter`` the same as a model."""
+
+    pk: int
+    name: str
+    description: str | None
+    where: str
+    filter: Filter
+    created_at: str
+    updated_at: str
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "description": self.description, "filter": self.where,
+                "created_at": self.created_at, "updated_at": self.updated_at}

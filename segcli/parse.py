@@ -11,10 +11,10 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .compile import OPERATORS
 from .errors import FilterError
 from .fields import Field, FieldRegistry, FieldType, InvalidValue, normalize, parse_date
 from .model import Condition, Filter, Group, literal
+from .operators import OPERATORS, SYMBOLS, Shape, applicable
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -25,9 +25,8 @@ def _parser() -> Lark:
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
+#: How the grammar's terminals are named in messages; a keyword is named by its own word.
 _FRIENDLY = {
-    "OR": '"or"',
-    "AND": '"and"',
     "$END": "the end of the filter",
     "WORD": "a value",
     "STRING": "a value",
@@ -35,28 +34,15 @@ _FRIENDLY = {
     "LPAR": '"("',
     "RPAR": '")"',
     "COMMA": '","',
-    "IS": '"is"',
-    "NOT": '"not"',
-    "SET": '"set"',
-    "IN": '"in"',
-    "CONTAINS": '"contains"',
-    "STARTS": '"starts with"',
-    "ENDS": '"ends with"',
-    "WITH": '"with"',
-    "BETWEEN": '"between"',
-    "BEFORE": '"before"',
-    "AFTER": '"after"',
-    "WITHIN": '"within last"',
-    "LAST": '"last"',
-    "OLDER": '"older than"',
-    "THAN": '"than"',
-    "ANY": '"any"',
-    "ALL": '"all"',
 }
 
 
+def _friendly(terminal: str) -> str:
+    return _FRIENDLY.get(terminal) or f'"{terminal.lower()}"'
+
+
 def _expected(names: set[str]) -> str:
-    words = sorted({_FRIENDLY.get(n, n) for n in names})
+    words = sorted({_friendly(n) for n in names})
     if "an operator" in words and len(words) > 4:
         return "an operator (=, !=, >, in, contains, is set, ...)"
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
@@ -120,20 +106,6 @@ def _unquote(tok: Token) -> str:
     return str(tok)
 
 
-_OP_KEYS = {"=": ("eq", False), "!=": ("eq", True), ">": ("gt", False), ">=": ("ge", False),
-            "<": ("lt", False), "<=": ("le", False)}
-_RULES = {
-    "not_set": ("set", True), "is_set": ("set", False), "ne": ("eq", True), "eq": ("eq", False),
-    "not_in": ("in", True), "in_": ("in", False),
-    "not_contains_any": ("contains_any", True), "not_contains_all": ("contains_all", True),
-    "not_contains": ("contains", True), "contains_any": ("contains_any", False),
-    "contains_all": ("contains_all", False), "contains": ("contains", False),
-    "starts_with": ("starts_with", False), "ends_with": ("ends_with", False),
-    "between": ("between", False), "before": ("before", False), "after": ("after", False),
-    "within": ("within", False), "older": ("older", False),
-}
-
-
 def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
     field_tree, predicate = tree.children
     field_tok: Token = field_tree.children[0]
@@ -145,15 +117,16 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
         raise FilterError(f'unknown field "{name}"{hint}', text, field_tok.start_pos, field_tok.end_pos)
 
     if predicate.data == "compare":
-        op_tok = predicate.children[0]
-        op, negated = _OP_KEYS[str(op_tok)]
-    else:
-        op, negated = _RULES[predicate.data]
+        op, negated = SYMBOLS[str(predicate.children[0])]
+    else:  # the grammar names each predicate by its operator's key, or not_KEY
+        rule = str(predicate.data)
+        negated = rule.startswith("not_")
+        op = rule.removeprefix("not_")
     operator = OPERATORS[op]
     start, end = tree.meta.start_pos, tree.meta.end_pos
     if not operator.applies_to(field):
         spelled = " ".join(str(t) for t in predicate.children if isinstance(t, Token) and t.type != "WORD" and t.type != "STRING" and t.type not in ("LPAR", "RPAR", "COMMA"))
-        allowed = [o.spelling for o in OPERATORS.values() if o.applies_to(field)]
+        allowed = [o.shown for o in applicable(field)]
         raise FilterError(
             f'"{spelled.lower()}" does not apply to {field.name}, a {_type_name(field)} field '
             f"(it takes: {', '.join(allowed)})",
@@ -163,7 +136,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
         )
 
     values = [c for c in predicate.find_data("value")]
-    if op in ("within", "older"):
+    if operator.shape is Shape.DURATION:
         dur = next(predicate.find_data("duration"))
         words = " ".join(str(t) for t in dur.children)
         seconds = parse_duration(words)
@@ -176,7 +149,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
         return Condition(field.name, op, (), negated, seconds)
 
     normalized = tuple(_value(v.children[0], field, op, text) for v in values)
-    if op == "contains_all" or op == "contains_any" or op == "in":
+    if operator.shape is Shape.LIST:
         normalized = tuple(dict.fromkeys(normalized))  # (a, a) is (a)
     if op == "between" and _bound(normalized[0]) > _bound(normalized[1]):
         raise FilterError(

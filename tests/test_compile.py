@@ -136,7 +136,7 @@ def test_golden(text, sql, params):
 
 
 def test_every_operator_has_a_golden_case():
-    from segcli.compile import OPERATORS
+    from segcli.operators import OPERATORS
 
     used = set()
     for text, _, _ in GOLDEN:

@@ -238,7 +238,6 @@ def show(
     sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL, its parameters and plan.")] = False,
 ) -> None:
     """A segment's filter, group by group, and its count."""
-    from ..compile import describe
 
     db = seg()
     segment = db.segments.get(name)
@@ -261,7 +260,7 @@ def show(
         out.append(segment["description"])
     for i, group in enumerate(flt.groups, 1):
         out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
-        out += [f"    {c.to_text():40}  ({describe(c)})" for c in group.conditions]
+        out += [f"    {c.to_text():40}  ({c.describe()})" for c in group.conditions]
     if sql:
         out += ["", "SQL:", "  " + data["sql"], "parameters:"]
         out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
