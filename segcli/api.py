@@ -22,31 +22,17 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import faults
+from . import catalog
+from .catalog import Catalog
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
-from .errors import DataError, NotFoundError, UsageError
-from .fields import (
-    ATTRIBUTE_TYPES,
-    BUILTIN_FIELDS,
-    Field,
-    FieldRegistry,
-    FieldType,
-    InvalidValue,
-    attribute_field,
-    check_attribute_name,
-    fold,
-    normalize_enum,
-)
+from .errors import NotFoundError, UsageError, hint
+from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, InvalidValue
 from .model import Filter
 from .store import Store
 
 if TYPE_CHECKING:
     from .export import ExportResult
     from .importer import ImportSummary
-
-DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
-MAX_NAME_LENGTH = 200
-
 
 def parse_now(text: str | None) -> datetime:
     """``--now`` / ``SEG_NOW``: an ISO 8601 instant (UTC if it has no offset); the clock if empty."""
@@ -105,8 +91,12 @@ class Seg:
         self.path = path
         self.now = now
         self._store: Store | None = None
+        self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists)
         self.segments = Segments(self)
-        self.attributes = Attributes(self)
+        self.attributes = self.catalog.attributes
+
+    def _exists(self) -> bool:
+        return self._store is not None or os.path.exists(self.path)
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -131,28 +121,16 @@ class Seg:
 
     def parse(self, where: str | Sequence[str]) -> Filter:
         """Filter text (or several, joined with ``or``) -> a checked Filter model."""
-        from .parse import parse_filter  # the parser (lark) is loaded only when text is parsed
-
-        texts = [where] if isinstance(where, str) else list(where)
-        if not texts:
-            raise UsageError("a filter is needed (--where)")
-        registry = self.registry() if os.path.exists(self.path) else FieldRegistry()
-        result = Filter()
-        for text in texts:
-            result = result | parse_filter(text, registry)
-        return result
+        return self.catalog.parse(where)
 
     def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
         return compile_audience(self.registry(), self.now, list(include), list(exclude))
-
-    def _filters(self, names: Sequence[str]) -> list[Filter]:
-        return [self.segments.filter(n) for n in names]
 
     def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
         """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
         if not names:
             raise UsageError("name at least one segment")
-        return self.compile(self._filters(names), self._filters(exclude))
+        return self.compile(self.catalog.segments.filters(names), self.catalog.segments.filters(exclude))
 
     # --- customers ----------------------------------------------------------------------------
 
@@ -176,15 +154,12 @@ class Seg:
             row = store.customer(customer_id)
             if row is None:
                 near = store.customer_ids_like(customer_id)
-                hint = f" (did you mean {', '.join(near)}?)" if near else ""
-                raise NotFoundError(f'no customer with id "{customer_id}"{hint}')
+                raise NotFoundError(f'no customer with id "{customer_id}"{hint(near, quoted=False)}')
             registry = store.registry()
             out = {f.name: _value_of(f, row) for f in BUILTIN_FIELDS}
             out["attributes"] = {f.name: _value_of(f, row) for f in registry.attributes.values()}
             out["segments"] = [
-                s["name"]
-                for s in store.segments()
-                if store.matches(row["pk"], *_where(self.compile([Filter.loads(s["model"])])))
+                s.name for s in store.segments() if store.matches(row["pk"], *_where(self.compile([s.filter])))
             ]
         return out
 
@@ -216,8 +191,7 @@ class Seg:
 
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
-        registry = self.registry()
-        return [registry.resolve(name, "column") for name in names or DEFAULT_COLUMNS]
+        return self.catalog.columns(names)
 
     def _order(self, sort: str | None) -> list[tuple[str, bool]]:
         if not sort:
@@ -244,7 +218,7 @@ class Seg:
         ``require`` (fields that must have a value), ``raw``, ``progress``. See SPEC §5."""
         from .export import export_audience
 
-        return export_audience(self, names, output, **options)
+        return export_audience(self.catalog, self.now, names, output, **options)
 
     def history(self, limit: int | None = None) -> list[dict]:
         """Recorded exports, newest first: time, segments and filters as they were, options,
@@ -260,10 +234,9 @@ class Seg:
         row = store.customer(customer_id)
         if row is None:
             raise NotFoundError(f'no customer with id "{customer_id}"')
-        flt = Filter.loads(segment["model"])
         registry = store.registry()
-        report = WhyReport(segment["name"], customer_id)
-        for group in flt.groups:
+        report = WhyReport(segment.name, customer_id)
+        for group in segment.filter.groups:
             conditions = []
             for cond in group.conditions:
                 ctx = CompileContext(registry, self.now, Dialect())
@@ -292,13 +265,13 @@ class Seg:
         """Apply a YAML document of attributes and segments; return the plan (see yamlio)."""
         from .yamlio import apply_document
 
-        return apply_document(self, text, source=source, prune=prune, dry_run=dry_run)
+        return apply_document(self.catalog, text, source=source, prune=prune, dry_run=dry_run)
 
     def dump(self, names: Sequence[str] = ()) -> str:
         """The segments (all, or ``names``) and the attributes they need, as YAML for ``apply``."""
         from .yamlio import dump_document
 
-        return dump_document(self, names)
+        return dump_document(self.catalog, names)
 
 
 def _where(compiled: Compiled) -> tuple[str, dict]:
@@ -320,195 +293,26 @@ def _convert(f: Field, value: object) -> object:
     return value
 
 
-class Segments:
-    """``seg.segments``: create, edit, delete, get and list saved segments."""
+class Segments(catalog.Segments):
+    """``seg.segments``: create, edit, delete, get and list saved segments (``catalog.Segments``),
+    with ``list`` giving each one's current count."""
 
     def __init__(self, seg: Seg) -> None:
+        super().__init__(seg.catalog)
         self.seg = seg
 
-    def get(self, name: str) -> dict:
-        """The stored segment (name, description, filter, model...). Unknown names raise
-        NotFoundError suggesting the nearest."""
-        found = self.seg.store().segment(name)
-        if found is None:
-            raise NotFoundError(f'no segment named "{name}"{self._hint(name)}')
-        return found
-
-    def _hint(self, name: str) -> str:
-        import difflib
-
-        names = self.seg.store().segment_names()
-        lowered = {n.casefold(): n for n in names}
-        close = difflib.get_close_matches(name.casefold(), list(lowered), n=3, cutoff=0.5)
-        found = [lowered[c] for c in close]
-        found += [n for k, n in lowered.items() if name.casefold() in k and n not in found]
-        return f" (did you mean {', '.join(repr(n) for n in found[:3])}?)" if found else ""
-
     def list(self, *, with_counts: bool = True) -> list[dict]:
-        """Every segment with its filter, description and, if asked, its current count."""
+        """Every segment as a dict (name, description, filter, created_at, updated_at) with, if
+        asked, its current count."""
         store = self.seg.store()
         out = []
         with store.snapshot():
             for s in store.segments():
-                item = {"name": s["name"], "description": s["description"], "filter": s["filter"],
-                        "created_at": s["created_at"], "updated_at": s["updated_at"]}
+                item = s.to_json()
                 if with_counts:
-                    item["count"] = self.seg.count_filter(Filter.loads(s["model"]))
+                    item["count"] = self.seg.count_filter(s.filter)
                 out.append(item)
         return out
 
-    def create(self, name: str, where: str | Sequence[str] | Filter, description: str | None = None) -> dict:
-        """Save a new segment. ``where`` is filter text, several texts (joined with ``or``) or a Filter."""
-        name = check_segment_name(name)
-        flt = where if isinstance(where, Filter) else self.seg.parse(where)
-        store = self.seg.store(write=True)
-        with store.transaction("create"):
-            existing = store.segment(name)
-            if existing is not None:
-                raise DataError(f'a segment named "{existing["name"]}" already exists (use seg edit)')
-            store.insert_segment(name, _clean(description), flt.to_text(), flt.dumps())
-        return store.segment(name)
-
-    def edit(
-        self,
-        name: str,
-        *,
-        where: str | Sequence[str] | Filter | None = None,
-        or_where: str | Sequence[str] | None = None,
-        rename: str | None = None,
-        description: str | None = None,
-    ) -> dict:
-        """Change a segment: ``where`` replaces its filter, ``or_where`` adds groups."""
-        store = self.seg.store(write=True)
-        current = self.get(name)
-        flt = Filter.loads(current["model"])
-        if where:
-            flt = where if isinstance(where, Filter) else self.seg.parse(where)
-        if or_where:
-            flt = flt | self.seg.parse(or_where)
-        new_name = check_segment_name(rename) if rename else current["name"]
-        new_description = current["description"] if description is None else _clean(description)
-        with store.transaction("edit"):
-            other = store.segment(new_name)
-            if other is not None and other["pk"] != current["pk"]:
-                raise DataError(f'a segment named "{other["name"]}" already exists')
-            store.update_segment(current["pk"], new_name, new_description, flt.to_text(), flt.dumps())
-        return store.segment(new_name)
-
-    def delete(self, names: Sequence[str]) -> list[str]:
-        """Delete segments (never customers), all or none; returns their names."""
-        store = self.seg.store(write=True)
-        found = [self.get(n) for n in names]
-        with store.transaction("delete"):
-            for s in found:
-                store.delete_segment(s["pk"])
-            faults.point("delete:before-commit")
-        return [s["name"] for s in found]
-
     def filter(self, name: str) -> Filter:
-        return Filter.loads(self.get(name)["model"])
-
-
-def _clean(text: str | None) -> str | None:
-    return text.strip() or None if text is not None else None
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def check_segment_name(name: str) -> str:
-    name = " ".join((name or "").split())
-    if not name:
-        raise UsageError("a segment name cannot be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"a segment name has at most {MAX_NAME_LENGTH} characters")
-    if _CONTROL.search(name):
-        raise UsageError("a segment name cannot hold control characters")
-    return name
-
-
-class Attributes:
-    """``seg.attributes``: the custom attributes, their types and how many customers have a value."""
-
-    def __init__(self, seg: Seg) -> None:
-        self.seg = seg
-
-    def list(self) -> list[dict]:
-        store = self.seg.store()
-        counts = store.value_counts()
-        rows = store.attribute_rows()
-        for r in rows:
-            r["count"] = counts.get(r["name"], 0)
-        return rows
-
-    def define(self, name: str, type_: str, values: Sequence[str] | None = None) -> str:
-        """Declare an attribute (or confirm it). Returns "created", "updated" or "unchanged".
-
-        An enum may gain values; a text attribute may become an enum if every stored value is one
-        of the enum's values. Other type changes are refused."""
-        store = self.seg.store(write=True)
-        with store.transaction("attributes define"):
-            return self.define_in(store, name, type_, values)
-
-    @staticmethod
-    def check(name: str, type_: str, values: Sequence[str] | None) -> tuple[str, FieldType, tuple[str, ...]]:
-        """Validate a declaration: (name, type, enum values), or UsageError."""
-        try:
-            name = check_attribute_name(name)
-        except InvalidValue as exc:
-            raise UsageError(str(exc)) from None
-        types = ", ".join(map(str, ATTRIBUTE_TYPES))
-        if type_ not in ATTRIBUTE_TYPES:
-            raise UsageError(f'{name}: unknown type "{type_}" (one of {types})')
-        kind = FieldType(type_)
-        return name, kind, _enum_values(name, kind, values)
-
-    def define_in(self, store: Store, name: str, type_: str, values: Sequence[str] | None) -> str:
-        """``define`` inside the caller's transaction."""
-        name, kind, clean = self.check(name, type_, values)
-        existing = store.registry().get(name)
-        if existing is None:
-            store.add_attribute(attribute_field(name, kind, clean), inferred=False)
-            return "created"
-        if existing.type is kind:
-            if kind is not FieldType.ENUM or existing.enum_values == clean:
-                return "unchanged"
-            self._check_values_kept(store, existing, clean)
-            store.set_enum_values(existing, clean)
-            return "updated"
-        if existing.type is FieldType.TEXT and kind is FieldType.ENUM:
-            self._check_values_kept(store, existing, clean)
-            store.text_to_enum(existing, clean)
-            return "updated"
-        raise DataError(
-            f"attribute {existing.name} is {existing.type}; it cannot become {kind} "
-            "(only text -> enum is supported, when every stored value is one of the enum's)"
-        )
-
-    @staticmethod
-    def _check_values_kept(store: Store, f: Field, values: tuple[str, ...]) -> None:
-        for stored in store.distinct_values(f):
-            try:
-                normalize_enum(stored, values)
-            except InvalidValue:
-                raise DataError(
-                    f'attribute {f.name}: customers still have the value "{stored}", which the new '
-                    f"values ({', '.join(values)}) leave out"
-                ) from None
-
-
-def _enum_values(name: str, kind: FieldType, values: Sequence[str] | None) -> tuple[str, ...]:
-    if kind is not FieldType.ENUM:
-        if values:
-            raise UsageError(f"{name}: only an enum takes values")
-        return ()
-    clean = [str(v).strip() for v in values or [] if str(v).strip()]
-    if not clean:
-        raise UsageError(f"{name}: an enum needs its values (--values gold,silver,bronze)")
-    seen: set[str] = set()
-    for v in clean:
-        if fold(v) in seen:
-            raise UsageError(f'{name}: the value "{v}" is listed twice')
-        seen.add(fold(v))
-    return tuple(clean)
-
+        return self.get(name).filter

@@ -56,3 +56,26 @@ class ImportFailed(DataError):
     def __init__(self, message: str, problems: list[str]) -> None:
         super().__init__(message, details=problems)
         self.problems = problems
+
+
+def nearest(name: str, candidates: list[str], *, cutoff: float = 0.6, substrings: bool = False) -> list[str]:
+    """Up to three of ``candidates`` closest to ``name``, ignoring case (and, with ``substrings``,
+    those that contain it)."""
+    import difflib
+
+    lowered = {c.casefold(): c for c in candidates}
+    found = [lowered[c] for c in difflib.get_close_matches(name.casefold(), list(lowered), n=3, cutoff=cutoff)]
+    if substrings:
+        found += [c for k, c in lowered.items() if name.casefold() in k and c not in found]
+    return found[:3]
+
+
+def did_you_mean(name: str, candidates: list[str], *, quoted: bool = True, **options) -> str:
+    """`` (did you mean 'a', 'b'?)`` for the nearest candidates, or an empty string."""
+    return hint(nearest(name, candidates, **options), quoted=quoted)
+
+
+def hint(suggestions: list[str], *, quoted: bool = True) -> str:
+    if not suggestions:
+        return ""
+    return f" (did you mean {', '.join(repr(s) if quoted else s for s in suggestions)}?)"

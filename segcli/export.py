@@ -29,13 +29,12 @@ from .fields import Field, FieldType
 from .model import Condition, Filter
 
 if TYPE_CHECKING:
-    from .api import Seg
+    from .catalog import Catalog
 
 FORMATS = ("csv", "jsonl")
 #: The file is written; recording it may wait this long for an import to finish (SEG_EXPORT_WAIT,
 #: seconds), so that a nightly export that overlaps a long import still lands.
 RECORD_WAIT_MS = int(float(os.environ.get("SEG_EXPORT_WAIT", "600")) * 1000)
-DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A sign, then only digits, spaces, dots, parentheses and dashes, with a digit: -5, +968 9123 4567.
 _SIGNED_PLAIN = re.compile(r"[+-][0-9 ().\-]*[0-9][0-9 ().\-]*")
@@ -100,7 +99,8 @@ def _json_value(f: Field) -> Callable[[object], object]:
 
 
 def export_audience(
-    seg: Seg,
+    catalog: Catalog,
+    now: datetime,
     names: Sequence[str],
     output: str,
     *,
@@ -118,14 +118,14 @@ def export_audience(
         raise UsageError(f"unknown format {fmt!r} (use csv or jsonl)")
     if not names:
         raise UsageError("name at least one segment to export")
-    store = seg.store()
+    store = catalog.store()
     registry = store.registry()
-    fields = seg.columns(columns or DEFAULT_COLUMNS)
+    fields = catalog.columns(columns)
     required_fields = [registry.resolve(name, "field for --require") for name in require]
-    included = [seg.segments.get(n) for n in names]
-    excluded = [seg.segments.get(n) for n in exclude]
-    inc_filters = [Filter.loads(s["model"]) for s in included]
-    exc_filters = [Filter.loads(s["model"]) for s in excluded]
+    included = [catalog.segments.get(n) for n in names]
+    excluded = [catalog.segments.get(n) for n in exclude]
+    inc_filters = [s.filter for s in included]
+    exc_filters = [s.filter for s in excluded]
 
     labels = ["matched by the segments"]
     steps: list[tuple[list[Filter], list[Condition]]] = []
@@ -152,10 +152,10 @@ def export_audience(
         hashing = _HashingWriter(binary)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 16), encoding="utf-8", newline="")
         with store.snapshot():  # the counts and the rows: one state of the database
-            matched, step_sql = compile_waterfall(registry, seg.now, inc_filters, steps)
+            matched, step_sql = compile_waterfall(registry, now, inc_filters, steps)
             counts = store.count_steps(matched.sql, matched.params, step_sql)
             result.waterfall.extend(zip(labels, counts, strict=True))
-            final = compile_audience(registry, seg.now, inc_filters, exc_filters, required=rules)
+            final = compile_audience(registry, now, inc_filters, exc_filters, required=rules)
             total = result.waterfall[-1][1]
             written = 0
             if fmt == "csv":
@@ -182,9 +182,9 @@ def export_audience(
         result.sha256 = hashing.sha.hexdigest()
 
     record = {
-        "now": seg.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "segments": [{"name": s["name"], "filter": s["filter"]} for s in included],
-        "excluded": [{"name": s["name"], "filter": s["filter"]} for s in excluded],
+        "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "segments": [{"name": s.name, "filter": s.where} for s in included],
+        "excluded": [{"name": s.name, "filter": s.where} for s in excluded],
         "options": {
             "columns": keys,
             "format": fmt,

@@ -14,6 +14,8 @@ from enum import StrEnum
 from functools import cache, lru_cache
 from typing import NamedTuple
 
+from .errors import UsageError, did_you_mean
+
 
 class FieldType(StrEnum):
     TEXT = "text"
@@ -547,17 +549,10 @@ class FieldRegistry:
         """The field called ``name``, or a UsageError that names it and suggests the nearest."""
         f = self.get(name)
         if f is None:
-            from .errors import UsageError
-
-            near = self.suggest(name)
-            hint = f" (did you mean {', '.join(near)}?)" if near else ""
-            raise UsageError(f'unknown {what} "{name}"{hint}')
+            raise UsageError(f'unknown {what} "{name}"{did_you_mean(name, self.names(), quoted=False)}')
         return f
 
-    def suggest(self, name: str) -> list[str]:
-        import difflib
 
-        names = self.names()
-        lowered = {n.lower(): n for n in names}
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
-        return [lowered[c] for c in close]
+def name_key(name: str) -> str:
+    """Segment and attribute names are unique case-insensitively, in every script."""
+    return " ".join(name.split()).casefold()

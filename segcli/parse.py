@@ -11,7 +11,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .errors import FilterError
+from .errors import FilterError, did_you_mean
 from .fields import Field, FieldRegistry, FieldType, InvalidValue, normalize, parse_date
 from .model import Condition, Filter, Group, literal
 from .operators import OPERATORS, SYMBOLS, Shape, applicable
@@ -112,8 +112,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
     name = _unquote(field_tok)
     field = registry.get(name)
     if field is None:
-        near = registry.suggest(name)
-        hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
+        hint = did_you_mean(name, registry.names())
         raise FilterError(f'unknown field "{name}"{hint}', text, field_tok.start_pos, field_tok.end_pos)
 
     if predicate.data == "compare":

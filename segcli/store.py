@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from .errors import DataError, NotFoundError
-from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold_items
+from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold_items, name_key
+from .model import Filter, Segment
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
 MAX_ATTRIBUTES = 500
@@ -178,11 +179,6 @@ def _disk_error(exc: sqlite3.OperationalError) -> Exception:
             f"could not write to the disk ({exc}; is it full?): nothing was written, the database is as it was"
         )
     return exc
-
-
-def name_key(name: str) -> str:
-    """Segment and attribute names are unique case-insensitively, in every script."""
-    return " ".join(name.split()).casefold()
 
 
 class Store:
@@ -538,43 +534,41 @@ class Store:
         )
         return [r[0] for r in rows]
 
-    # --- segments -----------------------------------------------------------------------------
+    # --- segments ---------------------------------------------------------------------------
 
     _SEGMENT_COLUMNS = "pk, name, description, filter, model, created_at, updated_at"
 
     @staticmethod
-    def _segment_dict(row: tuple) -> dict:
-        keys = ("pk", "name", "description", "filter", "model", "created_at", "updated_at")
-        return dict(zip(keys, row, strict=True))
+    def _segment(row: tuple) -> Segment:
+        pk, name, description, where, model, created_at, updated_at = row
+        return Segment(pk, name, description, where, Filter.loads(model), created_at, updated_at)
 
-    def segment(self, name: str) -> dict | None:
+    def segment(self, name: str) -> Segment | None:
         row = self.conn.execute(
             f"SELECT {self._SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
         ).fetchone()
-        return self._segment_dict(row) if row else None
+        return self._segment(row) if row else None
 
-    def segments(self) -> list[dict]:
+    def segments(self) -> list[Segment]:
         rows = self.conn.execute(f"SELECT {self._SEGMENT_COLUMNS} FROM segments ORDER BY name_key")
-        return [self._segment_dict(r) for r in rows]
+        return [self._segment(r) for r in rows]
 
     def segment_names(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key")]
 
-    def insert_segment(self, name: str, description: str | None, filter_text: str, model: str) -> None:
+    def insert_segment(self, name: str, description: str | None, flt: Filter) -> None:
         now = _utcnow()
         self.conn.execute(
             "INSERT INTO segments (name, name_key, description, filter, model, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, name_key(name), description, filter_text, model, now, now),
+            (name, name_key(name), description, flt.to_text(), flt.dumps(), now, now),
         )
 
-    def update_segment(
-        self, pk: int, name: str, description: str | None, filter_text: str, model: str
-    ) -> None:
+    def update_segment(self, pk: int, name: str, description: str | None, flt: Filter) -> None:
         self.conn.execute(
             "UPDATE segments SET name = ?, name_key = ?, description = ?, filter = ?, model = ?,"
             " updated_at = ? WHERE pk = ?",
-            (name, name_key(name), description, filter_text, model, _utcnow(), pk),
+            (name, name_key(name), description, flt.to_text(), flt.dumps(), _utcnow(), pk),
         )
 
     def delete_segment(self, pk: int) -> None:

@@ -16,13 +16,14 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import faults
+from .catalog import Attributes, check_segment_name
 from .errors import DataError, FilterError, UsageError
-from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
+from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field, name_key
 from .model import Filter
-from .store import name_key
+from .parse import parse_filter
 
 if TYPE_CHECKING:
-    from .api import Seg
+    from .catalog import Catalog
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _PLAIN_TAGS = {
@@ -207,14 +208,14 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
-def apply_document(seg: Seg, text: str, *, source: str, prune: bool, dry_run: bool) -> Plan:
+def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry_run: bool) -> Plan:
     """Check the whole document, then create, update and (with ``prune``) delete in one transaction."""
     attributes, segments = read_document(text, source)
-    store = seg.store(write=True)
+    store = catalog.store(write=True)
     plan = Plan()
     try:
         with store.transaction("apply"):
-            _apply(seg, store, attributes, segments, plan, source, prune)
+            _apply(catalog, store, attributes, segments, plan, source, prune)
             faults.point("apply:before-commit")
             if dry_run:
                 raise _DryRun
@@ -224,10 +225,7 @@ def apply_document(seg: Seg, text: str, *, source: str, prune: bool, dry_run: bo
     return plan
 
 
-def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
-    from .api import Attributes, check_segment_name
-    from .parse import parse_filter
-
+def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
     registry = store.registry()
     # Check attributes and work out the fields the segments will see.
     planned = dict(registry.attributes)
@@ -256,7 +254,7 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
     # Carry out the plan, inside the one transaction.
     for decl in attributes:
         try:
-            outcome = seg.attributes.define_in(store, decl.name, decl.type, decl.values)
+            outcome = catalog.attributes.define_in(store, decl.name, decl.type, decl.values)
         except (UsageError, DataError) as exc:
             raise type(exc)(f"{source}:{decl.line}: {exc.message}") from None
         if outcome != "unchanged":
@@ -269,36 +267,36 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
     for decl in segments:
         keep.add(name_key(decl.name))
         assert decl.filter is not None
-        filter_text, model = decl.filter.to_text(), decl.filter.dumps()
+        filter_text = decl.filter.to_text()
         current = store.segment(decl.name)
         name = check_segment_name(decl.name)  # checked above; this is its normalized spelling
         if current is None:
-            store.insert_segment(name, decl.description, filter_text, model)
+            store.insert_segment(name, decl.description, decl.filter)
             plan.changes.append(("+", "segment", f"{name}: {filter_text}"))
-        elif (current["filter"], current["description"], current["name"]) != (filter_text, decl.description, name):
-            store.update_segment(current["pk"], name, decl.description, filter_text, model)
+        elif (current.where, current.description, current.name) != (filter_text, decl.description, name):
+            store.update_segment(current.pk, name, decl.description, decl.filter)
             plan.changes.append(("~", "segment", f"{name}: {filter_text}"))
         else:
             plan.unchanged += 1
     if prune:
         for current in store.segments():
-            if name_key(current["name"]) not in keep:
-                store.delete_segment(current["pk"])
-                plan.changes.append(("-", "segment", current["name"]))
+            if name_key(current.name) not in keep:
+                store.delete_segment(current.pk)
+                plan.changes.append(("-", "segment", current.name))
 
 
 class _DryRun(Exception):
     """Raised inside the transaction to undo a dry run."""
 
 
-def dump_document(seg: Seg, names: Sequence[str]) -> str:
+def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
     """Segments (all, or ``names``) and the attributes they use, in the format ``apply`` reads."""
-    store = seg.store()
-    chosen = [seg.segments.get(n) for n in names] if names else store.segments()
+    store = catalog.store()
+    chosen = [catalog.segments.get(n) for n in names] if names else store.segments()
     registry = store.registry()
     used: set[str] = set()
     for s in chosen:
-        for group in Filter.loads(s["model"]).groups:
+        for group in s.filter.groups:
             used.update(attribute_column(c.field) for c in group.conditions)
     attributes = {}
     for f in registry.attributes.values():
@@ -313,10 +311,10 @@ def dump_document(seg: Seg, names: Sequence[str]) -> str:
         doc["attributes"] = attributes
     segs = []
     for s in chosen:
-        item = {"name": s["name"]}
-        if s["description"]:
-            item["description"] = s["description"]
-        item["where"] = s["filter"]
+        item = {"name": s.name}
+        if s.description:
+            item["description"] = s.description
+        item["where"] = s.where
         segs.append(item)
     doc["segments"] = segs
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)

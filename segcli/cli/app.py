@@ -188,7 +188,7 @@ def create(
     """Save a segment."""
     db = seg()
     created = db.segments.create(name, where, description)
-    note(f"created {created['name']}: {created['filter']}")
+    note(f"created {created.name}: {created.where}")
 
 
 @app.command()
@@ -203,7 +203,7 @@ def edit(
     if not (where or or_where or rename or description is not None):
         raise UsageError("nothing to change: give --where, --or-where, --rename or --description")
     edited = seg().segments.edit(name, where=where, or_where=or_where, rename=rename, description=description)
-    note(f"updated {edited['name']}: {edited['filter']}")
+    note(f"updated {edited.name}: {edited.where}")
 
 
 @app.command()
@@ -213,7 +213,7 @@ def delete(
 ) -> None:
     """Delete segments (never customers)."""
     db = seg()
-    found = [db.segments.get(n)["name"] for n in names]
+    found = [db.segments.get(n).name for n in names]
     if not yes and is_terminal(sys.stdin) and not typer.confirm(f"Delete {', '.join(found)}?"):
         note("nothing deleted")
         raise typer.Exit(1)
@@ -241,12 +241,12 @@ def show(
 
     db = seg()
     segment = db.segments.get(name)
-    flt = db.segments.filter(name)
+    flt = segment.filter
     count = db.count_filter(flt)
     data = {
-        "name": segment["name"],
-        "description": segment["description"],
-        "filter": segment["filter"],
+        "name": segment.name,
+        "description": segment.description,
+        "filter": segment.where,
         "groups": [[c.to_text() for c in g.conditions] for g in flt.groups],
         "count": count,
     }
@@ -255,9 +255,9 @@ def show(
     if json_:
         print_json(data)
         return
-    out = [f"{segment['name']}: {count} customers"]
-    if segment["description"]:
-        out.append(segment["description"])
+    out = [f"{segment.name}: {count} customers"]
+    if segment.description:
+        out.append(segment.description)
     for i, group in enumerate(flt.groups, 1):
         out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
         out += [f"    {c.to_text():40}  ({c.describe()})" for c in group.conditions]
@@ -343,7 +343,7 @@ def filter_(
     _print_members(db, [], [], flt, columns, sort, limit, format)
     if save_as:
         saved = db.segments.create(save_as, flt, description)
-        note(f"saved as {saved['name']}")
+        note(f"saved as {saved.name}")
 
 
 @app.command()

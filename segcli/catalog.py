@@ -1,0 +1,246 @@
+"""The named things of a seg database, over a store: segments and custom attributes.
+
+Checks and suggestions live here (a segment name's rules, "did you mean", an attribute's type
+changes); the store only reads and writes rows. The API (``api.py``), YAML (``yamlio.py``) and
+exports (``export.py``) all reach segments and attributes through a ``Catalog``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from . import faults
+from .errors import DataError, NotFoundError, UsageError, did_you_mean
+from .fields import (
+    ATTRIBUTE_TYPES,
+    Field,
+    FieldRegistry,
+    FieldType,
+    InvalidValue,
+    attribute_field,
+    check_attribute_name,
+    fold,
+    name_key,
+    normalize_enum,
+)
+from .model import Filter, Segment
+
+if TYPE_CHECKING:
+    from .store import Store
+
+#: The columns of an audience or member list when none are asked for.
+DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
+MAX_NAME_LENGTH = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Catalog:
+    """Segments and attributes of one database. ``open_store(write)`` gives the store, creating
+    the database on the first write."""
+
+    def __init__(self, open_store: Callable[[bool], Store], *, exists: Callable[[], bool]) -> None:
+        self._open = open_store
+        self._exists = exists
+        self.segments = Segments(self)
+        self.attributes = Attributes(self)
+
+    def store(self, *, write: bool = False) -> Store:
+        return self._open(write)
+
+    def registry(self) -> FieldRegistry:
+        return self.store().registry()
+
+    def parse(self, where: str | Sequence[str]) -> Filter:
+        """Filter text (or several, joined with ``or``) -> a checked Filter model. Before the
+        database exists, only the built-in fields are known."""
+        from .parse import parse_filter  # lark is loaded only when text is parsed
+
+        texts = [where] if isinstance(where, str) else list(where)
+        if not texts:
+            raise UsageError("a filter is needed (--where)")
+        registry = self.registry() if self._exists() else FieldRegistry()
+        result = Filter()
+        for text in texts:
+            result = result | parse_filter(text, registry)
+        return result
+
+    def columns(self, names: Sequence[str] | None) -> list[Field]:
+        """Fields for output columns; unknown names raise UsageError with suggestions."""
+        registry = self.registry()
+        return [registry.resolve(name, "column") for name in names or DEFAULT_COLUMNS]
+
+
+class Segments:
+    """Saved segments: create, edit, delete, get and list them by name."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def get(self, name: str) -> Segment:
+        """The segment called ``name`` (case-insensitively); NotFoundError suggests the nearest."""
+        store = self.catalog.store()
+        found = store.segment(name)
+        if found is None:
+            raise NotFoundError(f'no segment named "{name}"{did_you_mean(name, store.segment_names(), cutoff=0.5, substrings=True)}')
+        return found
+
+    def all(self) -> list[Segment]:
+        return self.catalog.store().segments()
+
+    def names(self) -> list[str]:
+        return self.catalog.store().segment_names()
+
+    def filters(self, names: Sequence[str]) -> list[Filter]:
+        return [self.get(n).filter for n in names]
+
+    def create(self, name: str, where: str | Sequence[str] | Filter, description: str | None = None) -> Segment:
+        """Save a new segment. ``where`` is filter text, several texts (joined with ``or``) or a Filter."""
+        name = check_segment_name(name)
+        flt = where if isinstance(where, Filter) else self.catalog.parse(where)
+        store = self.catalog.store(write=True)
+        with store.transaction("create"):
+            existing = store.segment(name)
+            if existing is not None:
+                raise DataError(f'a segment named "{existing.name}" already exists (use seg edit)')
+            store.insert_segment(name, _clean(description), flt)
+        return store.segment(name)
+
+    def edit(
+        self,
+        name: str,
+        *,
+        where: str | Sequence[str] | Filter | None = None,
+        or_where: str | Sequence[str] | None = None,
+        rename: str | None = None,
+        description: str | None = None,
+    ) -> Segment:
+        """Change a segment: ``where`` replaces its filter, ``or_where`` adds groups."""
+        store = self.catalog.store(write=True)
+        current = self.get(name)
+        flt = current.filter
+        if where:
+            flt = where if isinstance(where, Filter) else self.catalog.parse(where)
+        if or_where:
+            flt = flt | self.catalog.parse(or_where)
+        new_name = check_segment_name(rename) if rename else current.name
+        new_description = current.description if description is None else _clean(description)
+        with store.transaction("edit"):
+            other = store.segment(new_name)
+            if other is not None and other.pk != current.pk:
+                raise DataError(f'a segment named "{other.name}" already exists')
+            store.update_segment(current.pk, new_name, new_description, flt)
+        return store.segment(new_name)
+
+    def delete(self, names: Sequence[str]) -> list[str]:
+        """Delete segments (never customers), all or none; returns their names."""
+        store = self.catalog.store(write=True)
+        found = [self.get(n) for n in names]
+        with store.transaction("delete"):
+            for s in found:
+                store.delete_segment(s.pk)
+            faults.point("delete:before-commit")
+        return [s.name for s in found]
+
+
+def _clean(text: str | None) -> str | None:
+    return text.strip() or None if text is not None else None
+
+
+def check_segment_name(name: str) -> str:
+    """A segment name as stored: trimmed, inner white space collapsed; UsageError if it cannot be one."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise UsageError("a segment name cannot be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"a segment name has at most {MAX_NAME_LENGTH} characters")
+    if _CONTROL.search(name):
+        raise UsageError("a segment name cannot hold control characters")
+    return name
+
+
+class Attributes:
+    """Custom attributes: their types, enum values and how many customers have a value."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def list(self) -> list[dict]:
+        store = self.catalog.store()
+        counts = store.value_counts()
+        rows = store.attribute_rows()
+        for r in rows:
+            r["count"] = counts.get(r["name"], 0)
+        return rows
+
+    def define(self, name: str, type_: str, values: Sequence[str] | None = None) -> str:
+        """Declare an attribute (or confirm it). Returns "created", "updated" or "unchanged".
+
+        An enum may gain values; a text attribute may become an enum if every stored value is one
+        of the enum's values. Other type changes are refused."""
+        store = self.catalog.store(write=True)
+        with store.transaction("attributes define"):
+            return self.define_in(store, name, type_, values)
+
+    @staticmethod
+    def check(name: str, type_: str, values: Sequence[str] | None) -> tuple[str, FieldType, tuple[str, ...]]:
+        """Validate a declaration: (name, type, enum values), or UsageError."""
+        try:
+            name = check_attribute_name(name)
+        except InvalidValue as exc:
+            raise UsageError(str(exc)) from None
+        types = ", ".join(map(str, ATTRIBUTE_TYPES))
+        if type_ not in ATTRIBUTE_TYPES:
+            raise UsageError(f'{name}: unknown type "{type_}" (one of {types})')
+        kind = FieldType(type_)
+        return name, kind, _enum_values(name, kind, values)
+
+    def define_in(self, store: Store, name: str, type_: str, values: Sequence[str] | None) -> str:
+        """``define`` inside the caller's transaction."""
+        name, kind, clean = self.check(name, type_, values)
+        existing = store.registry().get(name)
+        if existing is None:
+            store.add_attribute(attribute_field(name, kind, clean), inferred=False)
+            return "created"
+        if existing.type is kind:
+            if kind is not FieldType.ENUM or existing.enum_values == clean:
+                return "unchanged"
+            _check_values_kept(store, existing, clean)
+            store.set_enum_values(existing, clean)
+            return "updated"
+        if existing.type is FieldType.TEXT and kind is FieldType.ENUM:
+            _check_values_kept(store, existing, clean)
+            store.text_to_enum(existing, clean)
+            return "updated"
+        raise DataError(
+            f"attribute {existing.name} is {existing.type}; it cannot become {kind} "
+            "(only text -> enum is supported, when every stored value is one of the enum's)"
+        )
+
+
+def _check_values_kept(store: Store, f: Field, values: tuple[str, ...]) -> None:
+    for stored in store.distinct_values(f):
+        try:
+            normalize_enum(stored, values)
+        except InvalidValue:
+            raise DataError(
+                f'attribute {f.name}: customers still have the value "{stored}", which the new '
+                f"values ({', '.join(values)}) leave out"
+            ) from None
+
+
+def _enum_values(name: str, kind: FieldType, values: Sequence[str] | None) -> tuple[str, ...]:
+    if kind is not FieldType.ENUM:
+        if values:
+            raise UsageError(f"{name}: only an enum takes values")
+        return ()
+    clean = [str(v).strip() for v in values or [] if str(v).strip()]
+    if not clean:
+        raise UsageError(f"{name}: an enum needs its values (--values gold,silver,bronze)")
+    seen: set[str] = set()
+    for v in clean:
+        if fold(v) in seen:
+            raise UsageError(f'{name}: the value "{v}" is listed twice')
+        seen.add(fold(v))
+    return tuple(clean)
