@@ -22,7 +22,6 @@ from .fields import (
     attribute_field,
     check_attribute_name,
     fold,
-    name_key,
     normalize_enum,
 )
 from .model import Filter, Segment

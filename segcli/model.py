@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from .operators import KEYWORDS, OPERATORS, Shape
 
+
 class Condition(NamedTuple):
     """``field op values``. ``field`` is the canonical field name; dates in ``values`` are either a
     whole UTC day ``YYYY-MM-DD`` or an instant ``YYYY-MM-DDTHH:MM:SSZ``; ``seconds`` is the
