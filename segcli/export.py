@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
-from . import faults
+from . import faults, settings
 from .compile import compile_audience, compile_cells, compile_waterfall
 from .errors import UsageError
 from .fields import Field, FieldType
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
     from .api import Seg
 
 FORMATS = ("csv", "jsonl")
-#: The file is written; recording it may wait this long for an import to finish (SEG_EXPORT_WAIT,
-#: seconds), so that a nightly export that overlaps a long import still lands.
-RECORD_WAIT_MS = int(float(os.environ.get("SEG_EXPORT_WAIT", "600")) * 1000)
 DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A sign, then only digits, spaces, dots, parentheses and dashes, with a digit: -5, +968 9123 4567.
@@ -118,6 +115,8 @@ def export_audience(
         raise UsageError(f"unknown format {fmt!r} (use csv or jsonl)")
     if not names:
         raise UsageError("name at least one segment to export")
+    # The file is written; recording it may wait this long for an import to finish.
+    record_wait = {"wait_ms": settings.export_wait_ms(), "wait_setting": "SEG_EXPORT_WAIT"}
     store = seg.store()
     registry = store.registry()
     fields = seg.columns(columns or DEFAULT_COLUMNS)
@@ -208,7 +207,7 @@ def export_audience(
         out = stdout or sys.stdout.buffer
         write_rows(out)
         out.flush()
-        with store.transaction("export", wait_ms=RECORD_WAIT_MS):
+        with store.transaction("export", **record_wait):
             save_record()
         return result
 
@@ -221,7 +220,7 @@ def export_audience(
         target.sync()
         faults.point("export:before-rename")
         # Record, then rename, then commit: a failed rename rolls the record back.
-        with store.transaction("export", wait_ms=RECORD_WAIT_MS):
+        with store.transaction("export", **record_wait):
             save_record()
             target.commit()
     except BaseException:

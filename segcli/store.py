@@ -15,14 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from . import settings
 from .errors import DataError, NotFoundError
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold_items
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
 MAX_ATTRIBUTES = 500
-
-#: How long a write waits for another writer to finish before failing (SEG_BUSY_TIMEOUT, seconds).
-BUSY_TIMEOUT_MS = int(float(os.environ.get("SEG_BUSY_TIMEOUT", "10")) * 1000)
 
 # Scalar columns of ``customers`` for the built-in fields, in table order.
 BUILTIN_COLUMNS: tuple[str, ...] = tuple(
@@ -191,6 +189,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
+        self.busy_timeout_ms = settings.busy_timeout_ms()
         self._registry: FieldRegistry | None = None
 
     # --- opening and migrating ---------------------------------------------------------------
@@ -200,6 +199,7 @@ class Store:
         """Open (and migrate) the database at ``path``. A missing file is an error unless
         ``create``; a file that is not a seg database is refused untouched."""
         path = str(path)
+        settings.busy_timeout_ms()  # a malformed SEG_BUSY_TIMEOUT is a usage error before any file is made
         exists = os.path.exists(path)
         if not exists and not create:
             raise NotFoundError(
@@ -230,7 +230,7 @@ class Store:
 
     def _prepare(self, existed: bool) -> None:
         c = self.conn
-        c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        c.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
         version = c.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise DataError(
@@ -265,23 +265,26 @@ class Store:
         self.conn.close()
 
     @contextmanager
-    def transaction(self, operation: str = "write", *, wait_ms: int | None = None) -> Iterator[None]:
+    def transaction(
+        self, operation: str = "write", *, wait_ms: int | None = None, wait_setting: str = "SEG_BUSY_TIMEOUT"
+    ) -> Iterator[None]:
         """One write transaction: all of it is committed, or none of it.
 
         While it is open, ``DB.writer`` beside the database names the operation, so that a writer
         that has to wait, then give up, can say what holds the database. ``wait_ms`` overrides the
-        busy timeout for this transaction."""
+        busy timeout for this transaction; ``wait_setting`` names the variable that sets it."""
+        waited_ms = self.busy_timeout_ms if wait_ms is None else int(wait_ms)
         if wait_ms is not None:
-            self.conn.execute(f"PRAGMA busy_timeout = {int(wait_ms):d}")
+            self.conn.execute(f"PRAGMA busy_timeout = {waited_ms:d}")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise LockedError(self._locked_message()) from None
+                raise LockedError(self._locked_message(waited_ms, wait_setting)) from None
             raise
         finally:
             if wait_ms is not None:
-                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+                self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
         marker = self._mark_writer(operation)
         try:
             yield
@@ -324,8 +327,8 @@ class Store:
             except OSError:
                 pass
 
-    def _locked_message(self) -> str:
-        waited = f"waited {BUSY_TIMEOUT_MS / 1000:g} s"
+    def _locked_message(self, waited_ms: int, setting: str) -> str:
+        waited = f"waited {waited_ms / 1000:g} s"
         try:
             with open(self.path + ".writer", encoding="utf-8") as fh:
                 info = json.load(fh)
@@ -333,11 +336,11 @@ class Store:
         except (OSError, ValueError, KeyError, TypeError):
             return (
                 f"the database {self.path} is locked by another process writing to it ({waited}); "
-                "try again later, or raise SEG_BUSY_TIMEOUT"
+                f"try again later, or raise {setting}"
             )
         return (
             f"the database {self.path} is locked by seg {info['operation']} (pid {info['pid']}, since "
-            f"{info['since']}; {waited}); try again when it has finished, or raise SEG_BUSY_TIMEOUT"
+            f"{info['since']}; {waited}); try again when it has finished, or raise {setting}"
         )
 
     @contextmanager

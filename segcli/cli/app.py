@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar
 
 import typer
 
-from .. import __version__, api
+from .. import __version__, api, settings
 from ..errors import UsageError
 from ..render import cell, is_terminal, note, print_json, table
 
@@ -64,13 +64,21 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def global_options(
+    ctx: typer.Context,
     db: Annotated[str | None, typer.Option("--db", envvar="SEG_DB", help="The SQLite file (default: segments.db here).")] = None,
     now: Annotated[str | None, typer.Option("--now", envvar="SEG_NOW", help="Measure relative dates from this ISO 8601 instant.")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
-    State.db = db
-    State.now = now
-    api.parse_now(now)  # a bad --now is a usage error before anything runs
+    # Bad settings are usage errors before anything runs, naming where they came from.
+    State.db = settings.database_path(db, _source(ctx, "db", "--db", "SEG_DB"))
+    State.now = now if now is not None else settings.now_text()
+    api.parse_now(State.now, _source(ctx, "now", "--now", "SEG_NOW"))
+
+
+def _source(ctx: typer.Context, param: str, option: str, variable: str) -> str:
+    """The option or the variable, whichever gave the parameter its value."""
+    source = ctx.get_parameter_source(param)  # Typer's own copy of click's ParameterSource
+    return variable if getattr(source, "name", None) == "ENVIRONMENT" else option
 
 
 # --- customers --------------------------------------------------------------------------------

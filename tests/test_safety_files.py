@@ -1,0 +1,125 @@
+"""SPEC §13, the files seg writes and the process around them: outputs that must never be
+written, symlinks, modes, signals, settings, a read-only folder, the writer marker, exit status
+after a commit, and no database file from an import that did not commit."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_CSV, run, snapshot, write
+
+SEG = [sys.executable, "-c", "from segcli.cli import main; main()"]
+VIP = "VIP Arabic Speakers"
+
+
+def seg_proc(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*SEG, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def files(folder: Path) -> list[str]:
+    """The folder's files, but SQLite's own -wal and -shm, which come and go with connections."""
+    return sorted(f for f in os.listdir(folder) if not f.endswith(("-wal", "-shm")))
+
+
+def process_start(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        return fh.read().rsplit(")", 1)[1].split()[19]
+
+
+def wait_until_stopped(proc: subprocess.Popen) -> None:
+    """Until the process has stopped itself at its SEG_FAULT point (state T in /proc)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        with open(f"/proc/{proc.pid}/stat", encoding="ascii") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.01)
+    raise AssertionError("the process never reached its fault point")
+
+
+@pytest.fixture
+def shop(sample_db):
+    """The sample shop, with a bad row to reject and a folder, a FIFO and links to aim at."""
+    bad = write(sample_db / "x.csv", SAMPLE_CSV.read_text(encoding="utf-8") + "B1,Bad,,,,,Narnia\n")
+    return sample_db, bad
+
+
+# --- 5 and 6. --db, SEG_DB and the other settings ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--db", "", "import", "{csv}"], {}, "--db"),
+        (["--db", ":memory:", "import", "{csv}"], {}, "--db"),
+        (["import", "{csv}"], {"SEG_DB": ":memory:"}, "SEG_DB"),
+        (["import", "{csv}"], {"SEG_DB": ""}, "SEG_DB"),
+        (["--db", "", "count", VIP], {}, "--db"),  # the fast path of `count`
+        (["count", VIP], {"SEG_DB": ":memory:"}, "SEG_DB"),
+    ],
+)
+def test_an_empty_or_in_memory_database_is_a_usage_error(seg_env, monkeypatch, args, env, named):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    r = run(*[a.format(csv=SAMPLE_CSV) for a in args])
+    assert r.code == 2, r
+    assert named in r.err and "Traceback" not in r.err
+    assert files(seg_env) == []  # nothing made anywhere
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "args"),
+    [
+        ("SEG_BUSY_TIMEOUT", "abc", ["count", VIP]),
+        ("SEG_BUSY_TIMEOUT", "", ["list"]),
+        ("SEG_BUSY_TIMEOUT", "inf", ["create", "X", "-w", "tier = gold"]),
+        ("SEG_BUSY_TIMEOUT", "-1", ["import", "{csv}"]),
+        ("SEG_BUSY_TIMEOUT", "nan", ["count", VIP]),
+        ("SEG_EXPORT_WAIT", "abc", ["export", VIP, "-o", "a.csv"]),
+        ("SEG_EXPORT_WAIT", "-5", ["export", VIP, "-o", "a.csv"]),
+        ("SEG_NOW", "2026-01-01T00:00:00+25:00", ["count", VIP]),
+        ("SEG_NOW", "9999-12-31T23:00:00-05:00", ["count", VIP]),
+        ("SEG_NOW", "0001-01-01T00:00:00+14:00", ["list"]),
+        ("SEG_NOW", "", ["list"]),
+    ],
+)
+def test_a_malformed_seg_variable_is_a_usage_error_naming_it(sample_db, variable, value, args):
+    before, before_files = snapshot(), files(sample_db)
+    # A fresh process: a setting read when seg is imported would break every command.
+    r = seg_proc(*[a.format(csv=SAMPLE_CSV) for a in args], env={variable: value})
+    assert r.returncode == 2, r.stderr
+    assert variable in r.stderr and "internal error" not in r.stderr and "Traceback" not in r.stderr
+    assert snapshot() == before and files(sample_db) == before_files
+
+
+def test_an_out_of_range_now_on_the_command_line_names_the_option(sample_db):
+    r = run("--now", "9999-12-31T23:00:00-05:00", "list")
+    assert r.code == 2 and "--now" in r.err and "internal error" not in r.err
+
+
+# --- 9. the export's lock message ---------------------------------------------------------------
+
+
+def test_the_export_lock_message_names_the_wait_that_ran_out(sample_db, tmp_path):
+    holder = sqlite3.connect(os.environ["SEG_DB"], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        r = seg_proc(
+            "export", VIP, "-o", str(tmp_path / "a.csv"), env={"SEG_EXPORT_WAIT": "0.2", "SEG_BUSY_TIMEOUT": "30"}
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.returncode == 1
+    assert "waited 0.2 s" in r.stderr and "SEG_EXPORT_WAIT" in r.stderr
+    assert "SEG_BUSY_TIMEOUT" not in r.stderr and "30 s" not in r.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
