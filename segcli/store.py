@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -178,6 +179,21 @@ def _disk_error(exc: sqlite3.OperationalError) -> Exception:
     return exc
 
 
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc on Linux), None if unknown:
+    with its pid, it identifies a process even after the pid has been reused."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+        return stat[stat.rindex(")") + 2 :].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_MARKER_OPERATION = re.compile(r"[a-z][a-z ]{0,40}")
+_MARKER_SINCE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def name_key(name: str) -> str:
     """Segment and attribute names are unique case-insensitively, in every script."""
     return " ".join(name.split()).casefold()
@@ -308,14 +324,27 @@ class Store:
             self.conn.execute("ROLLBACK")
         self._registry = None
 
+    def _marker(self) -> str:
+        return os.path.realpath(self.path) + ".writer"
+
     def _mark_writer(self, operation: str) -> str | None:
+        """Write ``DB.writer``: a temporary file, renamed over the marker, so that a symlink
+        planted in its place is replaced, never written through."""
         if self.path == ":memory:":
             return None
-        marker = self.path + ".writer"
+        marker = self._marker()
+        info = {"operation": operation, "pid": os.getpid(), "since": _utcnow(), "started": _process_start(os.getpid())}
+        tmp = f"{marker}.{secrets.token_hex(6)}.tmp"
         try:
-            with open(marker, "w", encoding="utf-8") as fh:
-                json.dump({"operation": operation, "pid": os.getpid(), "since": _utcnow()}, fh)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+            os.replace(tmp, marker)
         except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
             return None
         return marker
 
@@ -329,19 +358,36 @@ class Store:
 
     def _locked_message(self, waited_ms: int, setting: str) -> str:
         waited = f"waited {waited_ms / 1000:g} s"
-        try:
-            with open(self.path + ".writer", encoding="utf-8") as fh:
-                info = json.load(fh)
-            os.kill(int(info["pid"]), 0)  # still running?
-        except (OSError, ValueError, KeyError, TypeError):
+        holder = self._writer()
+        if holder is None:
             return (
                 f"the database {self.path} is locked by another process writing to it ({waited}); "
                 f"try again later, or raise {setting}"
             )
         return (
-            f"the database {self.path} is locked by seg {info['operation']} (pid {info['pid']}, since "
-            f"{info['since']}; {waited}); try again when it has finished, or raise {setting}"
+            f"the database {self.path} is locked by seg {holder['operation']} (pid {holder['pid']}, since "
+            f"{holder['since']}; {waited}); try again when it has finished, or raise {setting}"
         )
+
+    def _writer(self) -> dict | None:
+        """What ``DB.writer`` says holds the database, if its process still is the seg that wrote
+        it: the pid must be running and, where /proc tells, have started when the marker says
+        (a pid is reused once its process is gone)."""
+        try:
+            fd = os.open(self._marker(), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, encoding="utf-8") as fh:
+                info = json.loads(fh.read(4096))
+            pid, operation, since = int(info["pid"]), str(info["operation"]), str(info["since"])
+            if pid <= 0 or not _MARKER_OPERATION.fullmatch(operation) or not _MARKER_SINCE.fullmatch(since):
+                return None
+            if _process_start(os.getpid()) is not None:  # /proc works here: check the identity
+                if info.get("started") is None or _process_start(pid) != info["started"]:
+                    return None
+            else:
+                os.kill(pid, 0)  # still running?
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
+        return {"operation": operation, "pid": pid, "since": since}
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

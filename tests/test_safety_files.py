@@ -4,6 +4,7 @@ after a commit, and no database file from an import that did not commit."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -102,6 +103,41 @@ def test_a_malformed_seg_variable_is_a_usage_error_naming_it(sample_db, variable
 def test_an_out_of_range_now_on_the_command_line_names_the_option(sample_db):
     r = run("--now", "9999-12-31T23:00:00-05:00", "list")
     assert r.code == 2 and "--now" in r.err and "internal error" not in r.err
+
+
+# --- 8. the writer marker --------------------------------------------------------------------------
+
+
+def test_a_marker_whose_pid_was_reused_names_no_holder(sample_db, monkeypatch):
+    monkeypatch.setenv("SEG_BUSY_TIMEOUT", "0.2")
+    holder = sqlite3.connect(os.environ["SEG_DB"], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    marker = Path(os.environ["SEG_DB"] + ".writer")
+    try:
+        # The pid runs (it is this test), but not since the marker was written: another process now.
+        started = str(int(process_start(os.getpid())) + 1)
+        marker.write_text(
+            json.dumps(
+                {"operation": "import", "pid": os.getpid(), "since": "2026-11-29T02:30:00Z", "started": started}
+            ),
+            encoding="utf-8",
+        )
+        r = seg_proc("create", "Blocked", "-w", "tier = gold")
+        assert r.returncode == 1 and "locked by another process" in r.stderr
+        assert f"pid {os.getpid()}" not in r.stderr and "seg import" not in r.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        marker.unlink()
+
+
+def test_the_writer_marker_is_never_written_through_a_symlink(sample_db, tmp_path):
+    victim = write(tmp_path / "victim.txt", "precious\n")
+    marker = Path(os.environ["SEG_DB"] + ".writer")
+    os.symlink(victim, marker)
+    assert run("create", "Gold", "-w", "tier = gold").code == 0
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert not marker.is_symlink() or os.readlink(marker) == str(victim)
 
 
 # --- 9. the export's lock message ---------------------------------------------------------------
