@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
 from . import faults, settings
+from .atomic import AtomicFile, check_target
 from .compile import compile_audience, compile_cells, compile_waterfall
 from .errors import UsageError
 from .fields import Field, FieldType
@@ -115,6 +116,8 @@ def export_audience(
         raise UsageError(f"unknown format {fmt!r} (use csv or jsonl)")
     if not names:
         raise UsageError("name at least one segment to export")
+    if output != "-":
+        check_target(output, database=seg.path)  # before any work: a refused target changes nothing
     # The file is written; recording it may wait this long for an import to finish.
     record_wait = {"wait_ms": settings.export_wait_ms(), "wait_setting": "SEG_EXPORT_WAIT"}
     store = seg.store()
@@ -211,10 +214,8 @@ def export_audience(
             save_record()
         return result
 
-    from .atomic import AtomicFile
-
     result.path = os.path.abspath(output)
-    target = AtomicFile(output)
+    target = AtomicFile(output, database=seg.path)
     try:
         write_rows(target.file)
         target.sync()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,6 +53,82 @@ def shop(sample_db):
     """The sample shop, with a bad row to reject and a folder, a FIFO and links to aim at."""
     bad = write(sample_db / "x.csv", SAMPLE_CSV.read_text(encoding="utf-8") + "B1,Bad,,,,,Narnia\n")
     return sample_db, bad
+
+
+# --- 1. never the database, an input, a device, FIFO or folder -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["export", VIP, "-o", "{db}"], "it is the database"),
+        (["export", VIP, "-o", "{db}-wal"], "-wal"),
+        (["export", VIP, "-o", "{db}-shm"], "-shm"),
+        (["export", VIP, "-o", "{dir}/./sub/../seg.db"], "it is the database"),  # another spelling
+        (["export", VIP, "-o", "{dir}/link.db"], "it is the database"),  # a symlink to it
+        (["export", VIP, "-o", "{dir}/hard.db"], "it is the database"),  # a hard link: same inode
+        (["export", VIP, "-o", "{dir}/fifo"], "FIFO"),
+        (["export", VIP, "-o", "{dir}/device"], "device"),
+        (["export", VIP, "-o", "{dir}/sub"], "folder"),
+        (["dump", "-o", "{db}"], "it is the database"),
+        (["dump", "-o", "{dir}/link.db"], "it is the database"),
+        (["import", "{dir}/x.csv", "--skip-invalid", "--rejects", "{db}"], "it is the database"),
+        (["import", "{dir}/x.csv", "--skip-invalid", "--rejects", "{dir}/x.csv"], "an input of this command"),
+        (["import", "{dir}/x.csv", "--skip-invalid", "--rejects", "{dir}/sub/../x.csv"], "an input of this command"),
+        (["import", "{dir}/x.csv", "--skip-invalid", "--rejects", "{dir}/sub"], "folder"),
+        (["import", "-", "--format", "csv", "--skip-invalid", "--rejects", "{db}"], "it is the database"),
+    ],
+)
+def test_a_file_seg_writes_is_never_the_database_an_input_a_device_fifo_or_folder(shop, args, what):
+    folder, bad = shop
+    db = os.environ["SEG_DB"]
+    os.mkdir(folder / "sub")
+    os.mkfifo(folder / "fifo")
+    # A device of our own (/dev/null's numbers), never the system's: seg without this fix would
+    # replace it with a file. Only root may make one; elsewhere a link to /dev/null, which a user
+    # cannot replace anyway.
+    if os.geteuid() == 0:
+        os.mknod(folder / "device", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    else:
+        os.symlink("/dev/null", folder / "device")
+    os.symlink(db, folder / "link.db")
+    os.link(db, folder / "hard.db")
+    before, database, source = snapshot(), Path(db).read_bytes(), bad.read_bytes()
+    before_files = files(folder)
+    r = run(*[a.format(db=db, dir=folder) for a in args], stdin=source)
+    assert r.code == 2, r
+    assert what in r.err and "Traceback" not in r.err
+    assert snapshot() == before  # nothing committed: the check comes before any work
+    assert Path(db).read_bytes() == database and bad.read_bytes() == source
+    assert files(folder) == before_files and files(folder / "sub") == []  # no temporary file either
+    assert stat.S_ISFIFO(os.stat(folder / "fifo").st_mode) and stat.S_ISCHR(os.stat(folder / "device").st_mode)
+
+
+# --- 2. a symlink is followed ---------------------------------------------------------------------
+
+
+def test_a_symlinked_target_is_followed_and_the_file_it_points_to_replaced(sample_db):
+    # Elsewhere on another file system if there is one (/dev/shm), where a rename from beside the
+    # link would fail.
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    try:
+        real = write(elsewhere / "audience.csv", "the earlier audience\n")
+        os.chmod(real, 0o640)
+        link = sample_db / "audience.csv"
+        os.symlink(real, link)
+        r = run("export", VIP, "-o", str(link))
+        assert r.code == 0, r
+        assert link.is_symlink() and os.readlink(link) == str(real)  # the link is kept...
+        assert real.read_text(encoding="utf-8").startswith("id,name,")  # ...the file it names replaced
+        assert stat.S_IMODE(os.stat(real).st_mode) == 0o640
+        assert files(elsewhere) == ["audience.csv"]  # the temporary file was made there, and is gone
+        # A link to a file that does not exist yet: the file is made where the link points.
+        os.symlink(elsewhere / "new.yaml", sample_db / "segments.yaml")
+        assert run("dump", "-o", str(sample_db / "segments.yaml")).code == 0
+        assert (sample_db / "segments.yaml").is_symlink()
+        assert "VIP Arabic Speakers" in (elsewhere / "new.yaml").read_text(encoding="utf-8")
+    finally:
+        shutil.rmtree(elsewhere)
 
 
 # --- 5 and 6. --db, SEG_DB and the other settings ------------------------------------------------

@@ -421,13 +421,17 @@ def dump(
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")] = None,
 ) -> None:
     """Segments and their attributes as YAML that `seg apply` reads back."""
-    text = seg().dump(names or [])
-    if not output or output == "-":
+    from ..atomic import atomic_write, check_target
+
+    db = seg()
+    to_file = output and output != "-"
+    if to_file:
+        check_target(output, database=db.path)  # before any work: a refused target changes nothing
+    text = db.dump(names or [])
+    if not to_file:
         sys.stdout.write(text)
         return
-    from ..atomic import atomic_write
-
-    with atomic_write(output) as fh:
+    with atomic_write(output, database=db.path) as fh:
         fh.write(text.encode("utf-8"))
     note(f"wrote {output}")
 
