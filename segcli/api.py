@@ -66,9 +66,9 @@ def parse_now(text: str | None, name: str = "--now") -> datetime:
 def open(path: str | os.PathLike | None = None, *, now: datetime | str | None = None) -> Seg:
     """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``).
 
-    The file is created by the first write; reading a file that does not exist raises NotFoundError.
-    ``now`` pins the instant that relative dates are measured from (default ``$SEG_NOW`` or the clock).
-    """
+    The file is created by the first write that commits; reading a file that does not exist raises
+    NotFoundError. ``now`` pins the instant that relative dates are measured from (default
+    ``$SEG_NOW`` or the clock)."""
     path = os.fspath(path) if path is not None else settings.database_path()
     if now is None:
         now = parse_now(settings.now_text(), "SEG_NOW")

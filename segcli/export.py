@@ -121,6 +121,7 @@ def export_audience(
     # The file is written; recording it may wait this long for an import to finish.
     record_wait = {"wait_ms": settings.export_wait_ms(), "wait_setting": "SEG_EXPORT_WAIT"}
     store = seg.store()
+    store.check_writable()  # the export is recorded: not worth writing a file that cannot be
     registry = store.registry()
     fields = seg.columns(columns or DEFAULT_COLUMNS)
     required_fields = [registry.resolve(name, "field for --require") for name in require]

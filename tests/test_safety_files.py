@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_CSV, run, snapshot, write
+from conftest import EXAMPLE_YAML, SAMPLE_CSV, run, snapshot, write
 
 SEG = [sys.executable, "-c", "from segcli.cli import main; main()"]
 VIP = "VIP Arabic Speakers"
@@ -131,6 +131,33 @@ def test_a_symlinked_target_is_followed_and_the_file_it_points_to_replaced(sampl
         shutil.rmtree(elsewhere)
 
 
+# --- 3. modes --------------------------------------------------------------------------------------
+
+
+def test_new_files_of_customer_data_are_0600_and_replaced_files_keep_their_mode(seg_env, tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        assert run("apply", str(EXAMPLE_YAML)).code == 0
+        bad = write(tmp_path / "x.csv", SAMPLE_CSV.read_text(encoding="utf-8") + "B1,Bad,,,,,Narnia\n")
+        assert run("import", str(bad), "--skip-invalid").code == 0
+        assert run("export", VIP, "-o", "audience.csv").code == 0
+        assert run("dump", "-o", "segments.yaml").code == 0
+        db = os.environ["SEG_DB"]
+        reader = sqlite3.connect(db)  # while a connection is open, SQLite's -wal and -shm are there
+        try:
+            reader.execute("SELECT count(*) FROM customers").fetchone()
+            assert run("create", "Gold", "-w", "tier = gold").code == 0
+            made = [db, db + "-wal", db + "-shm", "x.csv.rejects.csv", "audience.csv", "segments.yaml"]
+            assert {p: oct(stat.S_IMODE(os.stat(p).st_mode)) for p in made} == {p: "0o600" for p in made}
+        finally:
+            reader.close()
+        os.chmod("audience.csv", 0o644)  # a file it replaces keeps its mode
+        assert run("export", VIP, "-o", "audience.csv").code == 0
+        assert stat.S_IMODE(os.stat("audience.csv").st_mode) == 0o644
+    finally:
+        os.umask(old_umask)
+
+
 # --- 5 and 6. --db, SEG_DB and the other settings ------------------------------------------------
 
 
@@ -182,6 +209,78 @@ def test_a_malformed_seg_variable_is_a_usage_error_naming_it(sample_db, variable
 def test_an_out_of_range_now_on_the_command_line_names_the_option(sample_db):
     r = run("--now", "9999-12-31T23:00:00-05:00", "list")
     assert r.code == 2 and "--now" in r.err and "internal error" not in r.err
+
+
+# --- 7. a database in a read-only folder ----------------------------------------------------------
+
+
+def _without_override() -> None:
+    """In the child, before exec: as root, give up the capabilities that let root ignore file
+    permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER), so that a read-only folder is
+    read-only for it too. As another user, nothing to do."""
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2, 3):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "cannot drop a capability")
+
+
+def _check_permissions_can_bind() -> None:
+    probe = Path(tempfile.mkdtemp())
+    try:
+        os.chmod(probe, 0o555)
+        r = subprocess.run(
+            [sys.executable, "-c", f"open({str(probe / 'x')!r}, 'w')"],
+            capture_output=True,
+            preexec_fn=_without_override,
+        )
+        if r.returncode == 0:
+            pytest.skip("cannot make a folder read-only for this user (root that cannot drop CAP_DAC_OVERRIDE)")
+    except subprocess.SubprocessError as exc:
+        pytest.skip(f"cannot drop root's capabilities here: {exc}")
+    finally:
+        os.chmod(probe, 0o755)
+        shutil.rmtree(probe)
+
+
+@pytest.mark.parametrize("writer_open", [False, True], ids=["closed", "a writer has it open"])
+def test_a_database_in_a_read_only_folder_can_be_read(tmp_path, writer_open):
+    _check_permissions_can_bind()
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    db = folder / "shop.db"
+    holder = None
+    try:
+        env = {"SEG_DB": str(db)}
+        assert seg_proc("apply", str(EXAMPLE_YAML), env=env).returncode == 0
+        assert seg_proc("import", str(SAMPLE_CSV), env=env).returncode == 0
+        expected = seg_proc("count", VIP, env=env).stdout
+        if writer_open:  # a writer with more rights has the database open, its last commit in the -wal
+            holder = sqlite3.connect(db, isolation_level=None)
+            holder.execute("PRAGMA wal_autocheckpoint = 0")
+            holder.execute("DELETE FROM customers WHERE language = 'ar' AND id != 'C000001'")
+            assert os.path.getsize(str(db) + "-wal") > 0
+            expected = "0\n"
+            for name in ("shop.db", "shop.db-wal", "shop.db-shm"):  # ours to read, not to write
+                os.chmod(folder / name, 0o444)
+        os.chmod(folder, 0o555)
+        before = files(folder)
+        drop = _without_override
+        r = seg_proc("count", VIP, env=env, preexec_fn=drop)
+        assert (r.returncode, r.stdout) == (0, expected), r.stderr
+        for args in (["list"], ["members", VIP, "-c", "id"], ["customers", "show", "C000001"], ["history"]):
+            r = seg_proc(*args, env=env, preexec_fn=drop)
+            assert r.returncode == 0 and "Traceback" not in r.stderr, (args, r.stderr)
+        r = seg_proc("create", "Gold", "-w", "tier = gold", env=env, preexec_fn=drop)
+        assert r.returncode == 1 and "read-only" in r.stderr and "Traceback" not in r.stderr
+        assert files(folder) == before
+    finally:
+        if holder is not None:
+            holder.close()
+        os.chmod(folder, 0o755)
 
 
 # --- 8. the writer marker --------------------------------------------------------------------------
@@ -238,3 +337,27 @@ def test_the_export_lock_message_names_the_wait_that_ran_out(sample_db, tmp_path
     assert not (tmp_path / "a.csv").exists()
 
 
+# --- 11. no database file from an import that did not commit --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["import", "missing.csv"],
+        ["import", str(SAMPLE_CSV), "--dry-run"],
+        ["import", "{bad}"],  # strict: one invalid row
+        ["import", "{bad}", "--skip-invalid", "--dry-run"],
+        ["apply", str(EXAMPLE_YAML), "--dry-run"],
+    ],
+)
+def test_an_import_that_commits_nothing_creates_no_database_file(seg_env, args):
+    bad = write(seg_env / "bad.csv", "id,name,country\nB1,Bad,Narnia\n")
+    r = run(*[a.format(bad=bad) for a in args])
+    assert r.code in (0, 1) and "Traceback" not in r.err
+    assert files(seg_env) == ["bad.csv"]  # no database, no temporary one, no -wal or -shm
+
+
+def test_the_first_import_that_commits_creates_the_database(seg_env):
+    assert run("import", str(SAMPLE_CSV)).code == 0
+    assert files(seg_env) == ["seg.db"]
+    assert len(snapshot()["customers"]) == 300
