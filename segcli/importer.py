@@ -480,10 +480,11 @@ def import_files(
         for path in paths:
             if path == "-":
                 # Read twice (types first, rows second), so stdin is kept in a temporary file.
-                with tempfile.NamedTemporaryFile(prefix="seg-stdin-", delete=False) as spool_fh:
+                fd, spool = tempfile.mkstemp(prefix="seg-stdin-")
+                spools.append(spool)  # before the copy: an interrupted copy is removed too
+                with os.fdopen(fd, "wb") as spool_fh:
                     shutil.copyfileobj(stdin or sys.stdin.buffer, spool_fh)
-                spools.append(spool_fh.name)
-                sources.append(spool_fh.name)
+                sources.append(spool)
             else:
                 sources.append(path)
         with store.transaction("import"), _no_cycle_collection():

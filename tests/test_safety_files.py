@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -156,6 +157,81 @@ def test_new_files_of_customer_data_are_0600_and_replaced_files_keep_their_mode(
         assert stat.S_IMODE(os.stat("audience.csv").st_mode) == 0o644
     finally:
         os.umask(old_umask)
+
+
+# --- 4. SIGTERM and SIGHUP act like Ctrl-C --------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_before_the_rename_leaves_the_earlier_export_and_no_temporary_file(sample_db, signum):
+    target = write(sample_db / "audience.csv", "the earlier audience\n")
+    before, before_files = snapshot(), files(sample_db)
+    proc = subprocess.Popen(
+        [*SEG, "export", VIP, "-o", str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "SEG_FAULT": "export:before-rename:stop"},
+    )
+    wait_until_stopped(proc)  # everything written to the temporary file, nothing renamed or recorded
+    assert any(name.endswith(".tmp") for name in files(sample_db))
+    proc.send_signal(signum)
+    proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    assert b"interrupted; nothing was changed" in err and b"Traceback" not in err
+    assert target.read_text(encoding="utf-8") == "the earlier audience\n"
+    assert snapshot() == before and files(sample_db) == before_files
+
+
+@pytest.mark.slow
+def test_a_signal_inside_an_import_from_stdin_removes_the_spool_and_the_writer_marker(sample_db, tmp_path):
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    more = write(tmp_path / "more.csv", "id,name,tier\nnew-1,New,gold\nC000001,Renamed,silver\n")
+    before, before_files = snapshot(), files(sample_db)
+    with open(more, "rb") as stdin:
+        proc = subprocess.Popen(
+            [*SEG, "import", "-", "--format", "csv"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TMPDIR": str(spools), "SEG_FAULT": "import:before-commit:stop"},
+        )
+        wait_until_stopped(proc)  # inside the transaction: the spool and DB.writer are there
+    assert [p.name.startswith("seg-stdin-") for p in spools.iterdir()] == [True]
+    assert os.path.exists(os.environ["SEG_DB"] + ".writer")
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM and b"interrupted; nothing was changed" in err
+    assert list(spools.iterdir()) == []
+    assert snapshot() == before and files(sample_db) == before_files  # no DB.writer either
+
+
+@pytest.mark.slow
+def test_a_signal_while_stdin_is_being_read_removes_the_partial_spool(sample_db, tmp_path):
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    before = snapshot()
+    proc = subprocess.Popen(
+        [*SEG, "import", "-", "--format", "csv"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(spools)},
+    )
+    proc.stdin.write(b"id,name\n" + b"".join(b"S%d,Spooled\n" % i for i in range(100_000)))
+    proc.stdin.flush()  # ...and stdin stays open: seg is still copying it
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.stat().st_size for p in spools.iterdir()):
+        time.sleep(0.01)
+    assert any(p.stat().st_size for p in spools.iterdir()), "seg never started spooling stdin"
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGHUP and b"interrupted; nothing was changed" in err
+    assert list(spools.iterdir()) == []
+    assert snapshot() == before
 
 
 # --- 5 and 6. --db, SEG_DB and the other settings ------------------------------------------------
@@ -355,6 +431,22 @@ def test_an_import_that_commits_nothing_creates_no_database_file(seg_env, args):
     r = run(*[a.format(bad=bad) for a in args])
     assert r.code in (0, 1) and "Traceback" not in r.err
     assert files(seg_env) == ["bad.csv"]  # no database, no temporary one, no -wal or -shm
+
+
+@pytest.mark.slow
+def test_an_interrupted_first_import_leaves_no_database_file(seg_env):
+    proc = subprocess.Popen(
+        [*SEG, "import", str(SAMPLE_CSV)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "SEG_FAULT": "import:before-commit:stop"},
+    )
+    wait_until_stopped(proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert files(seg_env) == []
 
 
 def test_the_first_import_that_commits_creates_the_database(seg_env):

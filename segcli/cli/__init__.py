@@ -1,11 +1,35 @@
 """The ``seg`` command. Each command parses its options, calls one API function and renders the
-result; errors are turned into one line on stderr and an exit status here, in ``main``, only."""
+result; errors are turned into one line on stderr and an exit status here, in ``main``, only.
+
+Here too, and only here, process-wide state: SIGINT, SIGTERM and SIGHUP become ``Interrupted``
+(exit status 128 + the signal's number: 130, 143, 129).
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import sys
+import threading
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class Interrupted(BaseException):
+    """A signal that stops seg (Ctrl-C, SIGTERM, SIGHUP), raised wherever the command is, so that it
+    unwinds as for Ctrl-C: transactions roll back, temporary files and spools are removed. Not an
+    Exception, so that no error handler on the way takes it for one."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    for other in _SIGNALS:  # one is enough: let the clean-up run to its end
+        signal.signal(other, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
@@ -17,6 +41,16 @@ def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
 
 def main() -> None:
     """Console entry point: run the app, and turn any SegError into stderr text and exit status."""
+    main_thread = threading.current_thread() is threading.main_thread()  # signals: main thread only
+    previous = {signum: signal.signal(signum, _interrupt) for signum in _SIGNALS} if main_thread else {}
+    try:
+        _main()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _main() -> None:
     from ..errors import FilterError, SegError
 
     try:
@@ -32,15 +66,18 @@ def main() -> None:
             app(prog_name="seg")
         finally:
             close_databases()
+    except Interrupted as exc:
+        error("interrupted; nothing was changed")
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:
+        error("interrupted; nothing was changed")
+        sys.exit(128 + signal.SIGINT)
     except SegError as exc:
         if isinstance(exc, FilterError):
             error(f"bad filter: {exc.message}", exc.details)
         else:
             error(exc.message, exc.details)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        error("interrupted; nothing was changed")
-        sys.exit(130)
     except BrokenPipeError:
         # The reader went away (`seg members X | head`): not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
