@@ -125,6 +125,11 @@ class Seg:
             self._store.close()
             self._store = None
 
+    @property
+    def committed(self) -> list[str]:
+        """The writes committed through this open database so far (``import``, ``apply``...)."""
+        return list(self._store.committed) if self._store is not None else []
+
     def __enter__(self) -> Seg:
         return self
 

@@ -29,7 +29,7 @@ from typing import BinaryIO, NamedTuple
 
 from . import faults
 from .atomic import AtomicFile, check_target
-from .errors import DataError, ImportFailed, NotFoundError, UsageError
+from .errors import AfterCommitError, DataError, ImportFailed, NotFoundError, SegError, UsageError
 from .fields import (
     BUILTIN_BY_NAME,
     STORED_INSTANT,
@@ -72,6 +72,13 @@ class ImportSummary:
     new_attributes: list[tuple[str, str]] = field(default_factory=list)
     rejects_path: str | None = None
     dry_run: bool = False
+
+    def counts(self) -> str:
+        """``300 read, 280 created, ...``: the figures of the summary line."""
+        return (
+            f"{self.read} read, {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.rejected} rejected"
+        )
 
     def to_json(self) -> dict:
         return {
@@ -428,6 +435,11 @@ class _Rejects:
         else:
             self.fh.write(json.dumps({"_line": record.line, "_raw": record.raw, "_error": message}, ensure_ascii=False) + "\n")
 
+    def sync(self) -> None:
+        """On disk before the import commits: a full disk then fails the import, not the rename."""
+        self.fh.flush()
+        self.file.sync()
+
     def commit(self) -> None:
         self.fh.detach()
         self.file.commit()
@@ -497,6 +509,8 @@ def import_files(
                         raise DataError(f"{label}: cannot read: {exc.strerror}") from None
 
                 _run(store, open_input, os.path.getsize(source), file_format, summary, options)
+            for r in pending_rejects:
+                r.sync()
             faults.point("import:before-commit")
             if dry_run:
                 raise _Rollback
@@ -510,7 +524,16 @@ def import_files(
         for spool in spools:
             os.unlink(spool)
     for r in pending_rejects:
-        r.commit()
+        try:
+            r.commit()
+        except (OSError, SegError) as exc:  # the import itself is committed: say so
+            for other in pending_rejects:
+                other.discard()
+            reason = exc.message if isinstance(exc, SegError) else exc.strerror or str(exc)
+            counts = "; ".join(s.counts() for s in summaries)
+            raise AfterCommitError(
+                f"the import was committed ({counts}), but the rejects file {r.path} could not be written: {reason}"
+            ) from None
     return summaries
 
 

@@ -229,6 +229,9 @@ class Store:
         self.file = file or path
         self.read_only = read_only  # in a folder seg cannot write to: reads only
         self.busy_timeout_ms = settings.busy_timeout_ms()
+        #: The operations committed through this store (not migrations): what a later failure
+        #: of the same command must not claim was undone.
+        self.committed: list[str] = []
         self._registry: FieldRegistry | None = None
         self._discard_new = (
             weakref.finalize(self, _remove_database_files, self.file) if self.file != path else None
@@ -390,8 +393,10 @@ class Store:
             raise _disk_error(exc, self.path) from None
         finally:
             self._unmark_writer(marker)
-        if operation != "migrate" and self._discard_new is not None:
-            self._publish()
+        if operation != "migrate":
+            if self._discard_new is not None:
+                self._publish()
+            self.committed.append(operation)
 
     def check_writable(self) -> None:
         """DataError if this database can only be read (it is in a folder seg cannot write to)."""

@@ -413,6 +413,54 @@ def test_the_export_lock_message_names_the_wait_that_ran_out(sample_db, tmp_path
     assert not (tmp_path / "a.csv").exists()
 
 
+# --- 10. exit status 0 means everything succeeded -------------------------------------------------
+
+
+def test_a_closed_stdout_after_a_committed_import_says_what_was_committed(seg_env):
+    r = seg_proc("import", str(SAMPLE_CSV), "--json", preexec_fn=lambda: os.close(1))  # `>&-`
+    assert r.returncode == 1
+    assert "the import was committed (300 read, 300 created" in r.stderr and "could not be written" in r.stderr
+    assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+    assert len(snapshot()["customers"]) == 300
+
+
+def test_a_broken_pipe_after_a_committed_import_says_what_was_committed(seg_env):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before seg writes: `seg import ... --json | true`
+    try:
+        r = subprocess.run(
+            [*SEG, "import", str(SAMPLE_CSV), "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ,
+        )
+    finally:
+        os.close(write_end)
+    assert r.returncode == 1
+    assert "the import was committed (300 read, 300 created" in r.stderr and "could not be written" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(snapshot()["customers"]) == 300
+
+
+def test_a_rejects_file_that_cannot_be_written_at_the_end_says_the_import_was_committed(shop, monkeypatch):
+    folder, bad = shop
+    replace = os.replace
+
+    def failing_replace(src, dst, *args, **kwargs):
+        if str(dst).endswith(".rejects.csv"):
+            raise OSError(28, "No space left on device")
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    before_files = files(folder)
+    r = run("import", str(bad), "--skip-invalid")
+    assert r.code == 1, r
+    assert "the import was committed (301 read, 0 created, 0 updated, 300 unchanged, 1 rejected)" in r.err
+    assert "rejects file" in r.err and "No space left on device" in r.err and "Traceback" not in r.err
+    assert files(folder) == before_files  # no temporary file left
+
+
 # --- 11. no database file from an import that did not commit --------------------------------------
 
 
