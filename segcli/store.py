@@ -10,11 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import sqlite3
-import tempfile
-import urllib.parse
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -233,9 +229,11 @@ class Store:
         #: of the same command must not claim was undone.
         self.committed: list[str] = []
         self._registry: FieldRegistry | None = None
-        self._discard_new = (
-            weakref.finalize(self, _remove_database_files, self.file) if self.file != path else None
-        )
+        self._discard_new = None
+        if self.file != path:  # removed however this object ends, unless its first commit moves it
+            import weakref
+
+            self._discard_new = weakref.finalize(self, _remove_database_files, self.file)
 
     # --- opening and migrating ---------------------------------------------------------------
 
@@ -268,6 +266,8 @@ class Store:
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
             raise NotFoundError(f"cannot create {path}: the folder {parent} does not exist")
+        import tempfile  # here, not at the top: `seg count` does not pay for it
+
         try:  # mkstemp makes it 0600: customer data is for its owner only
             fd, file = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".new", dir=parent)
         except OSError as exc:
@@ -303,10 +303,12 @@ class Store:
         """A database in a folder seg cannot write to, where SQLite cannot make its -shm file.
         Through the -wal and -shm if they are there (a writer with more rights may be at work);
         else as an immutable file: with no -wal, everything committed is in the file itself."""
+        from urllib.parse import quote
+
         real = os.path.realpath(path)  # SQLite keeps -wal and -shm beside the real file
         wal = real + "-wal"
         pending = os.path.exists(wal) and os.path.getsize(wal) > 0
-        uri = f"file:{urllib.parse.quote(real)}?mode=ro" + ("" if pending else "&immutable=1")
+        uri = f"file:{quote(real)}?mode=ro" + ("" if pending else "&immutable=1")
         try:
             return cls._connect(path, path, existed=True, uri=uri, read_only=True)
         except sqlite3.OperationalError as exc:
@@ -444,7 +446,7 @@ class Store:
             return None
         marker = self._marker()
         info = {"operation": operation, "pid": os.getpid(), "since": _utcnow(), "started": _process_start(os.getpid())}
-        tmp = f"{marker}.{secrets.token_hex(6)}.tmp"
+        tmp = f"{marker}.{os.urandom(6).hex()}.tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -13,7 +13,6 @@ import os
 import signal
 import sqlite3
 import sys
-import threading
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -63,8 +62,12 @@ def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
 
 def main() -> None:
     """Console entry point: run the app, and turn any SegError into stderr text and exit status."""
-    main_thread = threading.current_thread() is threading.main_thread()  # signals: main thread only
-    previous = {signum: signal.signal(signum, _interrupt) for signum in _SIGNALS} if main_thread else {}
+    previous = {}
+    try:
+        for signum in _SIGNALS:
+            previous[signum] = signal.signal(signum, _interrupt)
+    except ValueError:  # not the main thread (an embedding program's): signals stay as they are
+        pass
     streams = sys.stdout, sys.stderr
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
