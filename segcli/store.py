@@ -312,7 +312,7 @@ class Store:
         try:
             return cls._connect(path, path, existed=True, uri=uri, read_only=True)
         except sqlite3.OperationalError as exc:
-            raise DataError(f"cannot read {path}: its folder is read-only, and {exc}") from None
+            raise DataError(f"cannot read {path}: {exc} (opened read-only: its folder cannot be written)") from None
 
     def _prepare(self, existed: bool) -> None:
         c = self.conn
@@ -330,8 +330,8 @@ class Store:
         c.execute("PRAGMA foreign_keys = ON")
         if version < SCHEMA_VERSION and self.read_only:
             raise DataError(
-                f"{self.path} needs an upgrade to schema version {SCHEMA_VERSION}, which needs write "
-                "access to its folder"
+                f"{self.path} needs an upgrade to schema version {SCHEMA_VERSION}, and seg cannot write "
+                "to it (the file or its folder is read-only)"
             )
         if version < SCHEMA_VERSION:
             if c.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
