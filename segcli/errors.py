@@ -58,6 +58,11 @@ class ImportFailed(DataError):
         self.problems = problems
 
 
+class AfterCommitError(DataError):
+    """A failure after the change was committed (a rejects file or a summary that could not be
+    written): the message says what was committed, so nobody runs it again thinking it undone."""
+
+
 def nearest(name: str, candidates: list[str], *, cutoff: float = 0.6, substrings: bool = False) -> list[str]:
     """Up to three of ``candidates`` closest to ``name``, ignoring case (and, with ``substrings``,
     those that contain it)."""
@@ -79,3 +84,15 @@ def hint(suggestions: list[str], *, quoted: bool = True) -> str:
     if not suggestions:
         return ""
     return f" (did you mean {', '.join(repr(s) if quoted else s for s in suggestions)}?)"
+
+
+class Interrupted(BaseException):
+    """A signal that stops seg (Ctrl-C, SIGTERM, SIGHUP), raised wherever the command is, so that it
+    unwinds as for Ctrl-C: transactions roll back, temporary files and spools are removed. Not an
+    Exception, so that no error handler on the way takes it for one. ``committed`` says what the
+    command had already committed, if anything."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.committed: str | None = None
