@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import catalog, faults, settings
+from . import catalog, settings
 from .catalog import Catalog
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
 from .errors import NotFoundError, UsageError, hint
