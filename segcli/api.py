@@ -338,10 +338,10 @@ class Segments:
         import difflib
 
         names = self.seg.store().segment_names()
-        lowered = {n.casefold(): n for n in names}
-        close = difflib.get_close_matches(name.casefold(), list(lowered), n=3, cutoff=0.5)
+        lowered = {fold(n): n for n in names}
+        close = difflib.get_close_matches(fold(name), list(lowered), n=3, cutoff=0.5)
         found = [lowered[c] for c in close]
-        found += [n for k, n in lowered.items() if name.casefold() in k and n not in found]
+        found += [n for k, n in lowered.items() if fold(name) in k and n not in found]
         return f" (did you mean {', '.join(repr(n) for n in found[:3])}?)" if found else ""
 
     def list(self, *, with_counts: bool = True) -> list[dict]:

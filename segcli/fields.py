@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from functools import cache, lru_cache
@@ -47,9 +49,43 @@ class InvalidValue(ValueError):
     """A raw value that is not of its field's type; the message says why, for a user."""
 
 
+#: Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 14.0.0, the
+#: version of Python 3.11's ``unicodedata``): zero-width joiners and spaces, bidi marks and
+#: isolates, the soft hyphen, variation selectors, tags... invisible characters that ``fold``
+#: removes. Python has no accessor for the property, hence this table of its ranges.
+_DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]"
+)
+
+
 def fold(text: str) -> str:
-    """The case-insensitive form of text, for every script (``ÉLITE`` and ``élite`` fold alike)."""
-    return text.casefold()
+    """Unicode's NFKC_Casefold of text: the form in which text values and filter literals are
+    compared (SPEC §2). Case is ignored in every script (``ÉLITE`` = ``élite``), and so are how
+    Unicode spells the same text (NFC and NFD ``café``, full-width ``ｖｉｐ``) and default-ignorable
+    characters (``v<ZWJ>ip`` = ``vip``)."""
+    if text.isascii():  # NFKC leaves ASCII as it is and none of it is default-ignorable
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    if "\u0345" in decomposed:  # see _fold_by_character
+        return _fold_by_character(text)
+    return unicodedata.normalize("NFKC", _DEFAULT_IGNORABLE.sub("", decomposed.casefold()))
+
+
+def _fold_by_character(text: str) -> str:
+    """NFKC_Casefold as Unicode defines it for a string: each character mapped on its own, then
+    NFC. ``fold``'s shortcut (NFKD, case fold, NFKC of the whole) gives the same except around
+    U+0345 (the Greek iota subscript, as in ``ᾳ``), the one combining mark that case folds into a
+    letter: NFKD may first move it past other combining marks, and the ``ι`` it becomes would then
+    stand elsewhere."""
+    return unicodedata.normalize("NFC", "".join(map(_fold_character, text)))
+
+
+@lru_cache(maxsize=4096)
+def _fold_character(char: str) -> str:
+    folded = unicodedata.normalize("NFKD", char).casefold()
+    return unicodedata.normalize("NFKC", _DEFAULT_IGNORABLE.sub("", folded))
 
 
 class Field(NamedTuple):
@@ -386,12 +422,14 @@ def normalize_list(raw: object) -> list[str]:
             items.append(item)
     else:
         items = [raw]
+    return unique_items(_check_no_separator(_as_text(item)) for item in items if item is not None)
+
+
+def unique_items(items: Iterable[str]) -> list[str]:
+    """Non-empty list elements, those that fold alike (``VIP``, ``vip``) collapsed to the first."""
     seen: set[str] = set()
     out: list[str] = []
-    for item in items:
-        if item is None:
-            continue
-        text = _check_no_separator(_as_text(item))
+    for text in items:
         key = fold(text)
         if text and key not in seen:
             seen.add(key)
@@ -530,7 +568,7 @@ def _split_items(text: str) -> list[str] | None:
     for part in text.split(","):
         item = part.strip()
         if item:
-            key = item.casefold()
+            key = fold(item)
             if key not in seen:
                 seen.add(key)
                 out.append(item)

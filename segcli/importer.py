@@ -42,6 +42,7 @@ from .fields import (
     check_attribute_name,
     check_characters,
     check_day,
+    fold,
     fold_items,
     format_instant,
     normalizer,
@@ -928,7 +929,7 @@ class _Slot:
         """Normalized values of this field as the stored columns they fill: (row index, values).
         A column at a time, so that a bulk load pays for it in list comprehensions."""
         if self.kind == self.TEXT:
-            return [(self.index, values), (self.fold_index, [v.casefold() if v is not None else None for v in values])]
+            return [(self.index, values), (self.fold_index, [fold(v) if v is not None else None for v in values])]
         if self.kind == self.BOOLEAN:
             missing = 0 if self.required else None
             return [(self.index, [missing if v is None else (1 if v else 0) for v in values])]

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from .errors import DataError, NotFoundError
-from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold_items
+from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold, fold_items, unique_items
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
 MAX_ATTRIBUTES = 500
@@ -151,6 +151,67 @@ MIGRATIONS.append(
             SELECT c.pk AS customer_pk, j.value AS tag FROM customers c, json_each(c.tags) j""",
     ]
 )
+
+
+def _nfkc_casefold(conn: sqlite3.Connection) -> None:
+    """4, in Python: fold columns (and segment name keys) hold NFKC_Casefold, not ``str.casefold``,
+    so that NFC and NFD spellings, full-width forms and zero-width characters compare equal
+    (SPEC §2). Recomputed with the importer's own ``fold``, a page of customers at a time, writing
+    only the rows that change (none, for ASCII data); list elements that are now the same collapse
+    to the first spelling, as an import does today, so re-importing the same file finds them
+    unchanged."""
+    attributes = conn.execute("SELECT column_name, type FROM attributes WHERE type IN ('text', 'array') ORDER BY rowid")
+    texts = ["id", "name", "email", "phone"]
+    lists = ["tags"]
+    for column, type_ in attributes:
+        (texts if type_ == "text" else lists).append(column)
+    for column in texts + lists:
+        if not re.fullmatch(r"(id|name|email|phone|tags|attr_[a-z][a-z0-9_]*)", column):
+            raise AssertionError(f"unexpected column {column!r}")
+    folds = [c + ("_fold" if c in BUILTIN_COLUMNS else "__fold") for c in texts + lists]
+    columns = texts + lists + folds
+    update = f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE pk = ?"
+    last = 0
+    while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
+        f"SELECT pk, {', '.join(columns)} FROM customers WHERE pk > ? ORDER BY pk LIMIT 10000", (last,)
+    ).fetchall():
+        changed = []
+        for pk, *row in rows:
+            values = row[: len(texts) + len(lists)]
+            for i in range(len(texts), len(values)):  # a list: its elements that fold alike collapse
+                if values[i] is not None:
+                    items = json.loads(values[i])
+                    kept = unique_items(items)
+                    if kept != items:
+                        values[i] = json.dumps(kept, ensure_ascii=False) if kept else None
+            new = [
+                *values,
+                *(fold(v) if v is not None else None for v in values[: len(texts)]),
+                *(fold_items(json.loads(v)) if v is not None else None for v in values[len(texts) :]),
+            ]
+            if new != row:
+                changed.append((*new, pk))
+        conn.executemany(update, changed)
+        last = rows[-1][0]
+    # Segment names are unique by their key. Two names that were different and fold alike now
+    # (NFC and NFD "Café") cannot both keep theirs: the later one is renamed "Café (2)", so that both
+    # stay reachable by name, and the migration never fails on it.
+    segments = conn.execute("SELECT pk, name FROM segments ORDER BY pk").fetchall()
+    conn.execute("UPDATE segments SET name_key = char(1) || pk")  # never a key: names hold no control characters
+    taken: set[str] = set()
+    for pk, name in segments:
+        new_name, n = name, 1
+        while name_key(new_name) in taken:
+            n += 1
+            new_name = f"{name} ({n})"
+        taken.add(name_key(new_name))
+        conn.execute("UPDATE segments SET name = ?, name_key = ? WHERE pk = ?", (new_name, name_key(new_name), pk))
+
+
+MIGRATIONS.append(
+    # 4: text compared by its NFKC_Casefold (Unicode), not by str.casefold.
+    [_nfkc_casefold]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SQL_TYPES = {
@@ -181,8 +242,9 @@ def _disk_error(exc: sqlite3.OperationalError) -> Exception:
 
 
 def name_key(name: str) -> str:
-    """Segment and attribute names are unique case-insensitively, in every script."""
-    return " ".join(name.split()).casefold()
+    """Segment names are unique case-insensitively, in every script, and however Unicode spells
+    them (their NFKC_Casefold, as text values compare)."""
+    return " ".join(fold(name).split())
 
 
 class Store:
@@ -424,7 +486,7 @@ class Store:
         assert f.type is FieldType.TEXT and f.fold_column
         for value in values:
             self.conn.execute(
-                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, value.casefold())
+                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, fold(value))
             )
         self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")  # made by seg before schema 3
         self.conn.execute(f"ALTER TABLE customers DROP COLUMN {f.fold_column}")
@@ -534,7 +596,7 @@ class Store:
     def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
         rows = self.conn.execute(
             "SELECT id FROM customers WHERE id_fold = ? OR id_fold LIKE ? ESCAPE '\\' LIMIT ?",
-            (customer_id.casefold(), _like_prefix(customer_id.casefold()[:3]), limit),
+            (fold(customer_id), _like_prefix(fold(customer_id)[:3]), limit),
         )
         return [r[0] for r in rows]
 
