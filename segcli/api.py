@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from . import faults
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
-from .errors import DataError, NotFoundError, UsageError
+from .errors import DataError, FilterError, NotFoundError, SegError, TooLargeError, UsageError
 from .fields import (
     ATTRIBUTE_TYPES,
     BUILTIN_FIELDS,
@@ -129,8 +129,9 @@ class Seg:
     def registry(self) -> FieldRegistry:
         return self.store().registry()
 
-    def parse(self, where: str | Sequence[str]) -> Filter:
-        """Filter text (or several, joined with ``or``) -> a checked Filter model."""
+    def parse(self, where: str | Sequence[str], *, groups_before: int = 0) -> Filter:
+        """Filter text (or several, joined with ``or``) -> a checked Filter model. ``groups_before``:
+        how many groups the filter it will be added to has (at most 100 in all)."""
         from .parse import parse_filter  # the parser (lark) is loaded only when text is parsed
 
         texts = [where] if isinstance(where, str) else list(where)
@@ -139,7 +140,7 @@ class Seg:
         registry = self.registry() if os.path.exists(self.path) else FieldRegistry()
         result = Filter()
         for text in texts:
-            result = result | parse_filter(text, registry)
+            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups))
         return result
 
     def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
@@ -147,6 +148,37 @@ class Seg:
 
     def _filters(self, names: Sequence[str]) -> list[Filter]:
         return [self.segments.filter(n) for n in names]
+
+    def saved_filter(self, segment: dict) -> Filter:
+        """A saved segment's filter, checked that it can be evaluated: one saved by an older seg
+        may hold what this one refuses (a number beyond SQLite's, a field since gone), which is a
+        DataError naming the segment."""
+        try:
+            flt = Filter.loads(segment["model"])
+            self.compile([flt])
+        except _UNEVALUABLE as exc:
+            raise DataError(
+                f'segment "{segment["name"]}" cannot be evaluated: {_reason(exc)}; change its filter with seg edit'
+            ) from None
+        return flt
+
+    def count_saved(self, segment: dict) -> tuple[int | None, str | None]:
+        """A saved segment's count now, or None and why it cannot be counted: listing segments
+        never fails on one of them."""
+        try:
+            return self.count_filter(self.saved_filter(segment)), None
+        except SegError as exc:
+            return None, exc.message
+
+    def check_evaluable(self, flt: Filter, text: str | None = None) -> None:
+        """Refuse, as a FilterError pointing at the whole ``text``, a filter about to be saved that
+        the database cannot evaluate (too large for it)."""
+        text = text if text is not None else flt.to_text()
+        try:
+            compiled = self.compile([flt])
+            self.store().explain(compiled.sql, compiled.params)
+        except (TooLargeError, DataError) as exc:
+            raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
 
     def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
         """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
@@ -181,11 +213,14 @@ class Seg:
             registry = store.registry()
             out = {f.name: _value_of(f, row) for f in BUILTIN_FIELDS}
             out["attributes"] = {f.name: _value_of(f, row) for f in registry.attributes.values()}
-            out["segments"] = [
-                s["name"]
-                for s in store.segments()
-                if store.matches(row["pk"], *_where(self.compile([Filter.loads(s["model"])])))
-            ]
+            out["segments"] = []
+            out["segment_errors"] = []  # segments that cannot be evaluated: the customer is shown all the same
+            for s in store.segments():
+                try:
+                    if store.matches(row["pk"], *_where(self.compile([self.saved_filter(s)]))):
+                        out["segments"].append(s["name"])
+                except SegError as exc:
+                    out["segment_errors"].append({"segment": s["name"], "error": exc.message})
         return out
 
     # --- counting and listing -----------------------------------------------------------------
@@ -260,7 +295,7 @@ class Seg:
         row = store.customer(customer_id)
         if row is None:
             raise NotFoundError(f'no customer with id "{customer_id}"')
-        flt = Filter.loads(segment["model"])
+        flt = self.saved_filter(segment)
         registry = store.registry()
         report = WhyReport(segment["name"], customer_id)
         for group in flt.groups:
@@ -352,8 +387,8 @@ class Segments:
             for s in store.segments():
                 item = {"name": s["name"], "description": s["description"], "filter": s["filter"],
                         "created_at": s["created_at"], "updated_at": s["updated_at"]}
-                if with_counts:
-                    item["count"] = self.seg.count_filter(Filter.loads(s["model"]))
+                if with_counts:  # a segment that cannot be counted has no count, and says why
+                    item["count"], item["error"] = self.seg.count_saved(s)
                 out.append(item)
         return out
 
@@ -362,6 +397,7 @@ class Segments:
         name = check_segment_name(name)
         flt = where if isinstance(where, Filter) else self.seg.parse(where)
         store = self.seg.store(write=True)
+        self.seg.check_evaluable(flt, _filter_text(where))
         with store.transaction("create"):
             existing = store.segment(name)
             if existing is not None:
@@ -382,10 +418,15 @@ class Segments:
         store = self.seg.store(write=True)
         current = self.get(name)
         flt = Filter.loads(current["model"])
+        text = current["filter"]
         if where:
             flt = where if isinstance(where, Filter) else self.seg.parse(where)
+            text = _filter_text(where)
         if or_where:
-            flt = flt | self.seg.parse(or_where)
+            flt = flt | self.seg.parse(or_where, groups_before=len(flt.groups))
+            text = f"{text} or {_filter_text(or_where)}"
+        if where or or_where:
+            self.seg.check_evaluable(flt, text)
         new_name = check_segment_name(rename) if rename else current["name"]
         new_description = current["description"] if description is None else _clean(description)
         with store.transaction("edit"):
@@ -406,7 +447,31 @@ class Segments:
         return [s["name"] for s in found]
 
     def filter(self, name: str) -> Filter:
-        return Filter.loads(self.get(name)["model"])
+        """A segment's filter; DataError if it cannot be evaluated (see ``Seg.saved_filter``)."""
+        return self.seg.saved_filter(self.get(name))
+
+    def groups(self, segment: dict) -> tuple:
+        """A saved segment's groups, for showing it; none if its stored model cannot be read."""
+        try:
+            return Filter.loads(segment["model"]).groups
+        except (ValueError, KeyError, TypeError):
+            return ()
+
+
+#: What evaluating a filter saved by another version of seg may raise: seg's own errors, and a
+#: stored model it cannot read.
+_UNEVALUABLE = (SegError, ValueError, KeyError, TypeError)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, SegError) else f"its stored form cannot be read ({type(exc).__name__}: {exc})"
+
+
+def _filter_text(where: str | Sequence[str] | Filter) -> str:
+    """Filter text as the user gave it, for an error to point at."""
+    if isinstance(where, Filter):
+        return where.to_text()
+    return where if isinstance(where, str) else " or ".join(where)
 
 
 def _clean(text: str | None) -> str | None:

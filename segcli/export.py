@@ -124,8 +124,8 @@ def export_audience(
     required_fields = [registry.resolve(name, "field for --require") for name in require]
     included = [seg.segments.get(n) for n in names]
     excluded = [seg.segments.get(n) for n in exclude]
-    inc_filters = [Filter.loads(s["model"]) for s in included]
-    exc_filters = [Filter.loads(s["model"]) for s in excluded]
+    inc_filters = [seg.saved_filter(s) for s in included]
+    exc_filters = [seg.saved_filter(s) for s in excluded]
 
     labels = ["matched by the segments"]
     steps: list[tuple[list[Filter], list[Condition]]] = []

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from .errors import DataError, NotFoundError
+from .errors import DataError, NotFoundError, TooLargeError
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold, fold_items, unique_items
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
@@ -239,6 +239,20 @@ def _disk_error(exc: sqlite3.OperationalError) -> Exception:
             f"could not write to the disk ({exc}; is it full?): nothing was written, the database is as it was"
         )
     return exc
+
+
+#: How SQLite says that a statement is beyond its limits (which depend on how it was built).
+_ENGINE_LIMITS = ("too many SQL variables", "Expression tree is too large", "parser stack overflow", "too many terms")
+
+
+def _query(conn: sqlite3.Connection, sql: str, params: dict) -> sqlite3.Cursor:
+    """Run a statement holding a compiled filter: one SQLite cannot evaluate is a TooLargeError."""
+    try:
+        return conn.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        if any(limit in str(exc) for limit in _ENGINE_LIMITS):
+            raise TooLargeError(f"too large for SQLite to evaluate ({exc})") from None
+        raise
 
 
 def name_key(name: str) -> str:
@@ -675,11 +689,11 @@ class Store:
 
     def count_where(self, where: str, params: dict) -> int:
         """Customers matching a compiled WHERE expression (from ``compile``)."""
-        return self.conn.execute(f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
+        return _query(self.conn, f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
 
     def matches(self, pk: int, where: str, params: dict) -> bool:
         sql = f"SELECT 1 FROM customers c WHERE c.pk = :_pk AND ({where})"
-        return self.conn.execute(sql, {**params, "_pk": pk}).fetchone() is not None
+        return _query(self.conn, sql, {**params, "_pk": pk}).fetchone() is not None
 
     def select_where(
         self,
@@ -698,7 +712,7 @@ class Store:
         sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
-        return self.conn.execute(sql, params)
+        return _query(self.conn, sql, params)
 
     def _order_by(self, terms: Sequence[tuple[str, bool, bool]], expected: int | None) -> str:
         """ORDER BY for (column, descending, missing values last) terms.
@@ -719,7 +733,7 @@ class Store:
         """How many customers match ``where``, and how many of them each of ``steps`` keeps: one
         scan for a whole export waterfall."""
         sums = "".join(f", coalesce(sum(CASE WHEN {e} THEN 1 ELSE 0 END), 0)" for e in steps)
-        row = self.conn.execute(f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
+        row = _query(self.conn, f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
         return list(row)
 
     def select_cells(
@@ -729,12 +743,10 @@ class Store:
         customers, by id; ``expected`` as for ``select_where``."""
         order = self._order_by([("id", False, False)], expected)
         sql = f"SELECT {', '.join(expressions)} FROM customers c WHERE {where} ORDER BY {order}"
-        return self.conn.execute(sql, params)
+        return _query(self.conn, sql, params)
 
     def explain(self, where: str, params: dict) -> list[str]:
-        rows = self.conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params
-        )
+        rows = _query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
         return [r[3] for r in rows]
 
 

@@ -87,16 +87,12 @@ def test_a_hostile_csv_cell_is_an_invalid_row(tmp_path, monkeypatch, chunk, fiel
     check_one_hostile_row(path, 3)
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "json"])
 @pytest.mark.parametrize(("field", "value"), HOSTILE_VALUES, ids=lambda v: repr(v)[:30])
-def test_a_hostile_json_value_is_an_invalid_row(tmp_path, fmt, field, value):
+def test_a_hostile_json_value_is_an_invalid_row(tmp_path, field, value):
+    """As strings in JSONL (the fuzz test below also puts them in JSON arrays)."""
     _declare_score()
-    hostile = {"id": "G2", field: value}
-    lines = [json.dumps(r) for r in (GOOD_BEFORE, hostile, GOOD_AFTER)]
-    if fmt == "jsonl":
-        check_one_hostile_row(write(tmp_path / "h.jsonl", "\n".join(lines) + "\n"), 2)
-    else:
-        check_one_hostile_row(write(tmp_path / "h.json", "[\n" + ",\n".join(lines) + "\n]\n"), 3)
+    lines = [json.dumps(r) for r in (GOOD_BEFORE, {"id": "G2", field: value}, GOOD_AFTER)]
+    check_one_hostile_row(write(tmp_path / "h.jsonl", "\n".join(lines) + "\n"), 2)
 
 
 # JSON as written, where parsing itself is the problem: (the hostile object's text, what the message says)
@@ -243,7 +239,7 @@ def _row_texts(fmt: str, hostile_field: str, hostile: str | bytes) -> tuple[byte
     return b"[\n" + b",\n".join(lines) + b"\n]\n", 3
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     fmt=st.sampled_from(["csv", "jsonl", "json"]),
     field=st.sampled_from(["score", "created_at", "name", "tags"]),
