@@ -475,14 +475,23 @@ def _filter_text(where: str | Sequence[str] | Filter) -> str:
 
 
 def _clean(text: str | None) -> str | None:
-    return text.strip() or None if text is not None else None
+    return _check_utf8(text, "a description").strip() or None if text is not None else None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _check_utf8(text: str, what: str) -> str:
+    """Command-line arguments that were not UTF-8 arrive with lone surrogates, which SQLite cannot store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8") from None
+    return text
+
+
 def check_segment_name(name: str) -> str:
-    name = " ".join((name or "").split())
+    name = " ".join(_check_utf8(name or "", "a segment name").split())
     if not name:
         raise UsageError("a segment name cannot be empty")
     if len(name) > MAX_NAME_LENGTH:

@@ -601,6 +601,8 @@ class Store:
 
     def customer(self, customer_id: str) -> dict | None:
         """One customer as {column: value}, or None."""
+        if not _is_text(customer_id):
+            return None
         cur = self.conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,))
         row = cur.fetchone()
         if row is None:
@@ -608,6 +610,8 @@ class Store:
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
+        if not _is_text(customer_id):
+            return []
         rows = self.conn.execute(
             "SELECT id FROM customers WHERE id_fold = ? OR id_fold LIKE ? ESCAPE '\\' LIMIT ?",
             (fold(customer_id), _like_prefix(fold(customer_id)[:3]), limit),
@@ -624,6 +628,8 @@ class Store:
         return dict(zip(keys, row, strict=True))
 
     def segment(self, name: str) -> dict | None:
+        if not _is_text(name):
+            return None
         row = self.conn.execute(
             f"SELECT {self._SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
         ).fetchone()
@@ -748,6 +754,15 @@ class Store:
     def explain(self, where: str, params: dict) -> list[str]:
         rows = _query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
         return [r[3] for r in rows]
+
+
+def _is_text(value: str) -> bool:
+    """Whether SQLite can take ``value``: an argument that was not UTF-8 holds lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _like_prefix(text: str) -> str:

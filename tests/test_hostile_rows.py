@@ -267,3 +267,38 @@ def _is_plain_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return "\x00" not in text and "\ufeff" not in text
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fmt=st.sampled_from(["csv", "jsonl", "json"]), hostile=_HOSTILE_CELL, skip=st.booleans())
+def test_fuzz_hostile_values_in_an_undeclared_attribute(tmp_path_factory, fmt, hostile, skip):
+    """Type inference reads every value of a new attribute first: it never fails on one either (the
+    column may well become text, which makes the row valid)."""
+    folder = tmp_path_factory.mktemp("infer")
+    db = str(folder / "seg.db")
+    data, line = _row_texts(fmt, "score", hostile)
+    path = write(folder / f"h.{fmt}", data)
+    r = run("--db", db, "import", str(path), *(["--skip-invalid"] if skip else []))
+    assert r.code in (0, 1) and "internal error" not in r.err and "Traceback" not in r.err, r
+    if r.code == 1:
+        assert f"{path}:{line}:" in r.err and not skip, r
+    else:
+        assert {"G1", "G3"} <= set(_ids(db))
+
+
+def test_arguments_that_are_not_utf8_are_errors_not_crashes(tmp_path):
+    """A command line's bytes that are not UTF-8 reach Python as lone surrogates (\\udcff), which
+    SQLite cannot take: a name or id like that exists nowhere, and cannot be saved."""
+    assert run("import", str(write(tmp_path / "c.csv", "id,name\nC1,Ann\n"))).code == 0
+    assert run("create", "ok", "--where", "name = Ann").code == 0
+    for args, code, message in [
+        (["create", "\udcff", "--where", "name = x"], 2, "not valid UTF-8"),
+        (["create", "other", "--where", "name = x", "-d", "\udcff"], 2, "not valid UTF-8"),
+        (["filter", "--where", "name = \udcff"], 2, "not valid UTF-8"),
+        (["count", "\udcff"], 1, "no segment named"),
+        (["members", "ok", "--exclude", "\udcff"], 1, "no segment named"),
+        (["customers", "show", "\udcff"], 1, "no customer with id"),
+        (["why", "ok", "\udcff"], 1, "no customer with id"),
+    ]:
+        r = run(*args)
+        assert r.code == code and message in r.err and "internal error" not in r.err, (args, r)
