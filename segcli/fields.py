@@ -174,7 +174,8 @@ def attribute_field(name: str, type_: FieldType, enum_values: tuple[str, ...] = 
 
 def _as_text(raw: object) -> str:
     if isinstance(raw, str):
-        check_characters(raw)
+        if "\x00" in raw or "\ufeff" in raw:
+            check_characters(raw)
         return raw.strip()
     if isinstance(raw, bool):
         return "true" if raw else "false"
@@ -228,7 +229,9 @@ def normalize_number(raw: object) -> int | float:
     if isinstance(raw, bool):
         raise InvalidValue(f"{str(raw).lower()} is not a number")
     if isinstance(raw, int):
-        return _whole(raw, str(raw) if abs(raw) < 10**40 else "a number of over 40 digits")
+        if INTEGER_MIN <= raw <= INTEGER_MAX:
+            return raw
+        raise InvalidValue(_out_of_range(str(raw) if abs(raw) < 10**40 else "a number of over 40 digits"))
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise InvalidValue("a number out of range (at most ±1.8e308)")
@@ -422,11 +425,22 @@ def normalize_list(raw: object) -> list[str]:
             items.append(item)
     else:
         items = [raw]
-    return unique_items(_check_no_separator(_as_text(item)) for item in items if item is not None)
+    seen: set[str] = set()
+    out: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        text = _check_no_separator(_as_text(item))
+        key = fold(text)
+        if text and key not in seen:
+            seen.add(key)
+            out.append(text)
+    return out
 
 
 def unique_items(items: Iterable[str]) -> list[str]:
-    """Non-empty list elements, those that fold alike (``VIP``, ``vip``) collapsed to the first."""
+    """Stored list elements with those that fold alike (``VIP``, ``vip``) collapsed to the first, as
+    ``normalize_list`` collapses them, without checking them again."""
     seen: set[str] = set()
     out: list[str] = []
     for text in items:

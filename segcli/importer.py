@@ -316,9 +316,13 @@ class _JsonDecoder(json.JSONDecoder):
 
     def _object(self, pairs: list[tuple[str, object]]) -> dict:
         obj = dict(pairs)
-        if len(obj) != len(pairs) and self.duplicate is None:
+        if len(obj) != len(pairs) and self.duplicate is None:  # rare: look for the key
             seen: set[str] = set()
-            self.duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))
+            for key, _ in pairs:
+                if key in seen:
+                    self.duplicate = key
+                    break
+                seen.add(key)
         return obj
 
 
@@ -343,6 +347,8 @@ def _json_failure(exc: Exception) -> str:
 
 def _json_problem(obj: object, text: str, decoder: _JsonDecoder) -> tuple[object, str] | None:
     """A problem with a parsed JSON value that makes its row invalid, as (column, message)."""
+    if decoder.duplicate is None and "\\u" not in text and text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return None  # the usual case, in three scans of the text
     if (text.count("[") + text.count("{") > MAX_JSON_DEPTH) and _deeper_than(obj, MAX_JSON_DEPTH):
         return 1, f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
     if decoder.duplicate is not None:

@@ -82,7 +82,8 @@ def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0) 
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # bytes that were not UTF-8 on the command line
-        raise FilterError("the filter is not valid UTF-8", text.encode("utf-8", "replace").decode(), exc.start, exc.end) from None
+        shown = text.encode("utf-8", "replace").decode()
+        raise FilterError("the filter is not valid UTF-8", shown, exc.start, exc.end) from None
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
@@ -97,7 +98,9 @@ def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0) 
             first_over.meta.start_pos,
             len(text),
         )
-    return Filter(tuple(Group(tuple(_condition(c, text, registry) for c in g.children if isinstance(c, Tree))) for g in trees))
+    return Filter(
+        tuple(Group(tuple(_condition(c, text, registry) for c in g.children if isinstance(c, Tree))) for g in trees)
+    )
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> FilterError:
@@ -183,12 +186,11 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
         seconds = parse_duration(words)
         if not seconds:  # None: not a duration; 0: an empty window
             first, last = dur.children[0], dur.children[-1]
-            long = re.match(rf"\d{{{MAX_DURATION_DIGITS + 1}}}", words)
-            raise FilterError(
-                f'"{words}" is too long a duration (at most {MAX_DURATION_DIGITS} digits)' if long else
-                f'"{words}" is not a duration (like 30 days, 12 hours, 2w; at least a minute)', text,
-                first.start_pos, last.end_pos
-            )
+            if re.match(rf"\d{{{MAX_DURATION_DIGITS + 1}}}", words):
+                why = f'"{words}" is too long a duration (at most {MAX_DURATION_DIGITS} digits)'
+            else:
+                why = f'"{words}" is not a duration (like 30 days, 12 hours, 2w; at least a minute)'
+            raise FilterError(why, text, first.start_pos, last.end_pos)
         return Condition(field.name, op, (), negated, seconds)
 
     normalized = tuple(_value(v.children[0], field, op, text) for v in values)

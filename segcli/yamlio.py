@@ -273,7 +273,9 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
         try:  # now that the file's attributes exist
             seg.check_evaluable(decl.filter, " or ".join(decl.texts))
         except FilterError as exc:
-            raise FilterError(f'{source}:{decl.line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end) from None
+            raise FilterError(
+                f'{source}:{decl.line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end
+            ) from None
         current = store.segment(decl.name)
         name = check_segment_name(decl.name)  # checked above; this is its normalized spelling
         if current is None:

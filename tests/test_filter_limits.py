@@ -64,12 +64,16 @@ def test_dates_at_the_ends_of_the_calendar_are_evaluated_exactly(edge_db, where,
     assert r.code == 0, r
     assert run("count", "Edge").out == f"{len(ids)}\n"
     listed = json.loads(run("list", "--json").out)
-    assert listed == [{"name": "Edge", "count": len(ids), "filter": listed[0]["filter"], "description": None, "error": None}]
+    assert listed == [
+        {"name": "Edge", "count": len(ids), "filter": listed[0]["filter"], "description": None, "error": None}
+    ]
     assert run("customers", "show", "first").code == 0
 
 
 def test_the_last_day_works_with_a_clock_at_the_end_of_time(edge_db):
-    r = run("--now", "9999-12-31T23:59:59Z", "filter", "--where", "created_at within last 1 day", "-c", "id", "-f", "csv")
+    r = run(
+        "--now", "9999-12-31T23:59:59Z", "filter", "--where", "created_at within last 1 day", "-c", "id", "-f", "csv"
+    )
     assert r.code == 0 and sorted(r.out.splitlines()[1:]) == ["last", "last-day"], r
 
 
@@ -107,8 +111,11 @@ def _groups(n: int, start: int = 0) -> str:
 def test_a_filter_of_more_than_100_groups_is_refused_when_saved(tmp_path):
     """999 groups used to save, then fail with "Expression tree is too large", exit 1."""
     assert run("create", "Hundred", "--where", _groups(100)).code == 0
-    for args in (["create", "X", "--where", _groups(101)], ["create", "X", "--where", _groups(999)],
-                 ["filter", "--where", _groups(101)]):
+    for args in (
+        ["create", "X", "--where", _groups(101)],
+        ["create", "X", "--where", _groups(999)],
+        ["filter", "--where", _groups(101)],
+    ):
         r = run(*args)
         assert r.code == 2 and "more than 100 groups" in r.err, r
         text, marks = (line[2:] for line in r.err.splitlines()[-2:])
@@ -144,7 +151,9 @@ def test_the_largest_filters_and_combinations_stay_within_sqlite_limits(tmp_path
     assert run("import", str(write(tmp_path / "c.csv", "id,name,tags,phone\n" + rows))).code == 0
     nobody = [f"name = nobody{k}" for k in range(99)]  # the depth is that of the deepest group
     deepest = " or ".join([*nobody[:63], _chain_group(0, 64)])
-    widest = " or ".join([*nobody, _chain_group(0, 3) + f" and tags contains any ({', '.join(f't{j}' for j in range(80))}, vip)"])
+    widest = " or ".join(
+        [*nobody, _chain_group(0, 3) + f" and tags contains any ({', '.join(f't{j}' for j in range(80))}, vip)"]
+    )
     longest = _chain_group(0, 1200)  # a chain of 1,200 would be nested 1,200 deep
     for name, where in (("Deepest", deepest), ("Widest", widest), ("Longest", longest)):
         r = run("create", name, "--where", where)
@@ -154,8 +163,19 @@ def test_the_largest_filters_and_combinations_stay_within_sqlite_limits(tmp_path
     assert run("count", "Deepest", "Widest", "--exclude", "Longest", "--exclude", "Deepest").out == "0\n"
     assert run("show", "Longest", "--sql").code == 0
     assert [s["count"] for s in json.loads(run("list", "--json").out)] == [10] * 3
-    r = run("export", "Deepest", "Widest", "--exclude", "Longest", "--require", "phone", "--require", "name",
-            "-o", str(tmp_path / "a.csv"))
+    r = run(
+        "export",
+        "Deepest",
+        "Widest",
+        "--exclude",
+        "Longest",
+        "--require",
+        "phone",
+        "--require",
+        "name",
+        "-o",
+        str(tmp_path / "a.csv"),
+    )
     assert r.code == 0 and "wrote 0 rows" in r.err, r
     assert run("customers", "show", "c1").code == 0
     assert run("why", "Deepest", "c1").code == 0
@@ -168,7 +188,8 @@ def test_flattened_chains_mean_the_same_as_short_ones(tmp_path):
     assert _ids(_groups(90)) == _ids(f"name in ({', '.join(f'n{i}' for i in range(90))})")
     long_and = " and ".join(f"name != n{i}" for i in range(80))
     assert _ids(f"tags contains vip and {long_and}") == _ids(
-        f"tags contains vip and name not in ({', '.join(f'n{i}' for i in range(80))})")
+        f"tags contains vip and name not in ({', '.join(f'n{i}' for i in range(80))})"
+    )
     many = ", ".join(f"t{i}" for i in range(80))
     assert _ids(f"tags contains any ({many}, vip)") == _ids("tags contains vip")
     assert _ids(f"tags not contains any ({many}, vip)") == _ids("tags not contains vip")
@@ -220,7 +241,9 @@ def test_segments_saved_before_these_checks_are_still_listed_and_shown(edge_db):
     instead of a count, and every command still lists and shows everything, then exits 1."""
     assert run("attributes", "define", "score", "--type", "number").code == 0
     _save_as_an_older_seg_did("Huge", Filter((Group((Condition("score", "eq", (10**23,)),)),)))
-    _save_as_an_older_seg_did("Forever", Filter((Group((Condition("created_at", "between", ("0001-01-01", "9999-12-31")),)),)))
+    _save_as_an_older_seg_did(
+        "Forever", Filter((Group((Condition("created_at", "between", ("0001-01-01", "9999-12-31")),)),))
+    )
     many = [Group((Condition("id", "eq", (f"x{i}",)),)) for i in range(998)]
     _save_as_an_older_seg_did("Many", Filter((*many, Group((Condition("id", "eq", ("mid",)),)))))
     _save_as_an_older_seg_did("Broken", Filter(()))
@@ -258,10 +281,18 @@ def test_segments_saved_before_these_checks_are_still_listed_and_shown(edge_db):
     r = run("customers", "show", "mid")
     assert r.code == 1 and "Forever" in r.out, r
 
-    for args in (["count", "Huge"], ["members", "Huge"], ["why", "Huge", "mid"],
-                 ["export", "Huge", "-o", "x.csv"], ["export", "Forever", "--exclude", "Huge", "-o", "x.csv"]):
+    for args in (
+        ["count", "Huge"],
+        ["members", "Huge"],
+        ["why", "Huge", "mid"],
+        ["export", "Huge", "-o", "x.csv"],
+        ["export", "Forever", "--exclude", "Huge", "-o", "x.csv"],
+    ):
         r = run(*args)
-        assert r.code == 1 and 'segment "Huge" cannot be evaluated' in r.err and "internal error" not in r.err, (args, r)
+        assert r.code == 1 and 'segment "Huge" cannot be evaluated' in r.err and "internal error" not in r.err, (
+            args,
+            r,
+        )
     r = run("edit", "Huge", "--or-where", "score = 1")
     assert r.code == 2 and "cannot be evaluated" in r.err, r
     assert run("edit", "Huge", "--where", "score = 1").code == 0  # the way out

@@ -114,7 +114,9 @@ _MARKS = st.sampled_from(["\u0301", "\u0308", "\u0345", "\u037a", "\u0f71", "\u0
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.one_of(st.characters(blacklist_categories=("Cs",)), _MARKS, st.sampled_from("ᾳᾄΣςΐǰİẞ")), max_size=8))
+@given(
+    st.lists(st.one_of(st.characters(blacklist_categories=("Cs",)), _MARKS, st.sampled_from("ᾳᾄΣςΐǰİẞ")), max_size=8)
+)
 def test_fold_agrees_with_unicode_for_strings(unicode_table, chars):
     text = "".join(chars)
     assert fold(text) == _by_the_table(unicode_table, text)
@@ -130,8 +132,14 @@ def _ids(where: str) -> list[str]:
 
 
 def test_spellings_of_the_same_text_match_each_other(tmp_path):
-    rows = [("N1", NFC, NFC), ("N2", NFD, NFD), ("W1", "x", "ｖｉｐ"), ("Z1", "y", f"v{ZWJ}ip"), ("P1", "z", "VIP"),
-            ("B1", f"{RLI}café{PDI}", "lead")]
+    rows = [
+        ("N1", NFC, NFC),
+        ("N2", NFD, NFD),
+        ("W1", "x", "ｖｉｐ"),
+        ("Z1", "y", f"v{ZWJ}ip"),
+        ("P1", "z", "VIP"),
+        ("B1", f"{RLI}café{PDI}", "lead"),
+    ]
     write(tmp_path / "u.csv", "id,name,tags\n" + "".join(f"{i},{n},{t}\n" for i, n, t in rows))
     assert run("import", str(tmp_path / "u.csv")).code == 0
     assert _ids("tags contains vip") == ["P1", "W1", "Z1"]
@@ -174,8 +182,11 @@ def test_a_database_folded_with_casefold_is_refolded_when_opened(tmp_path):
     lists that kept NFC and NFD spellings of one tag, two segments whose names fold alike now)
     opens migrated: every fold column recomputed, lists collapsed as an import would, the later
     segment renamed rather than the migration failing, and the same file re-imports unchanged."""
-    csv_path = write(tmp_path / "c.csv", f"id,name,tags,note,langs\nU1,{NFC},\"{NFC},VIP\",Ｆｕｌｌ,\"ar,AR\"\n"
-                     f"U2,{NFD},\"{NFD},vip\",n{ZWJ}ote,\nＵ3,x,ｖｉｐ,,\n")
+    csv_path = write(
+        tmp_path / "c.csv",
+        f'id,name,tags,note,langs\nU1,{NFC},"{NFC},VIP",Ｆｕｌｌ,"ar,AR"\n'
+        f'U2,{NFD},"{NFD},vip",n{ZWJ}ote,\nＵ3,x,ｖｉｐ,,\n',
+    )
     assert run("attributes", "define", "langs", "--type", "array").code == 0
     assert run("import", str(csv_path)).code == 0
     assert run("create", "By name", "--where", f"name = {NFC}").code == 0
@@ -184,15 +195,26 @@ def test_a_database_folded_with_casefold_is_refolded_when_opened(tmp_path):
     # Make it the file seg wrote before (schema 3): casefold folds, a list holding both spellings.
     conn = sqlite3.connect(db_path())
     conn.execute("UPDATE customers SET tags = ? WHERE id = 'U2'", (json.dumps([NFD, NFC, "vip"], ensure_ascii=False),))
-    for pk, cid, name, tags, note, langs in conn.execute("SELECT pk, id, name, tags, attr_note, attr_langs FROM customers").fetchall():
+    for pk, cid, name, tags, note, langs in conn.execute(
+        "SELECT pk, id, name, tags, attr_note, attr_langs FROM customers"
+    ).fetchall():
         conn.execute(
             "UPDATE customers SET id_fold = ?, name_fold = ?, tags_fold = ?, attr_note__fold = ?, attr_langs__fold = ? WHERE pk = ?",
-            (cid.casefold(), name.casefold(), _old_fold_items(json.loads(tags)), note and note.casefold(),
-             _old_fold_items(json.loads(langs)) if langs else None, pk),
+            (
+                cid.casefold(),
+                name.casefold(),
+                _old_fold_items(json.loads(tags)),
+                note and note.casefold(),
+                _old_fold_items(json.loads(langs)) if langs else None,
+                pk,
+            ),
         )
     conn.execute("UPDATE segments SET name_key = lower(name)")
-    conn.execute("INSERT INTO segments (name, name_key, filter, model, created_at, updated_at)"
-                 " SELECT ?, ?, filter, model, created_at, updated_at FROM segments WHERE name = ?", (NFD, NFD.casefold(), NFC))
+    conn.execute(
+        "INSERT INTO segments (name, name_key, filter, model, created_at, updated_at)"
+        " SELECT ?, ?, filter, model, created_at, updated_at FROM segments WHERE name = ?",
+        (NFD, NFD.casefold(), NFC),
+    )
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()

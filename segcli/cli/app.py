@@ -127,11 +127,13 @@ def customers_show(
     if json_:
         print_json(customer)
     else:
-        rows = [{"field": k, "value": cell(v)} for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
+        shown = [(k, v) for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
+        rows = [{"field": k, "value": cell(v)} for k, v in shown]
         rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
         rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
         if customer["segment_errors"]:
-            rows.append({"field": "not evaluated", "value": ", ".join(e["segment"] for e in customer["segment_errors"])})
+            failed = ", ".join(e["segment"] for e in customer["segment_errors"])
+            rows.append({"field": "not evaluated", "value": failed})
         table(rows, ["field", "value"], title=f"customer {customer['id']}")
     _fail_for_segments(customer["segment_errors"])
 
