@@ -304,7 +304,7 @@ def dump_document(seg: Seg, names: Sequence[str]) -> str:
     registry = store.registry()
     used: set[str] = set()
     for s in chosen:
-        for group in Filter.loads(s["model"]).groups:
+        for group in seg.segments.groups(s):
             used.update(attribute_column(c.field) for c in group.conditions)
     attributes = {}
     for f in registry.attributes.values():

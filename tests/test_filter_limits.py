@@ -295,6 +295,8 @@ def test_segments_saved_before_these_checks_are_still_listed_and_shown(edge_db):
         )
     r = run("edit", "Huge", "--or-where", "score = 1")
     assert r.code == 2 and "cannot be evaluated" in r.err, r
+    r = run("dump")
+    assert r.code == 0 and "name: Broken" in r.out and "name: Huge" in r.out, r
     assert run("edit", "Huge", "--where", "score = 1").code == 0  # the way out
     assert run("delete", "Broken", "--yes").code == 0
     assert run("list").code == 0
