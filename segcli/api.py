@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import faults
+from . import faults, settings
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
 from .errors import DataError, FilterError, NotFoundError, SegError, TooLargeError, UsageError
 from .fields import (
@@ -48,27 +48,32 @@ DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "coun
 MAX_NAME_LENGTH = 200
 
 
-def parse_now(text: str | None) -> datetime:
-    """``--now`` / ``SEG_NOW``: an ISO 8601 instant (UTC if it has no offset); the clock if empty."""
-    if not text:
+def parse_now(text: str | None, name: str = "--now") -> datetime:
+    """``--now`` / ``SEG_NOW``: an ISO 8601 instant (UTC if it has no offset); the clock if None.
+    A bad one is a UsageError naming ``name``, the option or variable it came from."""
+    if text is None:
         return datetime.now(UTC).replace(microsecond=0)
     from .fields import parse_date
 
     try:
         return parse_date(text)[0]
     except InvalidValue as exc:
-        raise UsageError(f"--now / SEG_NOW: {exc}") from None
+        raise UsageError(f"{name}: {exc}") from None
+    except (ValueError, OverflowError):  # an offset that moves the date out of range
+        raise UsageError(f'{name}: "{text}" is out of range once moved to UTC') from None
 
 
 def open(path: str | os.PathLike | None = None, *, now: datetime | str | None = None) -> Seg:
     """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``).
 
-    The file is created by the first write; reading a file that does not exist raises NotFoundError.
-    ``now`` pins the instant that relative dates are measured from (default ``$SEG_NOW`` or the clock).
-    """
-    path = os.fspath(path) if path is not None else os.environ.get("SEG_DB") or "segments.db"
-    if now is None or isinstance(now, str):
-        now = parse_now(now if isinstance(now, str) else os.environ.get("SEG_NOW"))
+    The file is created by the first write that commits; reading a file that does not exist raises
+    NotFoundError. ``now`` pins the instant that relative dates are measured from (default
+    ``$SEG_NOW`` or the clock)."""
+    path = os.fspath(path) if path is not None else settings.database_path()
+    if now is None:
+        now = parse_now(settings.now_text(), "SEG_NOW")
+    elif isinstance(now, str):
+        now = parse_now(now)
     return Seg(path, now)
 
 
@@ -119,6 +124,11 @@ class Seg:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    @property
+    def committed(self) -> list[str]:
+        """The writes committed through this open database so far (``import``, ``apply``...)."""
+        return list(self._store.committed) if self._store is not None else []
 
     def __enter__(self) -> Seg:
         return self

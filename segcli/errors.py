@@ -61,3 +61,8 @@ class ImportFailed(DataError):
     def __init__(self, message: str, problems: list[str]) -> None:
         super().__init__(message, details=problems)
         self.problems = problems
+
+
+class AfterCommitError(DataError):
+    """A failure after the change was committed (a rejects file or a summary that could not be
+    written): the message says what was committed, so nobody runs it again thinking it undone."""

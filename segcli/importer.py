@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from . import faults
-from .errors import DataError, ImportFailed, NotFoundError, UsageError
+from .atomic import AtomicFile, check_target
+from .errors import AfterCommitError, DataError, ImportFailed, NotFoundError, SegError, UsageError
 from .fields import (
     BUILTIN_BY_NAME,
     STORED_INSTANT,
@@ -73,6 +74,13 @@ class ImportSummary:
     new_attributes: list[tuple[str, str]] = field(default_factory=list)
     rejects_path: str | None = None
     dry_run: bool = False
+
+    def counts(self) -> str:
+        """``300 read, 280 created, ...``: the figures of the summary line."""
+        return (
+            f"{self.read} read, {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.rejected} rejected"
+        )
 
     def to_json(self) -> dict:
         return {
@@ -547,18 +555,19 @@ def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record
 # --- the import ------------------------------------------------------------------------------
 
 
+def _rejects_target(label: str, fmt: str, given: str | None) -> str:
+    """The rejects file: ``--rejects``, else ``PATH.rejects.csv`` (``.jsonl`` for JSON input)."""
+    return given or f"{label}.rejects.{'csv' if fmt == 'csv' else 'jsonl'}"
+
+
 class _Rejects:
     """Invalid rows, written unchanged with an ``_error`` column; renamed into place at the end."""
 
-    def __init__(self, path: str, fmt: str, header: list[str] | None) -> None:
+    def __init__(self, path: str, fmt: str, header: list[str] | None, options: _Options) -> None:
         self.path = path
         self.fmt = fmt
-        target = Path(path).resolve()
-        try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        except OSError as exc:
-            raise DataError(f"cannot write the rejects file {path}: {exc.strerror}") from None
-        self.fh = os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
+        self.file = AtomicFile(path, database=options.database, inputs=options.inputs)
+        self.fh = io.TextIOWrapper(self.file.file, encoding="utf-8", errors="surrogateescape", newline="")
         self.csv = csv.writer(self.fh) if fmt == "csv" else None
         if self.csv is not None and header is not None:
             self.csv.writerow([*header, "_error"])
@@ -575,14 +584,21 @@ class _Rejects:
         else:
             self.fh.write(json.dumps({"_line": record.line, "_raw": record.raw, "_error": message}, ensure_ascii=False) + "\n")
 
+    def sync(self) -> None:
+        """On disk before the import commits: a full disk then fails the import, not the rename."""
+        self.fh.flush()
+        self.file.sync()
+
     def commit(self) -> None:
-        self.fh.close()
-        os.replace(self.tmp, self.path)
+        self.fh.detach()
+        self.file.commit()
 
     def discard(self) -> None:
-        self.fh.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+        try:
+            self.fh.detach()
+        except (OSError, ValueError):  # unflushed rows that could not be written, or detached already
+            pass
+        self.file.discard()
 
 
 def _json_row(obj: dict) -> str | None:
@@ -622,17 +638,21 @@ def import_files(
             raise DataError(f"{path} is a folder, not a file")
     spools: list[str] = []
     pending_rejects: list[_Rejects] = []
-    options = _Options(skip_invalid, rejects, progress, pending_rejects)
+    options = _Options(skip_invalid, rejects, progress, pending_rejects, store.path, tuple(paths))
     summaries = [ImportSummary("stdin" if path == "-" else path, dry_run=dry_run) for path in paths]
+    if skip_invalid:  # before any work: a refused rejects file changes nothing
+        for summary, file_format in zip(summaries, formats, strict=True):
+            check_target(_rejects_target(summary.path, file_format, rejects), database=store.path, inputs=paths)
     try:
         sources = []
         for path in paths:
             if path == "-":
                 # Read twice (types first, rows second), so stdin is kept in a temporary file.
-                with tempfile.NamedTemporaryFile(prefix="seg-stdin-", delete=False) as spool_fh:
+                fd, spool = tempfile.mkstemp(prefix="seg-stdin-")
+                spools.append(spool)  # before the copy: an interrupted copy is removed too
+                with os.fdopen(fd, "wb") as spool_fh:
                     shutil.copyfileobj(stdin or sys.stdin.buffer, spool_fh)
-                spools.append(spool_fh.name)
-                sources.append(spool_fh.name)
+                sources.append(spool)
             else:
                 sources.append(path)
         with store.transaction("import"), _no_cycle_collection():
@@ -645,6 +665,8 @@ def import_files(
                         raise DataError(f"{label}: cannot read: {exc.strerror}") from None
 
                 _run(store, open_input, os.path.getsize(source), file_format, summary, options)
+            for r in pending_rejects:
+                r.sync()
             faults.point("import:before-commit")
             if dry_run:
                 raise _Rollback
@@ -658,7 +680,16 @@ def import_files(
         for spool in spools:
             os.unlink(spool)
     for r in pending_rejects:
-        r.commit()
+        try:
+            r.commit()
+        except (OSError, SegError) as exc:  # the import itself is committed: say so
+            for other in pending_rejects:
+                other.discard()
+            reason = exc.message if isinstance(exc, SegError) else exc.strerror or str(exc)
+            counts = "; ".join(s.counts() for s in summaries)
+            raise AfterCommitError(
+                f"the import was committed ({counts}), but the rejects file {r.path} could not be written: {reason}"
+            ) from None
     return summaries
 
 
@@ -743,12 +774,15 @@ def _infer_new_attributes(
 
 
 class _Options(NamedTuple):
-    """What an import was asked to do, and the rejects files waiting for its commit."""
+    """What an import was asked to do, the rejects files waiting for its commit, and the files a
+    rejects file must never replace (the database, the inputs)."""
 
     skip_invalid: bool
     rejects_path: str | None
     progress: Progress | None
     pending_rejects: list[_Rejects]
+    database: str
+    inputs: tuple[str, ...]
 
 
 def _run(
@@ -762,7 +796,7 @@ def _run(
     """Import one file inside the caller's transaction; raise ImportFailed if a strict import
     finds invalid rows."""
     label = summary.path
-    skip_invalid, rejects_path, progress, pending_rejects = options
+    skip_invalid, rejects_path, progress, pending_rejects = options[:4]
     for f in _infer_new_attributes(store, fmt, open_input, label):
         store.add_attribute(f, inferred=True)
         summary.new_attributes.append((f.name, str(f.type)))
@@ -776,9 +810,8 @@ def _run(
         if progress is not None:
             records = _reporting(records, progress, position, total)
         if skip_invalid:
-            default = f"{'stdin' if label == 'stdin' else label}.rejects.{'csv' if fmt == 'csv' else 'jsonl'}"
-            target = rejects_path or default
-            rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header)
+            target = _rejects_target(label, fmt, rejects_path)
+            rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header, options)
         try:
             with store.bulk_load() as empty:
                 writer.fresh = empty

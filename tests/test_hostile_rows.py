@@ -53,7 +53,10 @@ def _declare_score(db: str | None = None) -> None:
 
 
 def _ids(db: str | None = None) -> list[str]:
-    conn = sqlite3.connect(db or db_path())
+    db = db or db_path()
+    if not Path(db).exists():  # a failed first import leaves no database
+        return []
+    conn = sqlite3.connect(db)
     try:
         return [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
     finally:
