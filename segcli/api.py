@@ -24,14 +24,15 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import catalog, settings
 from .catalog import Catalog
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
-from .errors import NotFoundError, UsageError, hint
+from .errors import NotFoundError, SegError, UsageError, hint
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, InvalidValue
-from .model import Filter
+from .model import Filter, Segment
 from .store import Store
 
 if TYPE_CHECKING:
     from .export import ExportResult
     from .importer import ImportSummary
+
 
 def parse_now(text: str | None, name: str = "--now") -> datetime:
     """``--now`` / ``SEG_NOW``: an ISO 8601 instant (UTC if it has no offset); the clock if None.
@@ -95,7 +96,7 @@ class Seg:
         self.path = path
         self.now = now
         self._store: Store | None = None
-        self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists)
+        self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists, now=now)
         self.segments = Segments(self)
         self.attributes = self.catalog.attributes
 
@@ -128,9 +129,22 @@ class Seg:
     def registry(self) -> FieldRegistry:
         return self.store().registry()
 
-    def parse(self, where: str | Sequence[str]) -> Filter:
-        """Filter text (or several, joined with ``or``) -> a checked Filter model."""
-        return self.catalog.parse(where)
+    def parse(self, where: str | Sequence[str], *, groups_before: int = 0) -> Filter:
+        """Filter text (or several, joined with ``or``) -> a checked Filter model. ``groups_before``:
+        how many groups the filter it will be added to has (at most 100 in all)."""
+        return self.catalog.parse(where, groups_before=groups_before)
+
+    def saved_filter(self, segment: Segment) -> Filter:
+        """A saved segment's filter, checked that it can be evaluated (``Catalog.saved_filter``)."""
+        return self.catalog.saved_filter(segment)
+
+    def count_saved(self, segment: Segment) -> tuple[int | None, str | None]:
+        """A saved segment's count now, or None and why it cannot be counted: listing segments
+        never fails on one of them."""
+        try:
+            return self.count_filter(self.saved_filter(segment)), None
+        except SegError as exc:
+            return None, exc.message
 
     def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
         return compile_audience(self.registry(), self.now, list(include), list(exclude))
@@ -167,9 +181,14 @@ class Seg:
             registry = store.registry()
             out = {f.name: _value_of(f, row) for f in BUILTIN_FIELDS}
             out["attributes"] = {f.name: _value_of(f, row) for f in registry.attributes.values()}
-            out["segments"] = [
-                s.name for s in store.segments() if store.matches(row["pk"], *_where(self.compile([s.filter])))
-            ]
+            out["segments"] = []
+            out["segment_errors"] = []  # segments that cannot be evaluated: the customer is shown all the same
+            for s in store.segments():
+                try:
+                    if store.matches(row["pk"], *_where(self.compile([self.saved_filter(s)]))):
+                        out["segments"].append(s.name)
+                except SegError as exc:
+                    out["segment_errors"].append({"segment": s.name, "error": exc.message})
         return out
 
     # --- counting and listing -----------------------------------------------------------------
@@ -243,9 +262,10 @@ class Seg:
         row = store.customer(customer_id)
         if row is None:
             raise NotFoundError(f'no customer with id "{customer_id}"')
+        flt = self.saved_filter(segment)
         registry = store.registry()
         report = WhyReport(segment.name, customer_id)
-        for group in segment.filter.groups:
+        for group in flt.groups:
             conditions = []
             for cond in group.conditions:
                 ctx = CompileContext(registry, self.now, Dialect())
@@ -318,10 +338,11 @@ class Segments(catalog.Segments):
         with store.snapshot():
             for s in store.segments():
                 item = s.to_json()
-                if with_counts:
-                    item["count"] = self.seg.count_filter(s.filter)
+                if with_counts:  # a segment that cannot be counted has no count, and says why
+                    item["count"], item["error"] = self.seg.count_saved(s)
                 out.append(item)
         return out
 
     def filter(self, name: str) -> Filter:
-        return self.get(name).filter
+        """A segment's filter; DataError if it cannot be evaluated (see ``Catalog.saved_filter``)."""
+        return self.catalog.saved_filter(self.get(name))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import faults
-from .errors import DataError, NotFoundError, UsageError, did_you_mean
+from .compile import compile_audience
+from .errors import DataError, FilterError, NotFoundError, SegError, TooLargeError, UsageError, did_you_mean
 from .fields import (
     ATTRIBUTE_TYPES,
     Field,
@@ -39,9 +41,10 @@ class Catalog:
     """Segments and attributes of one database. ``open_store(write)`` gives the store, creating
     the database on the first write."""
 
-    def __init__(self, open_store: Callable[[bool], Store], *, exists: Callable[[], bool]) -> None:
+    def __init__(self, open_store: Callable[[bool], Store], *, exists: Callable[[], bool], now: datetime) -> None:
         self._open = open_store
         self._exists = exists
+        self.now = now
         self.segments = Segments(self)
         self.attributes = Attributes(self)
 
@@ -51,9 +54,10 @@ class Catalog:
     def registry(self) -> FieldRegistry:
         return self.store().registry()
 
-    def parse(self, where: str | Sequence[str]) -> Filter:
+    def parse(self, where: str | Sequence[str], *, groups_before: int = 0) -> Filter:
         """Filter text (or several, joined with ``or``) -> a checked Filter model. Before the
-        database exists, only the built-in fields are known."""
+        database exists, only the built-in fields are known. ``groups_before``: how many groups
+        the filter it will be added to has (at most 100 in all)."""
         from .parse import parse_filter  # lark is loaded only when text is parsed
 
         texts = [where] if isinstance(where, str) else list(where)
@@ -62,8 +66,32 @@ class Catalog:
         registry = self.registry() if self._exists() else FieldRegistry()
         result = Filter()
         for text in texts:
-            result = result | parse_filter(text, registry)
+            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups))
         return result
+
+    def saved_filter(self, segment: Segment) -> Filter:
+        """A saved segment's filter, checked that it can be evaluated: one saved by an older seg
+        may hold what this one refuses (a number beyond SQLite's, a field since gone, a model it
+        cannot read), which is a DataError naming the segment."""
+        try:
+            if segment.unreadable:
+                raise DataError(segment.unreadable)
+            compile_audience(self.registry(), self.now, [segment.filter])
+        except SegError as exc:
+            raise DataError(
+                f'segment "{segment.name}" cannot be evaluated: {exc.message}; change its filter with seg edit'
+            ) from None
+        return segment.filter
+
+    def check_evaluable(self, flt: Filter, text: str | None = None) -> None:
+        """Refuse, as a FilterError pointing at the whole ``text``, a filter about to be saved that
+        the database cannot evaluate (too large for it)."""
+        text = text if text is not None else flt.to_text()
+        try:
+            compiled = compile_audience(self.registry(), self.now, [flt])
+            self.store().explain(compiled.sql, compiled.params)
+        except (TooLargeError, DataError) as exc:
+            raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
 
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
@@ -92,13 +120,15 @@ class Segments:
         return self.catalog.store().segment_names()
 
     def filters(self, names: Sequence[str]) -> list[Filter]:
-        return [self.get(n).filter for n in names]
+        """The segments' filters, each checked that it can be evaluated (``Catalog.saved_filter``)."""
+        return [self.catalog.saved_filter(self.get(n)) for n in names]
 
     def create(self, name: str, where: str | Sequence[str] | Filter, description: str | None = None) -> Segment:
         """Save a new segment. ``where`` is filter text, several texts (joined with ``or``) or a Filter."""
         name = check_segment_name(name)
         flt = where if isinstance(where, Filter) else self.catalog.parse(where)
         store = self.catalog.store(write=True)
+        self.catalog.check_evaluable(flt, _filter_text(where))
         with store.transaction("create"):
             existing = store.segment(name)
             if existing is not None:
@@ -118,11 +148,15 @@ class Segments:
         """Change a segment: ``where`` replaces its filter, ``or_where`` adds groups."""
         store = self.catalog.store(write=True)
         current = self.get(name)
-        flt = current.filter
+        flt, text = current.filter, current.where
         if where:
             flt = where if isinstance(where, Filter) else self.catalog.parse(where)
+            text = _filter_text(where)
         if or_where:
-            flt = flt | self.catalog.parse(or_where)
+            flt = flt | self.catalog.parse(or_where, groups_before=len(flt.groups))
+            text = f"{text} or {_filter_text(or_where)}"
+        if where or or_where:
+            self.catalog.check_evaluable(flt, text)
         new_name = check_segment_name(rename) if rename else current.name
         new_description = current.description if description is None else _clean(description)
         with store.transaction("edit"):
@@ -143,13 +177,29 @@ class Segments:
         return [s.name for s in found]
 
 
+def _filter_text(where: str | Sequence[str] | Filter) -> str:
+    """Filter text as the user gave it, for an error to point at."""
+    if isinstance(where, Filter):
+        return where.to_text()
+    return where if isinstance(where, str) else " or ".join(where)
+
+
 def _clean(text: str | None) -> str | None:
-    return text.strip() or None if text is not None else None
+    return _check_utf8(text, "a description").strip() or None if text is not None else None
+
+
+def _check_utf8(text: str, what: str) -> str:
+    """Command-line arguments that were not UTF-8 arrive with lone surrogates, which SQLite cannot store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8") from None
+    return text
 
 
 def check_segment_name(name: str) -> str:
     """A segment name as stored: trimmed, inner white space collapsed; UsageError if it cannot be one."""
-    name = " ".join((name or "").split())
+    name = " ".join(_check_utf8(name or "", "a segment name").split())
     if not name:
         raise UsageError("a segment name cannot be empty")
     if len(name) > MAX_NAME_LENGTH:

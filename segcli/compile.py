@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from .errors import DataError
-from .fields import ITEM_SEP, Field, FieldRegistry, FieldType, fold, format_instant
+from .fields import EARLIEST, INTEGER_MAX, INTEGER_MIN, ITEM_SEP, Field, FieldRegistry, FieldType, fold, format_instant
 from .model import Condition, Filter, Group
 from .operators import OPERATORS
 
@@ -96,10 +96,19 @@ class CompileContext:
         self.now = now.astimezone(UTC).replace(microsecond=0)
         self.dialect = dialect
         self.params: dict[str, object] = {}
+        self._names: dict[tuple[type, object], str] = {}
 
     def bind(self, value: object) -> str:
-        name = f"p{len(self.params) + 1}"
-        self.params[name] = value
+        """A parameter holding ``value``: one per distinct value, so that segments combined (or a
+        value repeated) do not use up the engine's parameters."""
+        key = (type(value), value)
+        name = self._names.get(key)
+        if name is None:
+            if type(value) is int and not INTEGER_MIN <= value <= INTEGER_MAX:
+                # a filter saved before seg refused such numbers
+                raise DataError(f"{value} is out of range for a whole number (at most ±{INTEGER_MAX})")
+            name = self._names[key] = f"p{len(self.params) + 1}"
+            self.params[name] = value
         return self.dialect.param(name)
 
     def field(self, name: str) -> Field:
@@ -117,8 +126,12 @@ class CompileContext:
     # --- primitives --------------------------------------------------------------------------
 
     def ago(self, seconds: int | None) -> str:
-        """The instant ``seconds`` before now."""
-        return format_instant(self.now - timedelta(seconds=seconds or 0))
+        """The instant ``seconds`` before now, or the earliest instant seg stores if that is earlier
+        still: either way the same customers are after (or before) it."""
+        try:
+            return format_instant(self.now - timedelta(seconds=seconds or 0))
+        except OverflowError:
+            return EARLIEST
 
     def equals(self, f: Field, value: object) -> str:
         if f.type is FieldType.DATE and _is_day(value):
@@ -170,10 +183,10 @@ class CompileContext:
         return self.dialect.has_substring(self.column(f, folded=True), self.bind(ITEM_SEP + folded + ITEM_SEP))
 
     def any_element(self, f: Field, values: tuple[object, ...]) -> str:
-        return "(" + " OR ".join(self.has_element(f, v) for v in values) + ")"
+        return any_of(self.dialect, [self.has_element(f, v) for v in values], parenthesize_one=True)
 
     def all_elements(self, f: Field, values: tuple[object, ...]) -> str:
-        return "(" + " AND ".join(self.has_element(f, v) for v in values) + ")"
+        return all_of(self.dialect, [self.has_element(f, v) for v in values], parenthesize_one=True)
 
     def is_set(self, f: Field) -> str:
         return f"{self.column(f)} IS NOT NULL"
@@ -184,7 +197,37 @@ def _day_start(day: str) -> str:
 
 
 def _next_day_start(day: str) -> str:
+    """The instant a day ends, as stored instants compare with it. The last day there is,
+    9999-12-31, ends at its 24:00 (ISO 8601's end of a day): later than any stored instant."""
+    if day == "9999-12-31":
+        return "9999-12-31T24:00:00Z"
     return format_instant(datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), UTC))
+
+
+#: SQLite parses a chain of terms joined by OR or AND into a tree as deep as the chain is long, and
+#: refuses a tree deeper than 1,000; halves in parentheses would fill its parser's stack instead
+#: (100 entries in SQLite 3.40). Beyond this many terms, a CASE lists them side by side: as deep as
+#: its deepest term, however many there are, and still evaluated in order, stopping at the first
+#: that decides.
+FLAT_TERMS = 64
+
+
+def any_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False) -> str:
+    """True when one of the ``parts`` is (each a WHERE expression)."""
+    if len(parts) == 1 and not parenthesize_one:
+        return parts[0]
+    if len(parts) <= FLAT_TERMS:
+        return "(" + " OR ".join(parts) + ")"
+    return "(CASE " + " ".join(f"WHEN {p} THEN 1" for p in parts) + " ELSE 0 END)"
+
+
+def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False) -> str:
+    """True when every one of the ``parts`` is."""
+    if len(parts) == 1 and not parenthesize_one:
+        return parts[0]
+    if len(parts) <= FLAT_TERMS:
+        return "(" + " AND ".join(parts) + ")"
+    return "(CASE " + " ".join(f"WHEN {dialect.negate(p)} THEN 0" for p in parts) + " ELSE 1 END)"
 
 
 def _is_day(value: object) -> bool:
@@ -198,16 +241,14 @@ def compile_condition(ctx: CompileContext, cond: Condition) -> str:
 
 
 def compile_group(ctx: CompileContext, group: Group) -> str:
-    parts = [compile_condition(ctx, c) for c in group.conditions]
-    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+    return all_of(ctx.dialect, [compile_condition(ctx, c) for c in group.conditions])
 
 
 def compile_filter(ctx: CompileContext, flt: Filter) -> str:
     """The WHERE expression of one filter: its groups joined with OR."""
     if not flt.groups:
         return "0"
-    parts = [compile_group(ctx, g) for g in flt.groups]
-    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    return any_of(ctx.dialect, [compile_group(ctx, g) for g in flt.groups])
 
 
 def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | None = None) -> list[str]:
@@ -246,10 +287,7 @@ def _may_look_like_a_formula(f: Field) -> bool:
 def _any_of(ctx: CompileContext, filters: list[Filter], *, grouped: bool = False) -> str:
     """Customers in any of ``filters``: their expressions joined with OR (in parentheses when
     there are several, or when ``grouped``)."""
-    parts = [compile_filter(ctx, f) for f in filters]
-    if len(parts) == 1 and not grouped:
-        return parts[0]
-    return "(" + " OR ".join(parts) + ")"
+    return any_of(ctx.dialect, [compile_filter(ctx, f) for f in filters], parenthesize_one=grouped)
 
 
 def compile_waterfall(

@@ -50,6 +50,11 @@ class FilterError(UsageError):
         super().__init__(message, details=details)
 
 
+class TooLargeError(UsageError):
+    """A filter, or segments combined, that the database engine cannot evaluate: beyond its
+    limits on parameters or on the depth of an expression."""
+
+
 class ImportFailed(DataError):
     """A strict import that found invalid rows; ``problems`` holds ``LINE:COLUMN: message`` lines."""
 

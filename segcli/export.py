@@ -127,8 +127,8 @@ def export_audience(
     required_fields = [registry.resolve(name, "field for --require") for name in require]
     included = [catalog.segments.get(n) for n in names]
     excluded = [catalog.segments.get(n) for n in exclude]
-    inc_filters = [s.filter for s in included]
-    exc_filters = [s.filter for s in excluded]
+    inc_filters = [catalog.saved_filter(s) for s in included]
+    exc_filters = [catalog.saved_filter(s) for s in excluded]
 
     labels = ["matched by the segments"]
     steps: list[tuple[list[Filter], list[Condition]]] = []

@@ -138,7 +138,8 @@ def format_duration(seconds: int) -> str:
 
 class Segment(NamedTuple):
     """A saved segment. ``pk`` is its identity (a rename keeps it); ``where`` is its filter as text,
-    in the normalized form it was saved in, and ``filter`` the same as a model."""
+    in the normalized form it was saved in, and ``filter`` the same as a model (empty, with
+    ``unreadable`` saying why, if the stored model cannot be read)."""
 
     pk: int
     name: str
@@ -147,6 +148,7 @@ class Segment(NamedTuple):
     filter: Filter
     created_at: str
     updated_at: str
+    unreadable: str | None = None  # why ``filter`` could not be read back (saved by another seg)
 
     def to_json(self) -> dict:
         return {"name": self.name, "description": self.description, "filter": self.where,

@@ -16,8 +16,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from . import settings
-from .errors import DataError, NotFoundError
-from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold_items, name_key
+from .errors import DataError, NotFoundError, TooLargeError
+from .fields import (
+    BUILTIN_FIELDS,
+    Field,
+    FieldRegistry,
+    FieldType,
+    attribute_field,
+    fold,
+    fold_items,
+    name_key,
+    unique_items,
+)
 from .model import Filter, Segment
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
@@ -150,6 +160,67 @@ MIGRATIONS.append(
             SELECT c.pk AS customer_pk, j.value AS tag FROM customers c, json_each(c.tags) j""",
     ]
 )
+
+
+def _nfkc_casefold(conn: sqlite3.Connection) -> None:
+    """4, in Python: fold columns (and segment name keys) hold NFKC_Casefold, not ``str.casefold``,
+    so that NFC and NFD spellings, full-width forms and zero-width characters compare equal
+    (SPEC §2). Recomputed with the importer's own ``fold``, a page of customers at a time, writing
+    only the rows that change (none, for ASCII data); list elements that are now the same collapse
+    to the first spelling, as an import does today, so re-importing the same file finds them
+    unchanged."""
+    attributes = conn.execute("SELECT column_name, type FROM attributes WHERE type IN ('text', 'array') ORDER BY rowid")
+    texts = ["id", "name", "email", "phone"]
+    lists = ["tags"]
+    for column, type_ in attributes:
+        (texts if type_ == "text" else lists).append(column)
+    for column in texts + lists:
+        if not re.fullmatch(r"(id|name|email|phone|tags|attr_[a-z][a-z0-9_]*)", column):
+            raise AssertionError(f"unexpected column {column!r}")
+    folds = [c + ("_fold" if c in BUILTIN_COLUMNS else "__fold") for c in texts + lists]
+    columns = texts + lists + folds
+    update = f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE pk = ?"
+    last = 0
+    while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
+        f"SELECT pk, {', '.join(columns)} FROM customers WHERE pk > ? ORDER BY pk LIMIT 10000", (last,)
+    ).fetchall():
+        changed = []
+        for pk, *row in rows:
+            values = row[: len(texts) + len(lists)]
+            for i in range(len(texts), len(values)):  # a list: its elements that fold alike collapse
+                if values[i] is not None:
+                    items = json.loads(values[i])
+                    kept = unique_items(items)
+                    if kept != items:
+                        values[i] = json.dumps(kept, ensure_ascii=False) if kept else None
+            new = [
+                *values,
+                *(fold(v) if v is not None else None for v in values[: len(texts)]),
+                *(fold_items(json.loads(v)) if v is not None else None for v in values[len(texts) :]),
+            ]
+            if new != row:
+                changed.append((*new, pk))
+        conn.executemany(update, changed)
+        last = rows[-1][0]
+    # Segment names are unique by their key. Two names that were different and fold alike now
+    # (NFC and NFD "Café") cannot both keep theirs: the later one is renamed "Café (2)", so that both
+    # stay reachable by name, and the migration never fails on it.
+    segments = conn.execute("SELECT pk, name FROM segments ORDER BY pk").fetchall()
+    conn.execute("UPDATE segments SET name_key = char(1) || pk")  # never a key: names hold no control characters
+    taken: set[str] = set()
+    for pk, name in segments:
+        new_name, n = name, 1
+        while name_key(new_name) in taken:
+            n += 1
+            new_name = f"{name} ({n})"
+        taken.add(name_key(new_name))
+        conn.execute("UPDATE segments SET name = ?, name_key = ? WHERE pk = ?", (new_name, name_key(new_name), pk))
+
+
+MIGRATIONS.append(
+    # 4: text compared by its NFKC_Casefold (Unicode), not by str.casefold.
+    [_nfkc_casefold]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SQL_TYPES = {
@@ -179,6 +250,20 @@ def _disk_error(exc: sqlite3.OperationalError, path: str) -> Exception:
     if "readonly" in str(exc):
         return DataError(f"cannot change {path}: the file is read-only ({exc}); nothing was written")
     return exc
+
+
+#: How SQLite says that a statement is beyond its limits (which depend on how it was built).
+_ENGINE_LIMITS = ("too many SQL variables", "Expression tree is too large", "parser stack overflow", "too many terms")
+
+
+def _query(conn: sqlite3.Connection, sql: str, params: dict) -> sqlite3.Cursor:
+    """Run a statement holding a compiled filter: one SQLite cannot evaluate is a TooLargeError."""
+    try:
+        return conn.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        if any(limit in str(exc) for limit in _ENGINE_LIMITS):
+            raise TooLargeError(f"too large for SQLite to evaluate ({exc})") from None
+        raise
 
 
 def _remove_database_files(file: str) -> None:
@@ -581,7 +666,7 @@ class Store:
         assert f.type is FieldType.TEXT and f.fold_column
         for value in values:
             self.conn.execute(
-                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, value.casefold())
+                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, fold(value))
             )
         self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")  # made by seg before schema 3
         self.conn.execute(f"ALTER TABLE customers DROP COLUMN {f.fold_column}")
@@ -682,6 +767,8 @@ class Store:
 
     def customer(self, customer_id: str) -> dict | None:
         """One customer as {column: value}, or None."""
+        if not _is_text(customer_id):
+            return None
         cur = self.conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,))
         row = cur.fetchone()
         if row is None:
@@ -689,9 +776,11 @@ class Store:
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
+        if not _is_text(customer_id):
+            return []
         rows = self.conn.execute(
             "SELECT id FROM customers WHERE id_fold = ? OR id_fold LIKE ? ESCAPE '\\' LIMIT ?",
-            (customer_id.casefold(), _like_prefix(customer_id.casefold()[:3]), limit),
+            (fold(customer_id), _like_prefix(fold(customer_id)[:3]), limit),
         )
         return [r[0] for r in rows]
 
@@ -702,9 +791,15 @@ class Store:
     @staticmethod
     def _segment(row: tuple) -> Segment:
         pk, name, description, where, model, created_at, updated_at = row
-        return Segment(pk, name, description, where, Filter.loads(model), created_at, updated_at)
+        try:
+            flt, unreadable = Filter.loads(model), None
+        except (ValueError, KeyError, TypeError) as exc:  # saved by another version of seg
+            flt, unreadable = Filter(), f"its stored form cannot be read ({type(exc).__name__}: {exc})"
+        return Segment(pk, name, description, where, flt, created_at, updated_at, unreadable)
 
     def segment(self, name: str) -> Segment | None:
+        if not _is_text(name):
+            return None
         row = self.conn.execute(
             f"SELECT {self._SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
         ).fetchone()
@@ -768,11 +863,11 @@ class Store:
 
     def count_where(self, where: str, params: dict) -> int:
         """Customers matching a compiled WHERE expression (from ``compile``)."""
-        return self.conn.execute(f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
+        return _query(self.conn, f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
 
     def matches(self, pk: int, where: str, params: dict) -> bool:
         sql = f"SELECT 1 FROM customers c WHERE c.pk = :_pk AND ({where})"
-        return self.conn.execute(sql, {**params, "_pk": pk}).fetchone() is not None
+        return _query(self.conn, sql, {**params, "_pk": pk}).fetchone() is not None
 
     def select_where(
         self,
@@ -791,7 +886,7 @@ class Store:
         sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
-        return self.conn.execute(sql, params)
+        return _query(self.conn, sql, params)
 
     def _order_by(self, terms: Sequence[tuple[str, bool, bool]], expected: int | None) -> str:
         """ORDER BY for (column, descending, missing values last) terms.
@@ -812,7 +907,7 @@ class Store:
         """How many customers match ``where``, and how many of them each of ``steps`` keeps: one
         scan for a whole export waterfall."""
         sums = "".join(f", coalesce(sum(CASE WHEN {e} THEN 1 ELSE 0 END), 0)" for e in steps)
-        row = self.conn.execute(f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
+        row = _query(self.conn, f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
         return list(row)
 
     def select_cells(
@@ -822,13 +917,20 @@ class Store:
         customers, by id; ``expected`` as for ``select_where``."""
         order = self._order_by([("id", False, False)], expected)
         sql = f"SELECT {', '.join(expressions)} FROM customers c WHERE {where} ORDER BY {order}"
-        return self.conn.execute(sql, params)
+        return _query(self.conn, sql, params)
 
     def explain(self, where: str, params: dict) -> list[str]:
-        rows = self.conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params
-        )
+        rows = _query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
         return [r[3] for r in rows]
+
+
+def _is_text(value: str) -> bool:
+    """Whether SQLite can take ``value``: an argument that was not UTF-8 holds lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _like_prefix(text: str) -> str:

@@ -246,7 +246,7 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
         flt = Filter()
         for text_, line in zip(decl.texts, decl.lines, strict=True):
             try:
-                flt = flt | parse_filter(text_, future)
+                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups))
             except FilterError as exc:
                 raise FilterError(f"{source}:{line}: segment \"{decl.name}\": {exc.reason}", exc.text, exc.start, exc.end) from None
         decl.filter = flt
@@ -268,6 +268,12 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
         keep.add(name_key(decl.name))
         assert decl.filter is not None
         filter_text = decl.filter.to_text()
+        try:  # now that the file's attributes exist
+            catalog.check_evaluable(decl.filter, " or ".join(decl.texts))
+        except FilterError as exc:
+            raise FilterError(
+                f'{source}:{decl.line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end
+            ) from None
         current = store.segment(decl.name)
         name = check_segment_name(decl.name)  # checked above; this is its normalized spelling
         if current is None:

@@ -158,11 +158,28 @@ def customers_show(
     customer = seg().customer(customer_id)
     if json_:
         print_json(customer)
-        return
-    rows = [{"field": k, "value": cell(v)} for k, v in customer.items() if k not in ("attributes", "segments")]
-    rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
-    rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
-    table(rows, ["field", "value"], title=f"customer {customer['id']}")
+    else:
+        shown = [(k, v) for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
+        rows = [{"field": k, "value": cell(v)} for k, v in shown]
+        rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
+        rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
+        if customer["segment_errors"]:
+            failed = ", ".join(e["segment"] for e in customer["segment_errors"])
+            rows.append({"field": "not evaluated", "value": failed})
+        table(rows, ["field", "value"], title=f"customer {customer['id']}")
+    _fail_for_segments(customer["segment_errors"])
+
+
+def _fail_for_segments(errors: list[dict]) -> None:
+    """After the output: exit 1 naming each segment that could not be evaluated (saved by an older
+    seg with what this one refuses), so that a script sees it; the rest was shown all the same."""
+    if errors:
+        from ..errors import DataError
+
+        raise DataError(
+            f"{len(errors)} segment{'s' if len(errors) != 1 else ''} could not be evaluated",
+            details=[f'  "{e["segment"]}": {e["error"]}' for e in errors],
+        )
 
 
 @attributes_app.callback(invoke_without_command=True)
@@ -258,9 +275,11 @@ def list_(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every segment with its current count, filter and description."""
     rows = seg().segments.list()
     if json_:
-        print_json([{k: r[k] for k in ("name", "count", "filter", "description")} for r in rows])
-        return
-    table(rows, ["name", "count", "filter", "description"])
+        print_json([{k: r[k] for k in ("name", "count", "filter", "description", "error")} for r in rows])
+    else:
+        table([{**r, "count": "(error)" if r["count"] is None else r["count"]} for r in rows],
+              ["name", "count", "filter", "description"])
+    _fail_for_segments([{"segment": r["name"], "error": r["error"]} for r in rows if r["error"]])
 
 
 @app.command()
@@ -273,31 +292,35 @@ def show(
 
     db = seg()
     segment = db.segments.get(name)
-    flt = segment.filter
-    count = db.count_filter(flt)
+    count, error = db.count_saved(segment)
+    groups = segment.filter.groups
     data = {
         "name": segment.name,
         "description": segment.description,
         "filter": segment.where,
-        "groups": [[c.to_text() for c in g.conditions] for g in flt.groups],
+        "groups": [[c.to_text() for c in g.conditions] for g in groups],
         "count": count,
+        "error": error,
     }
-    if sql:
-        data.update(db.explain(flt))
+    if sql and error is None:
+        data.update(db.explain(db.saved_filter(segment)))
     if json_:
         print_json(data)
-        return
-    out = [f"{segment.name}: {count} customers"]
-    if segment.description:
-        out.append(segment.description)
-    for i, group in enumerate(flt.groups, 1):
-        out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
-        out += [f"    {c.to_text():40}  ({c.describe()})" for c in group.conditions]
-    if sql:
-        out += ["", "SQL:", "  " + data["sql"], "parameters:"]
-        out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
-        out += ["plan:"] + ["  " + p for p in data["plan"]]
-    sys.stdout.write("\n".join(out) + "\n")
+    else:
+        out = [f"{segment.name}: {count} customers" if error is None else f"{segment.name}: cannot be counted"]
+        if segment.description:
+            out.append(segment.description)
+        if not groups:
+            out.append(f"  {segment.where}")
+        for i, group in enumerate(groups, 1):
+            out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
+            out += [f"    {c.to_text():40}  ({c.describe()})" for c in group.conditions]
+        if sql and error is None:
+            out += ["", "SQL:", "  " + data["sql"], "parameters:"]
+            out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
+            out += ["plan:"] + ["  " + p for p in data["plan"]]
+        sys.stdout.write("\n".join(out) + "\n")
+    _fail_for_segments([{"segment": segment.name, "error": error}] if error else [])
 
 
 @app.command()
