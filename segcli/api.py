@@ -27,7 +27,7 @@ from .compile import CompileContext, Compiled, Dialect, compile_audience, compil
 from .errors import NotFoundError, SegError, UsageError, hint
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, InvalidValue
 from .model import Filter, Segment
-from .store import Store
+from .store import Store, open_store
 
 if TYPE_CHECKING:
     from .export import ExportResult
@@ -107,7 +107,7 @@ class Seg:
 
     def store(self, *, write: bool = False) -> Store:
         if self._store is None:
-            self._store = Store.open(self.path, create=write)
+            self._store = open_store(self.path, create=write)
         return self._store
 
     def close(self) -> None:

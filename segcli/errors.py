@@ -50,6 +50,10 @@ class FilterError(UsageError):
         super().__init__(message, details=details)
 
 
+class LockedError(DataError):
+    """Another process holds the write lock for longer than the busy timeout."""
+
+
 class TooLargeError(UsageError):
     """A filter, or segments combined, that the database engine cannot evaluate: beyond its
     limits on parameters or on the depth of an expression."""

@@ -172,11 +172,11 @@ def test_formula_injection_is_neutralized_unless_raw(tmp_path):
 
 def test_a_database_from_before_exports_existed_is_migrated(tmp_path):
     """A version-1 file (no exports table) opens, migrates to the current version and keeps its data."""
-    from segcli.store import MIGRATIONS, SCHEMA_VERSION
+    from segcli.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    for statement in MIGRATIONS[0]:
+    for statement in MIGRATIONS[0].steps:
         conn.execute(statement)
     conn.execute("INSERT INTO customers (id, id_fold, country) VALUES ('old-1', 'old-1', 'OM')")
     conn.execute("PRAGMA user_version = 1")

@@ -201,7 +201,7 @@ def test_a_filter_beyond_the_engines_limits_is_refused_when_saved(tmp_path, monk
     """SQLite's limits depend on how it was built (bound parameters: 250,000 here, 32,766 in
     others). A filter beyond them is refused when saved, exit 2; segments that are fine alone but
     too large together are a usage error naming the reason, not an internal error."""
-    from segcli.store import Store
+    from segcli.store.sqlite import SQLiteStore as Store
 
     opened = Store.open
 

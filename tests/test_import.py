@@ -434,11 +434,11 @@ def test_a_schema_2_database_moves_its_lists_into_fold_columns(tmp_path, monkeyp
     """Schema 3 keeps list elements in fold columns instead of customer_items. A file written by
     an older seg opens with its tags and array attributes still matching, case-insensitively, and
     re-importing the same customers finds them unchanged."""
-    from segcli.store import MIGRATIONS, SCHEMA_VERSION
+    from segcli.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "v2.db"
     conn = sqlite3.connect(path)
-    for statement in MIGRATIONS[0] + MIGRATIONS[1]:
+    for statement in MIGRATIONS[0].steps + MIGRATIONS[1].steps:
         conn.execute(statement)
     conn.execute(
         "INSERT INTO attributes (name, name_key, type, column_name, created_at)"

@@ -11,7 +11,6 @@ import errno
 import io
 import os
 import signal
-import sqlite3
 import sys
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -126,27 +125,16 @@ def _main() -> None:
             error(after("its summary could not be written (broken pipe)"))
             sys.exit(1)
         sys.exit(0)
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            error(
-                after(
-                    "the database is locked by another seg process writing to it (an import, apply "
-                    "or edit); try again when it has finished"
-                )
-            )
-        else:
-            error(after(f"database error: {exc}"))
-        sys.exit(1)
-    except sqlite3.DatabaseError as exc:
-        damaged = any(w in str(exc) for w in ("not a database", "malformed", "corrupt"))
-        error(
-            f"the database file is damaged or not a seg database: {exc}" if damaged else after(f"database error: {exc}")
-        )
-        sys.exit(1)
     except OSError as exc:
         error(after(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"))
         sys.exit(1)
     except Exception as exc:
+        from ..store.errors import translate  # an engine's error that got past the store
+
+        translated = translate(exc)
+        if translated is not None:
+            error(after(translated.message))
+            sys.exit(translated.exit_code)
         if os.environ.get("SEG_DEBUG"):
             raise
         error(after(f"internal error: {type(exc).__name__}: {exc} (set SEG_DEBUG=1 for details)"))

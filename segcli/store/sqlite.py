@@ -1,8 +1,7 @@
-"""The SQLite store: schema, migrations and every SQL statement that is not a compiled filter.
+"""The SQLite engine: every SQL statement that is not a compiled filter.
 
-The schema is documented in the README ("Schema"). Its version is ``PRAGMA user_version``; each
-migration and its version bump run in one transaction. Column names come only from the field
-registry (built-in fields and validated attribute names), never from input.
+The schema is documented in the README ("Schema") and built by ``migrations.py``. Column names come
+only from the field registry (built-in fields and validated attribute names), never from input.
 """
 
 from __future__ import annotations
@@ -11,217 +10,18 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
-from . import settings
-from .errors import DataError, NotFoundError, TooLargeError
-from .fields import (
-    BUILTIN_FIELDS,
-    Field,
-    FieldRegistry,
-    FieldType,
-    attribute_field,
-    fold,
-    fold_items,
-    name_key,
-    unique_items,
-)
-from .model import Filter, Segment
-
-#: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
-MAX_ATTRIBUTES = 500
-
-# Scalar columns of ``customers`` for the built-in fields, in table order.
-BUILTIN_COLUMNS: tuple[str, ...] = tuple(
-    col
-    for f in BUILTIN_FIELDS
-    for col in ((f.column, f.fold_column) if f.fold_column else (f.column,))
-)
-
-#: Each migration: SQL statements, or functions of the connection for what SQL cannot say.
-MIGRATIONS: list[list[str | Callable[[sqlite3.Connection], None]]] = [
-    # 1: customers, their list items, attributes and segments.
-    [
-        """CREATE TABLE customers (
-            pk INTEGER PRIMARY KEY,
-            id TEXT NOT NULL UNIQUE,
-            id_fold TEXT NOT NULL,
-            name TEXT, name_fold TEXT,
-            email TEXT, email_fold TEXT,
-            phone TEXT, phone_fold TEXT,
-            language TEXT,
-            platform TEXT,
-            country TEXT,
-            tags TEXT,
-            created_at TEXT,
-            last_interaction_at TEXT,
-            marketing_opt_out INTEGER NOT NULL DEFAULT 0 CHECK (marketing_opt_out IN (0, 1))
-        )""",
-        # The key's columns come first, in key order: SQLite 3.40's integrity_check wrongly reports
-        # "NULL value" in a WITHOUT ROWID table whose key columns are declared in another order.
-        """CREATE TABLE customer_items (
-            customer_pk INTEGER NOT NULL REFERENCES customers(pk) ON DELETE CASCADE,
-            field TEXT NOT NULL,
-            value_fold TEXT NOT NULL,
-            value TEXT NOT NULL,
-            PRIMARY KEY (customer_pk, field, value_fold)
-        ) WITHOUT ROWID""",
-        "CREATE INDEX customer_items_lookup ON customer_items (field, value_fold, customer_pk)",
-        """CREATE VIEW customer_tags AS
-            SELECT customer_pk, value AS tag FROM customer_items WHERE field = 'tags'""",
-        "CREATE INDEX customers_language ON customers (language)",
-        "CREATE INDEX customers_platform ON customers (platform)",
-        "CREATE INDEX customers_country ON customers (country)",
-        "CREATE INDEX customers_created_at ON customers (created_at)",
-        "CREATE INDEX customers_last_interaction_at ON customers (last_interaction_at)",
-        """CREATE TABLE attributes (
-            name TEXT NOT NULL,
-            name_key TEXT NOT NULL UNIQUE,
-            type TEXT NOT NULL,
-            enum_values TEXT,
-            column_name TEXT NOT NULL UNIQUE,
-            inferred INTEGER NOT NULL DEFAULT 0,
-            created_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE segments (
-            pk INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
-            name_key TEXT NOT NULL UNIQUE,
-            description TEXT,
-            filter TEXT NOT NULL,
-            model TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""",
-    ],
-]
-MIGRATIONS.append(
-    # 2: the history of exports: what was sent, to whom, when, and the file's checksum.
-    [
-        """CREATE TABLE exports (
-            pk INTEGER PRIMARY KEY,
-            exported_at TEXT NOT NULL,
-            now TEXT NOT NULL,
-            segments TEXT NOT NULL,
-            excluded TEXT NOT NULL,
-            options TEXT NOT NULL,
-            waterfall TEXT NOT NULL,
-            count INTEGER NOT NULL,
-            path TEXT NOT NULL,
-            sha256 TEXT NOT NULL
-        )""",
-    ]
-)
-
-
-def _lists_fold_columns(conn: sqlite3.Connection) -> None:
-    """3, in Python: give each list field its fold column, filled from its JSON column with the
-    importer's own ``fold_items``, so that a later re-import finds these rows unchanged."""
-    columns = ["tags"] + [
-        r[0] for r in conn.execute("SELECT column_name FROM attributes WHERE type = 'array' ORDER BY rowid")
-    ]
-    for column in columns:
-        if not re.fullmatch(r"(tags|attr_[a-z][a-z0-9_]*)", column):
-            raise AssertionError(f"unexpected list column {column!r}")
-        fold_column = "tags_fold" if column == "tags" else column + "__fold"
-        conn.execute(f"ALTER TABLE customers ADD COLUMN {fold_column} TEXT")
-        last = 0
-        while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
-            f"SELECT pk, {column} FROM customers WHERE pk > ? AND {column} IS NOT NULL ORDER BY pk LIMIT 10000",
-            (last,),
-        ).fetchall():
-            conn.executemany(
-                f"UPDATE customers SET {fold_column} = ? WHERE pk = ?",
-                [(fold_items(json.loads(value)), pk) for pk, value in rows],
-            )
-            last = rows[-1][0]
-    # Indexes that cost more to keep up than they save: a full scan of a million customers takes
-    # about 0.1 s, and these columns hold few distinct values (README "Schema").
-    indexes = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers' AND sql IS NOT NULL"
-        " AND name NOT IN ('customers_created_at', 'customers_last_interaction_at')"
-    ).fetchall()
-    for (name,) in indexes:
-        if not re.fullmatch(r"customers_[a-z0-9_]+", name):
-            raise AssertionError(f"unexpected index name {name!r}")
-        conn.execute(f"DROP INDEX {name}")
-
-
-MIGRATIONS.append(
-    # 3: lists in a fold column of customers, not in a table of items (one write per customer
-    # instead of one per element, which made imports slow); only the date indexes are kept.
-    [
-        _lists_fold_columns,
-        "DROP VIEW customer_tags",
-        "DROP TABLE customer_items",
-        """CREATE VIEW customer_tags AS
-            SELECT c.pk AS customer_pk, j.value AS tag FROM customers c, json_each(c.tags) j""",
-    ]
-)
-
-
-def _nfkc_casefold(conn: sqlite3.Connection) -> None:
-    """4, in Python: fold columns (and segment name keys) hold NFKC_Casefold, not ``str.casefold``,
-    so that NFC and NFD spellings, full-width forms and zero-width characters compare equal
-    (SPEC §2). Recomputed with the importer's own ``fold``, a page of customers at a time, writing
-    only the rows that change (none, for ASCII data); list elements that are now the same collapse
-    to the first spelling, as an import does today, so re-importing the same file finds them
-    unchanged."""
-    attributes = conn.execute("SELECT column_name, type FROM attributes WHERE type IN ('text', 'array') ORDER BY rowid")
-    texts = ["id", "name", "email", "phone"]
-    lists = ["tags"]
-    for column, type_ in attributes:
-        (texts if type_ == "text" else lists).append(column)
-    for column in texts + lists:
-        if not re.fullmatch(r"(id|name|email|phone|tags|attr_[a-z][a-z0-9_]*)", column):
-            raise AssertionError(f"unexpected column {column!r}")
-    folds = [c + ("_fold" if c in BUILTIN_COLUMNS else "__fold") for c in texts + lists]
-    columns = texts + lists + folds
-    update = f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE pk = ?"
-    last = 0
-    while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
-        f"SELECT pk, {', '.join(columns)} FROM customers WHERE pk > ? ORDER BY pk LIMIT 10000", (last,)
-    ).fetchall():
-        changed = []
-        for pk, *row in rows:
-            values = row[: len(texts) + len(lists)]
-            for i in range(len(texts), len(values)):  # a list: its elements that fold alike collapse
-                if values[i] is not None:
-                    items = json.loads(values[i])
-                    kept = unique_items(items)
-                    if kept != items:
-                        values[i] = json.dumps(kept, ensure_ascii=False) if kept else None
-            new = [
-                *values,
-                *(fold(v) if v is not None else None for v in values[: len(texts)]),
-                *(fold_items(json.loads(v)) if v is not None else None for v in values[len(texts) :]),
-            ]
-            if new != row:
-                changed.append((*new, pk))
-        conn.executemany(update, changed)
-        last = rows[-1][0]
-    # Segment names are unique by their key. Two names that were different and fold alike now
-    # (NFC and NFD "Café") cannot both keep theirs: the later one is renamed "Café (2)", so that both
-    # stay reachable by name, and the migration never fails on it.
-    segments = conn.execute("SELECT pk, name FROM segments ORDER BY pk").fetchall()
-    conn.execute("UPDATE segments SET name_key = char(1) || pk")  # never a key: names hold no control characters
-    taken: set[str] = set()
-    for pk, name in segments:
-        new_name, n = name, 1
-        while name_key(new_name) in taken:
-            n += 1
-            new_name = f"{name} ({n})"
-        taken.add(name_key(new_name))
-        conn.execute("UPDATE segments SET name = ?, name_key = ? WHERE pk = ?", (new_name, name_key(new_name), pk))
-
-
-MIGRATIONS.append(
-    # 4: text compared by its NFKC_Casefold (Unicode), not by str.casefold.
-    [_nfkc_casefold]
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+from .. import settings
+from ..errors import DataError, LockedError, NotFoundError
+from ..fields import Field, FieldRegistry, FieldType, attribute_field, fold, name_key
+from ..model import Filter, Segment
+from . import errors
+from .base import MAX_ATTRIBUTES, Store, utcnow
+from .errors import query
+from .lock import WriterMarker
+from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 _SQL_TYPES = {
     FieldType.TEXT: "TEXT",
@@ -233,39 +33,6 @@ _SQL_TYPES = {
 }
 
 
-def _utcnow() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-class LockedError(DataError):
-    """Another process holds the write lock for longer than the busy timeout."""
-
-
-def _disk_error(exc: sqlite3.OperationalError, path: str) -> Exception:
-    """SQLite's "database or disk is full", "disk I/O error" and "readonly" as a message for people."""
-    if "full" in str(exc) or "disk I/O" in str(exc):
-        return DataError(
-            f"could not write to the disk ({exc}; is it full?): nothing was written, the database is as it was"
-        )
-    if "readonly" in str(exc):
-        return DataError(f"cannot change {path}: the file is read-only ({exc}); nothing was written")
-    return exc
-
-
-#: How SQLite says that a statement is beyond its limits (which depend on how it was built).
-_ENGINE_LIMITS = ("too many SQL variables", "Expression tree is too large", "parser stack overflow", "too many terms")
-
-
-def _query(conn: sqlite3.Connection, sql: str, params: dict) -> sqlite3.Cursor:
-    """Run a statement holding a compiled filter: one SQLite cannot evaluate is a TooLargeError."""
-    try:
-        return conn.execute(sql, params)
-    except sqlite3.OperationalError as exc:
-        if any(limit in str(exc) for limit in _ENGINE_LIMITS):
-            raise TooLargeError(f"too large for SQLite to evaluate ({exc})") from None
-        raise
-
-
 def _remove_database_files(file: str) -> None:
     """Remove a database file and SQLite's files beside it (a new database that was never used)."""
     for name in (file, file + "-wal", file + "-shm", file + "-journal"):
@@ -275,29 +42,10 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-def _process_start(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot, from /proc on Linux), None if unknown:
-    with its pid, it identifies a process even after the pid has been reused."""
-    try:
-        with open(f"/proc/{int(pid)}/stat", encoding="ascii", errors="replace") as fh:
-            stat = fh.read()
-        return stat[stat.rindex(")") + 2 :].split()[19]
-    except (OSError, ValueError, IndexError):
-        return None
+class SQLiteStore(Store):
+    """An open SQLite database. Use ``SQLiteStore.open``."""
 
-
-def _cannot_write_folder(exc: sqlite3.OperationalError) -> bool:
-    """SQLite could not make its -shm or -wal file beside the database: a read-only folder."""
-    name = getattr(exc, "sqlite_errorname", "")
-    return name in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN") or "readonly" in str(exc)
-
-
-_MARKER_OPERATION = re.compile(r"[a-z][a-z ]{0,40}")
-_MARKER_SINCE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-class Store:
-    """An open seg database. Use ``Store.open``."""
+    engine = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection, path: str, *, file: str | None = None, read_only: bool = False) -> None:
         self.conn = conn
@@ -341,7 +89,7 @@ class Store:
             try:
                 return cls._connect(path, path, existed=True)
             except sqlite3.OperationalError as exc:
-                if not _cannot_write_folder(exc):
+                if not errors.cannot_write_folder(exc):
                     raise
             return cls._connect_read_only(path)
         parent = os.path.dirname(os.path.abspath(path))
@@ -371,7 +119,7 @@ class Store:
             store._prepare(existed)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            if "not a database" in str(exc) or "malformed" in str(exc):
+            if errors.is_damaged(exc):
                 raise DataError(f"{path} is not a seg database (not a readable SQLite file)") from None
             raise
         except BaseException:
@@ -426,7 +174,7 @@ class Store:
                 current = self.conn.execute("PRAGMA user_version").fetchone()[0]
                 if current > number:  # another process migrated it meanwhile
                     continue
-                for statement in MIGRATIONS[number]:
+                for statement in MIGRATIONS[number].steps:
                     if callable(statement):
                         statement(self.conn)
                     else:
@@ -454,9 +202,9 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise LockedError(self._locked_message(waited_ms, wait_setting)) from None
-            raise _disk_error(exc, self.path) from None
+            if errors.is_locked(exc):
+                raise LockedError(WriterMarker(self.path).locked_message(self.path, waited_ms, wait_setting)) from None
+            raise errors.disk_error(exc, self.path) from None
         finally:
             if wait_ms is not None:
                 self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
@@ -467,13 +215,13 @@ class Store:
             self._rollback()
             self._unmark_writer(marker)
             if isinstance(exc, sqlite3.OperationalError):
-                raise _disk_error(exc, self.path) from None
+                raise errors.disk_error(exc, self.path) from None
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             self._rollback()
-            raise _disk_error(exc, self.path) from None
+            raise errors.disk_error(exc, self.path) from None
         finally:
             self._unmark_writer(marker)
         if operation != "migrate":
@@ -517,70 +265,16 @@ class Store:
             self.conn.execute("ROLLBACK")
         self._registry = None
 
-    def _marker(self) -> str:
-        return os.path.realpath(self.path) + ".writer"
-
-    def _mark_writer(self, operation: str) -> str | None:
-        """Write ``DB.writer``: a temporary file, renamed over the marker, so that a symlink
-        planted in its place is replaced, never written through."""
+    def _mark_writer(self, operation: str) -> WriterMarker | None:
         if self.path == ":memory:" or self._discard_new is not None:  # nobody else can see it yet
             return None
-        marker = self._marker()
-        info = {"operation": operation, "pid": os.getpid(), "since": _utcnow(), "started": _process_start(os.getpid())}
-        tmp = f"{marker}.{os.urandom(6).hex()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(info, fh)
-            os.replace(tmp, marker)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            return None
-        return marker
+        marker = WriterMarker(self.path)
+        return marker if marker.mark(operation) else None
 
     @staticmethod
-    def _unmark_writer(marker: str | None) -> None:
-        if marker:
-            try:
-                os.unlink(marker)
-            except OSError:
-                pass
-
-    def _locked_message(self, waited_ms: int, setting: str) -> str:
-        waited = f"waited {waited_ms / 1000:g} s"
-        holder = self._writer()
-        if holder is None:
-            return (
-                f"the database {self.path} is locked by another process writing to it ({waited}); "
-                f"try again later, or raise {setting}"
-            )
-        return (
-            f"the database {self.path} is locked by seg {holder['operation']} (pid {holder['pid']}, since "
-            f"{holder['since']}; {waited}); try again when it has finished, or raise {setting}"
-        )
-
-    def _writer(self) -> dict | None:
-        """What ``DB.writer`` says holds the database, if its process still is the seg that wrote
-        it: the pid must be running and, where /proc tells, have started when the marker says
-        (a pid is reused once its process is gone)."""
-        try:
-            fd = os.open(self._marker(), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, encoding="utf-8") as fh:
-                info = json.loads(fh.read(4096))
-            pid, operation, since = int(info["pid"]), str(info["operation"]), str(info["since"])
-            if pid <= 0 or not _MARKER_OPERATION.fullmatch(operation) or not _MARKER_SINCE.fullmatch(since):
-                return None
-            if _process_start(os.getpid()) is not None:  # /proc works here: check the identity
-                if info.get("started") is None or _process_start(pid) != info["started"]:
-                    return None
-            else:
-                os.kill(pid, 0)  # still running?
-        except (OSError, ValueError, KeyError, TypeError, RecursionError):
-            return None
-        return {"operation": operation, "pid": pid, "since": since}
+    def _unmark_writer(marker: WriterMarker | None) -> None:
+        if marker is not None:
+            marker.unmark()
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -645,7 +339,7 @@ class Store:
                 json.dumps(list(f.enum_values)) if f.type is FieldType.ENUM else None,
                 f.column,
                 int(inferred),
-                _utcnow(),
+                utcnow(),
             ),
         )
         self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.column} {_SQL_TYPES[f.type]}")
@@ -694,14 +388,6 @@ class Store:
         return counts
 
     # --- customers ----------------------------------------------------------------------------
-
-    def customer_columns(self) -> list[str]:
-        cols = list(BUILTIN_COLUMNS)
-        for f in self.registry().attributes.values():
-            cols.append(f.column)
-            if f.fold_column:
-                cols.append(f.fold_column)
-        return cols
 
     def next_pk(self) -> int:
         return self.conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM customers").fetchone()[0]
@@ -813,7 +499,7 @@ class Store:
         return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key")]
 
     def insert_segment(self, name: str, description: str | None, flt: Filter) -> None:
-        now = _utcnow()
+        now = utcnow()
         self.conn.execute(
             "INSERT INTO segments (name, name_key, description, filter, model, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -824,7 +510,7 @@ class Store:
         self.conn.execute(
             "UPDATE segments SET name = ?, name_key = ?, description = ?, filter = ?, model = ?,"
             " updated_at = ? WHERE pk = ?",
-            (name, name_key(name), description, flt.to_text(), flt.dumps(), _utcnow(), pk),
+            (name, name_key(name), description, flt.to_text(), flt.dumps(), utcnow(), pk),
         )
 
     def delete_segment(self, pk: int) -> None:
@@ -863,11 +549,11 @@ class Store:
 
     def count_where(self, where: str, params: dict) -> int:
         """Customers matching a compiled WHERE expression (from ``compile``)."""
-        return _query(self.conn, f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
+        return query(self.conn, f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
 
     def matches(self, pk: int, where: str, params: dict) -> bool:
         sql = f"SELECT 1 FROM customers c WHERE c.pk = :_pk AND ({where})"
-        return _query(self.conn, sql, {**params, "_pk": pk}).fetchone() is not None
+        return query(self.conn, sql, {**params, "_pk": pk}).fetchone() is not None
 
     def select_where(
         self,
@@ -886,7 +572,7 @@ class Store:
         sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
-        return _query(self.conn, sql, params)
+        return query(self.conn, sql, params)
 
     def _order_by(self, terms: Sequence[tuple[str, bool, bool]], expected: int | None) -> str:
         """ORDER BY for (column, descending, missing values last) terms.
@@ -907,7 +593,7 @@ class Store:
         """How many customers match ``where``, and how many of them each of ``steps`` keeps: one
         scan for a whole export waterfall."""
         sums = "".join(f", coalesce(sum(CASE WHEN {e} THEN 1 ELSE 0 END), 0)" for e in steps)
-        row = _query(self.conn, f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
+        row = query(self.conn, f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
         return list(row)
 
     def select_cells(
@@ -917,10 +603,10 @@ class Store:
         customers, by id; ``expected`` as for ``select_where``."""
         order = self._order_by([("id", False, False)], expected)
         sql = f"SELECT {', '.join(expressions)} FROM customers c WHERE {where} ORDER BY {order}"
-        return _query(self.conn, sql, params)
+        return query(self.conn, sql, params)
 
     def explain(self, where: str, params: dict) -> list[str]:
-        rows = _query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
+        rows = query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
         return [r[3] for r in rows]
 
 

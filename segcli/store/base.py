@@ -1,0 +1,191 @@
+"""The store interface: what seg asks of an engine, whatever the engine.
+
+Everything above ``store/`` (the catalog, the importer, exports, the API) talks to a ``Store``;
+each engine (``sqlite.py`` today) implements it with its own SQL. A filter arrives compiled
+(``compile.py``, through the engine's dialect) as a WHERE expression over ``customers c`` and its
+named parameters. Rows of customers are lists in the column order of ``customer_columns``, the
+primary key first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+
+from ..fields import BUILTIN_FIELDS, Field, FieldRegistry
+from ..model import Filter, Segment
+
+#: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
+MAX_ATTRIBUTES = 500
+
+#: Scalar columns of ``customers`` for the built-in fields, in table order.
+BUILTIN_COLUMNS: tuple[str, ...] = tuple(
+    col for f in BUILTIN_FIELDS for col in ((f.column, f.fold_column) if f.fold_column else (f.column,))
+)
+
+
+def utcnow() -> str:
+    """The clock, as stored: UTC to the second."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """An open seg database. ``path`` names it as the user did; ``engine`` names the engine (and
+    so the compiler's dialect); ``committed`` lists the operations committed so far."""
+
+    engine: str
+    path: str
+    committed: list[str]
+    read_only: bool = False
+
+    # --- the connection and its transactions -----------------------------------------------
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def transaction(
+        self, operation: str = "write", *, wait_ms: int | None = None, wait_setting: str = "SEG_BUSY_TIMEOUT"
+    ) -> AbstractContextManager[None]:
+        """One write transaction, all or nothing, with the writer lock held and named
+        (``operation``) for any other writer that has to wait, up to ``wait_ms``."""
+        raise NotImplementedError
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A read transaction: every query inside sees one consistent state."""
+        raise NotImplementedError
+
+    def check_writable(self) -> None:
+        """DataError if this database can only be read."""
+        raise NotImplementedError
+
+    # --- attributes ----------------------------------------------------------------------------
+
+    def registry(self) -> FieldRegistry:
+        """Every field a filter or a file may name: the built-ins and the declared attributes."""
+        raise NotImplementedError
+
+    def attribute_rows(self) -> list[dict]:
+        raise NotImplementedError
+
+    def add_attribute(self, f: Field, *, inferred: bool) -> None:
+        """Create the attribute's column (and its folded copy), inside a transaction."""
+        raise NotImplementedError
+
+    def set_enum_values(self, f: Field, values: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def text_to_enum(self, f: Field, values: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def distinct_values(self, f: Field) -> list[object]:
+        raise NotImplementedError
+
+    def value_counts(self) -> dict[str, int]:
+        """How many customers have a value in each attribute."""
+        raise NotImplementedError
+
+    # --- customers ------------------------------------------------------------------------------
+
+    def customer_columns(self) -> list[str]:
+        """The stored columns of ``customers`` after ``pk``, in the order rows are given."""
+        cols = list(BUILTIN_COLUMNS)
+        for f in self.registry().attributes.values():
+            cols.append(f.column)
+            if f.fold_column:
+                cols.append(f.fold_column)
+        return cols
+
+    def next_pk(self) -> int:
+        raise NotImplementedError
+
+    def rows_by_id(self, ids: Sequence[str], columns: Sequence[str]) -> dict[str, tuple]:
+        """The stored rows (pk first, then ``columns``) of the customers with these ids."""
+        raise NotImplementedError
+
+    def insert_customers(self, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+        raise NotImplementedError
+
+    def insert_new_customers(self, columns: Sequence[str], rows: list) -> bool:
+        """Insert rows whose ids should all be new; False, having inserted nothing, if one is not."""
+        raise NotImplementedError
+
+    def update_customers(self, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+        raise NotImplementedError
+
+    def bulk_load(self) -> AbstractContextManager[bool]:
+        """Around a load inside a transaction; gives whether the table was empty (the engine may
+        then build its indexes once, at the end)."""
+        raise NotImplementedError
+
+    def customer(self, customer_id: str) -> dict | None:
+        """One customer as {column: value}, or None."""
+        raise NotImplementedError
+
+    def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
+        raise NotImplementedError
+
+    # --- segments -------------------------------------------------------------------------------
+
+    def segment(self, name: str) -> Segment | None:
+        """The segment whose name is ``name`` case-insensitively, or None."""
+        raise NotImplementedError
+
+    def segments(self) -> list[Segment]:
+        raise NotImplementedError
+
+    def segment_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def insert_segment(self, name: str, description: str | None, flt: Filter) -> None:
+        raise NotImplementedError
+
+    def update_segment(self, pk: int, name: str, description: str | None, flt: Filter) -> None:
+        raise NotImplementedError
+
+    def delete_segment(self, pk: int) -> None:
+        raise NotImplementedError
+
+    # --- exports --------------------------------------------------------------------------------
+
+    def insert_export(self, record: dict) -> int:
+        """Record an export (inside a transaction); returns its id."""
+        raise NotImplementedError
+
+    def exports(self, limit: int | None = None) -> list[dict]:
+        raise NotImplementedError
+
+    # --- filtered queries (``where`` and ``params`` from compile.py) ----------------------------
+
+    def count_where(self, where: str, params: dict) -> int:
+        raise NotImplementedError
+
+    def matches(self, pk: int, where: str, params: dict) -> bool:
+        raise NotImplementedError
+
+    def select_where(
+        self,
+        where: str,
+        params: dict,
+        columns: Sequence[str],
+        order_by: Sequence[tuple[str, bool]] = (("id", False),),
+        limit: int | None = None,
+        expected: int | None = None,
+    ) -> Iterator[tuple]:
+        """``columns`` of the matching customers, streamed; missing values sort last. ``expected``:
+        how many will match, if known, to choose the plan."""
+        raise NotImplementedError
+
+    def count_steps(self, where: str, params: dict, steps: Sequence[str]) -> list[int]:
+        """How many customers match ``where``, and how many of them each of ``steps`` keeps."""
+        raise NotImplementedError
+
+    def select_cells(
+        self, where: str, params: dict, expressions: Sequence[str], expected: int | None = None
+    ) -> Iterator[Sequence]:
+        """Compiled cell ``expressions`` of the matching customers by id, streamed (``fetchmany``)."""
+        raise NotImplementedError
+
+    def explain(self, where: str, params: dict) -> list[str]:
+        """The engine's plan for counting ``where``; preparing it refuses what it cannot evaluate."""
+        raise NotImplementedError

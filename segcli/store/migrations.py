@@ -1,0 +1,206 @@
+"""The schema's history: named migrations, in order, for the SQLite engine.
+
+A database's version is ``PRAGMA user_version``: the number of migrations it has had. Opening an
+older file runs the missing ones, each with its version bump in one transaction (``SQLiteStore``);
+a file from a newer seg is refused. A step is an SQL statement, or a function of the connection
+for what SQL cannot say. Column names in the functions come from the file's own ``attributes``
+table and are checked against the shape seg gives them before they reach SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ..fields import fold, fold_items, name_key, unique_items
+from .base import BUILTIN_COLUMNS
+
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+
+class Migration(NamedTuple):
+    name: str
+    steps: tuple[Step, ...]
+
+
+def _lists_fold_columns(conn: sqlite3.Connection) -> None:
+    """3, in Python: give each list field its fold column, filled from its JSON column with the
+    importer's own ``fold_items``, so that a later re-import finds these rows unchanged."""
+    columns = ["tags"] + [
+        r[0] for r in conn.execute("SELECT column_name FROM attributes WHERE type = 'array' ORDER BY rowid")
+    ]
+    for column in columns:
+        if not re.fullmatch(r"(tags|attr_[a-z][a-z0-9_]*)", column):
+            raise AssertionError(f"unexpected list column {column!r}")
+        fold_column = "tags_fold" if column == "tags" else column + "__fold"
+        conn.execute(f"ALTER TABLE customers ADD COLUMN {fold_column} TEXT")
+        last = 0
+        while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
+            f"SELECT pk, {column} FROM customers WHERE pk > ? AND {column} IS NOT NULL ORDER BY pk LIMIT 10000",
+            (last,),
+        ).fetchall():
+            conn.executemany(
+                f"UPDATE customers SET {fold_column} = ? WHERE pk = ?",
+                [(fold_items(json.loads(value)), pk) for pk, value in rows],
+            )
+            last = rows[-1][0]
+    # Indexes that cost more to keep up than they save: a full scan of a million customers takes
+    # about 0.1 s, and these columns hold few distinct values (README "Schema").
+    indexes = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customers' AND sql IS NOT NULL"
+        " AND name NOT IN ('customers_created_at', 'customers_last_interaction_at')"
+    ).fetchall()
+    for (name,) in indexes:
+        if not re.fullmatch(r"customers_[a-z0-9_]+", name):
+            raise AssertionError(f"unexpected index name {name!r}")
+        conn.execute(f"DROP INDEX {name}")
+
+
+def _nfkc_casefold(conn: sqlite3.Connection) -> None:
+    """4, in Python: fold columns (and segment name keys) hold NFKC_Casefold, not ``str.casefold``,
+    so that NFC and NFD spellings, full-width forms and zero-width characters compare equal
+    (SPEC §2). Recomputed with the importer's own ``fold``, a page of customers at a time, writing
+    only the rows that change (none, for ASCII data); list elements that are now the same collapse
+    to the first spelling, as an import does today, so re-importing the same file finds them
+    unchanged."""
+    attributes = conn.execute("SELECT column_name, type FROM attributes WHERE type IN ('text', 'array') ORDER BY rowid")
+    texts = ["id", "name", "email", "phone"]
+    lists = ["tags"]
+    for column, type_ in attributes:
+        (texts if type_ == "text" else lists).append(column)
+    for column in texts + lists:
+        if not re.fullmatch(r"(id|name|email|phone|tags|attr_[a-z][a-z0-9_]*)", column):
+            raise AssertionError(f"unexpected column {column!r}")
+    folds = [c + ("_fold" if c in BUILTIN_COLUMNS else "__fold") for c in texts + lists]
+    columns = texts + lists + folds
+    update = f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE pk = ?"
+    last = 0
+    while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
+        f"SELECT pk, {', '.join(columns)} FROM customers WHERE pk > ? ORDER BY pk LIMIT 10000", (last,)
+    ).fetchall():
+        changed = []
+        for pk, *row in rows:
+            values = row[: len(texts) + len(lists)]
+            for i in range(len(texts), len(values)):  # a list: its elements that fold alike collapse
+                if values[i] is not None:
+                    items = json.loads(values[i])
+                    kept = unique_items(items)
+                    if kept != items:
+                        values[i] = json.dumps(kept, ensure_ascii=False) if kept else None
+            new = [
+                *values,
+                *(fold(v) if v is not None else None for v in values[: len(texts)]),
+                *(fold_items(json.loads(v)) if v is not None else None for v in values[len(texts) :]),
+            ]
+            if new != row:
+                changed.append((*new, pk))
+        conn.executemany(update, changed)
+        last = rows[-1][0]
+    # Segment names are unique by their key. Two names that were different and fold alike now
+    # (NFC and NFD "Café") cannot both keep theirs: the later one is renamed "Café (2)", so that both
+    # stay reachable by name, and the migration never fails on it.
+    segments = conn.execute("SELECT pk, name FROM segments ORDER BY pk").fetchall()
+    conn.execute("UPDATE segments SET name_key = char(1) || pk")  # never a key: names hold no control characters
+    taken: set[str] = set()
+    for pk, name in segments:
+        new_name, n = name, 1
+        while name_key(new_name) in taken:
+            n += 1
+            new_name = f"{name} ({n})"
+        taken.add(name_key(new_name))
+        conn.execute("UPDATE segments SET name = ?, name_key = ? WHERE pk = ?", (new_name, name_key(new_name), pk))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "customers, their list items, attributes and segments",
+        (
+            """CREATE TABLE customers (
+                    pk INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    id_fold TEXT NOT NULL,
+                    name TEXT, name_fold TEXT,
+                    email TEXT, email_fold TEXT,
+                    phone TEXT, phone_fold TEXT,
+                    language TEXT,
+                    platform TEXT,
+                    country TEXT,
+                    tags TEXT,
+                    created_at TEXT,
+                    last_interaction_at TEXT,
+                    marketing_opt_out INTEGER NOT NULL DEFAULT 0 CHECK (marketing_opt_out IN (0, 1))
+                )""",
+            # The key's columns come first, in key order: SQLite 3.40's integrity_check wrongly reports
+            # "NULL value" in a WITHOUT ROWID table whose key columns are declared in another order.
+            """CREATE TABLE customer_items (
+                    customer_pk INTEGER NOT NULL REFERENCES customers(pk) ON DELETE CASCADE,
+                    field TEXT NOT NULL,
+                    value_fold TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (customer_pk, field, value_fold)
+                ) WITHOUT ROWID""",
+            "CREATE INDEX customer_items_lookup ON customer_items (field, value_fold, customer_pk)",
+            """CREATE VIEW customer_tags AS
+                    SELECT customer_pk, value AS tag FROM customer_items WHERE field = 'tags'""",
+            "CREATE INDEX customers_language ON customers (language)",
+            "CREATE INDEX customers_platform ON customers (platform)",
+            "CREATE INDEX customers_country ON customers (country)",
+            "CREATE INDEX customers_created_at ON customers (created_at)",
+            "CREATE INDEX customers_last_interaction_at ON customers (last_interaction_at)",
+            """CREATE TABLE attributes (
+                    name TEXT NOT NULL,
+                    name_key TEXT NOT NULL UNIQUE,
+                    type TEXT NOT NULL,
+                    enum_values TEXT,
+                    column_name TEXT NOT NULL UNIQUE,
+                    inferred INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL
+                )""",
+            """CREATE TABLE segments (
+                    pk INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    name_key TEXT NOT NULL UNIQUE,
+                    description TEXT,
+                    filter TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                )""",
+        ),
+    ),
+    Migration(
+        "the history of exports: what was sent, to whom, when, and the file's checksum",
+        (
+            """CREATE TABLE exports (
+                    pk INTEGER PRIMARY KEY,
+                    exported_at TEXT NOT NULL,
+                    now TEXT NOT NULL,
+                    segments TEXT NOT NULL,
+                    excluded TEXT NOT NULL,
+                    options TEXT NOT NULL,
+                    waterfall TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    sha256 TEXT NOT NULL
+                )""",
+        ),
+    ),
+    Migration(
+        # One write per customer instead of one per element, which made imports slow; only the
+        # date indexes are kept.
+        "lists in a fold column of customers, not in a table of items",
+        (
+            _lists_fold_columns,
+            "DROP VIEW customer_tags",
+            "DROP TABLE customer_items",
+            """CREATE VIEW customer_tags AS
+                    SELECT c.pk AS customer_pk, j.value AS tag FROM customers c, json_each(c.tags) j""",
+        ),
+    ),
+    Migration("text compared by its NFKC_Casefold (Unicode), not by str.casefold", (_nfkc_casefold,)),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
