@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import catalog, settings
 from .catalog import Catalog
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
-from .errors import NotFoundError, SegError, UsageError, hint
-from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, InvalidValue
+from .errors import InvalidValue, NotFoundError, SegError, UsageError, hint
+from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
 from .store import Store, open_store
 
@@ -39,10 +39,10 @@ def parse_now(text: str | None, name: str = "--now") -> datetime:
     A bad one is a UsageError naming ``name``, the option or variable it came from."""
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)
-    from .fields import parse_date
+    from .timeutil import parse_date
 
     try:
-        return parse_date(text)[0]
+        return parse_date(text.strip())[0]
     except InvalidValue as exc:
         raise UsageError(f"{name}: {exc}") from None
     except (ValueError, OverflowError):  # an offset that moves the date out of range

@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING
 
 from . import faults
 from .compile import compile_audience
-from .errors import DataError, FilterError, NotFoundError, SegError, TooLargeError, UsageError, did_you_mean
-from .fields import (
-    ATTRIBUTE_TYPES,
-    Field,
-    FieldRegistry,
-    FieldType,
+from .errors import (
+    DataError,
+    FilterError,
     InvalidValue,
-    attribute_field,
-    check_attribute_name,
-    fold,
-    normalize_enum,
+    NotFoundError,
+    SegError,
+    TooLargeError,
+    UsageError,
+    did_you_mean,
 )
+from .fields import ATTRIBUTE_TYPES, Field, FieldRegistry, FieldType, attribute_field, check_attribute_name
 from .model import Filter, Segment
+from .values import fold, normalize_enum
 
 if TYPE_CHECKING:
     from .store import Store

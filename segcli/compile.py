@@ -22,9 +22,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from .errors import DataError
-from .fields import EARLIEST, INTEGER_MAX, INTEGER_MIN, ITEM_SEP, Field, FieldRegistry, FieldType, fold, format_instant
+from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group
 from .operators import OPERATORS
+from .timeutil import EARLIEST, format_instant
+from .values import INTEGER_MAX, INTEGER_MIN, ITEM_SEP, fold
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 

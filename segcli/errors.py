@@ -7,6 +7,11 @@ stderr and the exit status it carries (SPEC §6: 1 for data or state, 2 for usag
 from __future__ import annotations
 
 
+class InvalidValue(ValueError):
+    """A raw value that is not of its field's type; the message says why, for a user. Not a
+    SegError: the importer turns it into a row's problem, the parser into a FilterError."""
+
+
 class SegError(Exception):
     """A problem the user can act on. ``exit_code`` follows SPEC §6."""
 

@@ -11,10 +11,12 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .errors import FilterError, did_you_mean
-from .fields import Field, FieldRegistry, FieldType, InvalidValue, normalize, parse_date
+from .errors import FilterError, InvalidValue, did_you_mean
+from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group, literal
 from .operators import OPERATORS, SYMBOLS, Shape, applicable
+from .timeutil import format_instant, parse_date
+from .values import normalize
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -193,11 +195,9 @@ def _value(tok: Token, field: Field, op: str, text: str) -> object:
         raise FilterError("empty value", text, tok.start_pos, tok.end_pos)
     try:
         if field.type is FieldType.DATE:
-            instant, date_only = parse_date(raw)
+            instant, date_only = parse_date(raw.strip())
             if date_only:
                 return instant.date().isoformat()
-            from .fields import format_instant
-
             return format_instant(instant)
         if field.is_list or op in ("contains", "starts_with", "ends_with"):
             return raw.strip()

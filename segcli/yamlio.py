@@ -18,9 +18,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import faults
 from .catalog import Attributes, check_segment_name
 from .errors import DataError, FilterError, UsageError
-from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field, name_key
+from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
 from .model import Filter
 from .parse import parse_filter
+from .values import name_key
 
 if TYPE_CHECKING:
     from .catalog import Catalog

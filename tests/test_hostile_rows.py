@@ -14,7 +14,7 @@ from conftest import db_path, run, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segcli import importer
+from segcli.importer import run as importer
 
 GOOD_BEFORE = {"id": "G1", "name": "Before", "score": "7", "created_at": "2026-01-05"}
 GOOD_AFTER = {"id": "G3", "name": "After", "score": "8", "created_at": "2026-01-06"}

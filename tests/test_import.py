@@ -347,7 +347,7 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
 
     from conftest import EXAMPLE_YAML, ROOT
 
-    from segcli import importer
+    from segcli.importer import run as importer
 
     sys.path.insert(0, str(ROOT / "sample_data"))
     from datetime import UTC, datetime
@@ -388,8 +388,8 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
         return data["customers"], summaries
 
     used = []
-    original = importer._insert_columns
-    monkeypatch.setattr(importer, "_insert_columns", lambda *a: used.append(original(*a)) or used[-1])
+    original = importer.insert_columns
+    monkeypatch.setattr(importer, "insert_columns", lambda *a: used.append(original(*a)) or used[-1])
     by_columns, summaries = load(str(tmp_path / "columns.db"))
     assert used.count(True) >= 8  # the column path did run: new rows, updates, CSV and JSON
     monkeypatch.setattr(importer, "COLUMN_CHUNK", 10**9)  # chunks never fill: row by row only
@@ -479,8 +479,9 @@ def test_a_schema_2_database_moves_its_lists_into_fold_columns(tmp_path, monkeyp
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from segcli.fields import BUILTIN_BY_NAME, FieldType, InvalidValue, attribute_field  # noqa: E402
-from segcli.importer import _Slot  # noqa: E402
+from segcli.errors import InvalidValue  # noqa: E402
+from segcli.fields import BUILTIN_BY_NAME, FieldType, attribute_field  # noqa: E402
+from segcli.importer.columns import Slot as _Slot  # noqa: E402
 
 CELLS = {
     "date": ["2026-01-05T10:00:00Z", "2026-01-05", "2026-01-05T10:00:00+04:00", "2025-12-31T23:30:00-02:00",

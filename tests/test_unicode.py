@@ -15,7 +15,7 @@ from conftest import db_path, run, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segcli.fields import _fold_by_character, fold
+from segcli.values import _fold_by_character, fold
 
 NFC, NFD = "caf\u00e9", "cafe\u0301"
 ZWJ, ZWNJ, LRM, RLI, PDI, SHY, VS16 = "\u200d", "\u200c", "\u200e", "\u2067", "\u2069", "\u00ad", "\ufe0f"

@@ -62,9 +62,16 @@ def main() -> None:
         sys.stdout = _ClosedOutput()
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the rest of the process)
+    import csv
+    import gc
+
+    collecting, cell_limit = gc.isenabled(), csv.field_size_limit()  # the import command changes them
     try:
         _main()
     finally:
+        if collecting:
+            gc.enable()
+        csv.field_size_limit(cell_limit)
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         if streams[0] is None:

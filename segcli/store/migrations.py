@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ..fields import fold, fold_items, name_key, unique_items
+from ..values import fold, fold_items, name_key, unique_items
 from .base import BUILTIN_COLUMNS
 
 Step = str | Callable[[sqlite3.Connection], None]

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 
 from .. import settings
 from ..errors import DataError, LockedError, NotFoundError
-from ..fields import Field, FieldRegistry, FieldType, attribute_field, fold, name_key
+from ..fields import Field, FieldRegistry, FieldType, attribute_field
 from ..model import Filter, Segment
+from ..values import fold, name_key
 from . import errors
 from .base import MAX_ATTRIBUTES, Store, utcnow
 from .errors import query
