@@ -19,7 +19,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO
 
 from . import faults, settings
@@ -28,6 +28,7 @@ from .compile import compile_audience, compile_cells, compile_waterfall
 from .errors import UsageError
 from .fields import Field, FieldType
 from .model import Condition, Filter
+from .timeutil import format_instant, stamp
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -185,7 +186,7 @@ def export_audience(
         result.sha256 = hashing.sha.hexdigest()
 
     record = {
-        "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "now": format_instant(now),
         "segments": [{"name": s.name, "filter": s.where} for s in included],
         "excluded": [{"name": s.name, "filter": s.where} for s in excluded],
         "options": {
@@ -199,7 +200,7 @@ def export_audience(
 
     def save_record() -> None:
         record.update(
-            exported_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            exported_at=stamp(),
             waterfall=[{"step": s, "count": n} for s, n in result.waterfall],
             count=result.written,
             path=result.path,

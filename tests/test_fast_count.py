@@ -7,7 +7,7 @@ from conftest import run
 from typer.testing import CliRunner
 
 from segcli.cli.app import app
-from segcli.cli.fast import parse_count
+from segcli.cli.options import parse as parse_count
 
 
 @pytest.mark.parametrize(

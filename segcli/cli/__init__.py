@@ -62,16 +62,18 @@ def main() -> None:
         sys.stdout = _ClosedOutput()
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the rest of the process)
-    import csv
     import gc
 
-    collecting, cell_limit = gc.isenabled(), csv.field_size_limit()  # the import command changes them
+    collecting = gc.isenabled()  # the import command turns the collector off, and sets the csv limit
+    csv = sys.modules.get("csv")  # not imported for it: `seg count` does not need csv
+    cell_limit = csv.field_size_limit() if csv else 131072  # the csv module's own default
     try:
         _main()
     finally:
         if collecting:
             gc.enable()
-        csv.field_size_limit(cell_limit)
+        if "csv" in sys.modules:
+            sys.modules["csv"].field_size_limit(cell_limit)
         for signum, handler in previous.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         if streams[0] is None:
@@ -89,19 +91,18 @@ def _main() -> None:
         return f"the {committed[-1]} was committed, but then: {message}" if committed else message
 
     try:
-        from .fast import parse_count, run_count
+        from .options import parse
 
-        count_options = parse_count(sys.argv[1:])
-        if count_options is not None:
-            run_count(count_options)
+        parsed = parse(sys.argv[1:])
+        if parsed is not None:
+            from .fast import run
+
+            run(parsed, committed)
             sys.stdout.flush()
             return
-        from .app import app, close_databases
+        from .app import app
 
-        try:
-            app(prog_name="seg")
-        finally:
-            committed.extend(close_databases())
+        app(prog_name="seg", obj=committed)
     except Interrupted as exc:
         if exc.committed:
             error(f"interrupted after {exc.committed}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 
 from ..fields import BUILTIN_FIELDS, Field, FieldRegistry
 from ..model import Filter, Segment
@@ -23,11 +22,6 @@ MAX_ATTRIBUTES = 500
 BUILTIN_COLUMNS: tuple[str, ...] = tuple(
     col for f in BUILTIN_FIELDS for col in ((f.column, f.fold_column) if f.fold_column else (f.column,))
 )
-
-
-def utcnow() -> str:
-    """The clock, as stored: UTC to the second."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:

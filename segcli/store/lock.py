@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
+
+from ..timeutil import stamp
 
 _OPERATION = re.compile(r"[a-z][a-z ]{0,40}")
 _SINCE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -41,7 +42,7 @@ class WriterMarker:
         info = {
             "operation": operation,
             "pid": os.getpid(),
-            "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "since": stamp(),
             "started": process_start(os.getpid()),
         }
         tmp = f"{self.file}.{os.urandom(6).hex()}.tmp"

@@ -12,17 +12,21 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .. import settings
 from ..errors import DataError, LockedError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType, attribute_field
 from ..model import Filter, Segment
+from ..timeutil import stamp
 from ..values import fold, name_key
 from . import errors
-from .base import MAX_ATTRIBUTES, Store, utcnow
+from .base import MAX_ATTRIBUTES, Store
 from .errors import query
-from .lock import WriterMarker
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from .lock import WriterMarker
 
 _SQL_TYPES = {
     FieldType.TEXT: "TEXT",
@@ -204,6 +208,8 @@ class SQLiteStore(Store):
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if errors.is_locked(exc):
+                from .lock import WriterMarker
+
                 raise LockedError(WriterMarker(self.path).locked_message(self.path, waited_ms, wait_setting)) from None
             raise errors.disk_error(exc, self.path) from None
         finally:
@@ -269,6 +275,8 @@ class SQLiteStore(Store):
     def _mark_writer(self, operation: str) -> WriterMarker | None:
         if self.path == ":memory:" or self._discard_new is not None:  # nobody else can see it yet
             return None
+        from .lock import WriterMarker  # writers only: ``seg count`` does not pay for it
+
         marker = WriterMarker(self.path)
         return marker if marker.mark(operation) else None
 
@@ -340,7 +348,7 @@ class SQLiteStore(Store):
                 json.dumps(list(f.enum_values)) if f.type is FieldType.ENUM else None,
                 f.column,
                 int(inferred),
-                utcnow(),
+                stamp(),
             ),
         )
         self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.column} {_SQL_TYPES[f.type]}")
@@ -500,7 +508,7 @@ class SQLiteStore(Store):
         return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key")]
 
     def insert_segment(self, name: str, description: str | None, flt: Filter) -> None:
-        now = utcnow()
+        now = stamp()
         self.conn.execute(
             "INSERT INTO segments (name, name_key, description, filter, model, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -511,7 +519,7 @@ class SQLiteStore(Store):
         self.conn.execute(
             "UPDATE segments SET name = ?, name_key = ?, description = ?, filter = ?, model = ?,"
             " updated_at = ? WHERE pk = ?",
-            (name, name_key(name), description, flt.to_text(), flt.dumps(), utcnow(), pk),
+            (name, name_key(name), description, flt.to_text(), flt.dumps(), stamp(), pk),
         )
 
     def delete_segment(self, pk: int) -> None:

@@ -1,0 +1,132 @@
+"""Customers: `seg import`, `seg customers show`, `seg attributes`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from ..render import cell, note, print_json, table
+from .common import fail_for_segments, seg
+from .session import after_commit
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="CSV, JSON or JSONL files; - for stdin.")],
+    format: Annotated[Format | None, typer.Option("--format", help="Format, if the extension does not say.")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the others to the rejects file.")] = False,
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv; PATH.rejects.jsonl for JSON input).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Import customers, upserting by id, all files in one transaction. Strict: one invalid row
+    and nothing is written."""
+    import csv
+    import gc
+
+    from ..importer import MAX_LINE
+    from ..render import ImportProgress
+
+    # Process-wide settings, for the command only (the library leaves them alone; ``main`` puts
+    # them back): a cell may be as long as a line may (16 MiB); and an import allocates millions of
+    # short-lived lists and tuples, none in a reference cycle, which the cycle collector would only
+    # keep re-scanning (~15% of a bulk load).
+    csv.field_size_limit(MAX_LINE)
+    gc.disable()
+    progress = ImportProgress("importing")
+    try:
+        summaries = seg(ctx).import_files(
+            paths, fmt=format.value if format else None, skip_invalid=skip_invalid,
+            rejects=rejects, dry_run=dry_run, progress=progress,
+        )
+    finally:
+        progress.close()
+    counts = "; ".join(s.counts() for s in summaries)
+    with after_commit(None if dry_run else f"the import was committed ({counts})"):
+        for summary in summaries:
+            prefix = "dry run, nothing written: " if dry_run else ""
+            note(f"{prefix}{summary.path}: {summary.counts()}")
+            for name, type_ in summary.new_attributes:
+                note(f"  new attribute {name}: {type_} (inferred)")
+            if summary.rejects_path:
+                note(f"  rejected rows written to {summary.rejects_path}")
+        if json_:
+            print_json([s.to_json() for s in summaries] if len(summaries) > 1 else summaries[0].to_json())
+
+
+def customers_show(
+    ctx: typer.Context,
+    customer_id: Annotated[str, typer.Argument(metavar="ID")],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A customer, its tags and attributes, and every segment it is in."""
+    customer = seg(ctx).customer(customer_id)
+    if json_:
+        print_json(customer)
+    else:
+        shown = [(k, v) for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
+        rows = [{"field": k, "value": cell(v)} for k, v in shown]
+        rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
+        rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
+        if customer["segment_errors"]:
+            failed = ", ".join(e["segment"] for e in customer["segment_errors"])
+            rows.append({"field": "not evaluated", "value": failed})
+        table(rows, ["field", "value"], title=f"customer {customer['id']}")
+    fail_for_segments(customer["segment_errors"])
+
+
+def attributes_list(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List custom attributes: name, type, enum values, customers with a value."""
+    if ctx.invoked_subcommand:
+        return
+    rows = seg(ctx).attributes.list()
+    if json_:
+        print_json([{k: r[k] for k in ("name", "type", "values", "inferred", "count")} for r in rows])
+        return
+    for r in rows:
+        r["values"] = ",".join(r["values"] or [])
+        r["inferred"] = "inferred" if r["inferred"] else "declared"
+    table(rows, ["name", "type", "values", "inferred", "count"])
+
+
+class AttrType(StrEnum):
+    text = "text"
+    number = "number"
+    boolean = "boolean"
+    date = "date"
+    enum = "enum"
+    array = "array"
+
+
+def attributes_define(
+    ctx: typer.Context,
+    name: str,
+    type_: Annotated[AttrType, typer.Option("--type", help="The attribute's type.")],
+    values: Annotated[str | None, typer.Option("--values", help="An enum's values: a,b,c.")] = None,
+) -> None:
+    """Declare a custom attribute (an enum may gain values; text may become an enum)."""
+    listed = [v for v in values.split(",")] if values else None
+    outcome = seg(ctx).attributes.define(name, type_.value, listed)
+    note(f"attribute {name}: {outcome}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_)
+    customers_app = typer.Typer(help="Look up customers.", no_args_is_help=True)
+    customers_app.command("show")(customers_show)
+    app.add_typer(customers_app, name="customers")
+    attributes_app = typer.Typer(help="Custom attributes: list them (no subcommand) or define one.")
+    attributes_app.callback(invoke_without_command=True)(attributes_list)
+    attributes_app.command("define")(attributes_define)
+    app.add_typer(attributes_app, name="attributes")

@@ -1,0 +1,215 @@
+"""Segments: create, edit, delete, list, show, count, members, filter, why."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from .. import api
+from ..errors import UsageError
+from ..render import cell, is_terminal, note, print_json, table
+from .common import Columns, Exclude, Names, Where, complete_segment, fail_for_segments, seg, split_columns
+
+
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The new segment's name.")],
+    where: Where,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+) -> None:
+    """Save a segment."""
+    db = seg(ctx)
+    created = db.segments.create(name, where, description)
+    note(f"created {created.name}: {created.where}")
+
+
+def edit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
+    where: Annotated[list[str] | None, typer.Option("--where", "-w", help="Replace the filter.")] = None,
+    or_where: Annotated[list[str] | None, typer.Option("--or-where", help="Add a group to the filter.")] = None,
+    rename: Annotated[str | None, typer.Option("--rename")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+) -> None:
+    """Change a segment's filter, name or description."""
+    if not (where or or_where or rename or description is not None):
+        raise UsageError("nothing to change: give --where, --or-where, --rename or --description")
+    edited = seg(ctx).segments.edit(name, where=where, or_where=or_where, rename=rename, description=description)
+    note(f"updated {edited.name}: {edited.where}")
+
+
+def delete(
+    ctx: typer.Context,
+    names: Names,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete segments (never customers)."""
+    db = seg(ctx)
+    found = [db.segments.get(n).name for n in names]
+    if not yes and is_terminal(sys.stdin) and not typer.confirm(f"Delete {', '.join(found)}?"):
+        note("nothing deleted")
+        raise typer.Exit(1)
+    for name in db.segments.delete(found):
+        note(f"deleted {name}")
+
+
+def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every segment with its current count, filter and description."""
+    rows = seg(ctx).segments.list()
+    if json_:
+        print_json([{k: r[k] for k in ("name", "count", "filter", "description", "error")} for r in rows])
+    else:
+        table([{**r, "count": "(error)" if r["count"] is None else r["count"]} for r in rows],
+              ["name", "count", "filter", "description"])
+    fail_for_segments([{"segment": r["name"], "error": r["error"]} for r in rows if r["error"]])
+
+
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+    sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL, its parameters and plan.")] = False,
+) -> None:
+    """A segment's filter, group by group, and its count."""
+
+    db = seg(ctx)
+    segment = db.segments.get(name)
+    count, error = db.count_saved(segment)
+    groups = segment.filter.groups
+    data = {
+        "name": segment.name,
+        "description": segment.description,
+        "filter": segment.where,
+        "groups": [[c.to_text() for c in g.conditions] for g in groups],
+        "count": count,
+        "error": error,
+    }
+    if sql and error is None:
+        data.update(db.explain(db.saved_filter(segment)))
+    if json_:
+        print_json(data)
+    else:
+        out = [f"{segment.name}: {count} customers" if error is None else f"{segment.name}: cannot be counted"]
+        if segment.description:
+            out.append(segment.description)
+        if not groups:
+            out.append(f"  {segment.where}")
+        for i, group in enumerate(groups, 1):
+            out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
+            out += [f"    {c.to_text():40}  ({c.describe()})" for c in group.conditions]
+        if sql and error is None:
+            out += ["", "SQL:", "  " + data["sql"], "parameters:"]
+            out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
+            out += ["plan:"] + ["  " + p for p in data["plan"]]
+        sys.stdout.write("\n".join(out) + "\n")
+    fail_for_segments([{"segment": segment.name, "error": error}] if error else [])
+
+
+def count(
+    ctx: typer.Context,
+    names: Names,
+    exclude: Exclude = None,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The number of customers in any of the segments and none of the excluded: a bare integer."""
+    n = seg(ctx).count(names, exclude or [])
+    if json_:
+        print_json({"segments": names, "exclude": exclude or [], "count": n})
+    else:
+        sys.stdout.write(f"{n}\n")
+
+
+class MembersFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+Sort = Annotated[str | None, typer.Option("--sort", help="Sort by this field (-field: descending); default id.")]
+Limit = Annotated[int | None, typer.Option("--limit", "-n", min=0, help="Show at most N.")]
+OutFormat = Annotated[MembersFormat, typer.Option("--format", "-f")]
+
+
+def _print_members(db: api.Seg, names, exclude, where, columns, sort, limit, fmt: MembersFormat) -> None:
+    fields = db.columns(split_columns(columns))
+    keys = [f.name for f in fields]
+    if fmt is MembersFormat.table and is_terminal():
+        total = db.count_filter(where) if where is not None else db.count(names, exclude)
+        rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=50 if limit is None else limit)
+        table(rows, keys, total=total)
+        return
+    from ..render import write_rows
+
+    rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=limit)
+    write_rows(rows, keys, "tsv" if fmt is MembersFormat.table else fmt.value)
+
+
+def members(
+    ctx: typer.Context,
+    names: Names,
+    exclude: Exclude = None,
+    columns: Columns = None,
+    sort: Sort = None,
+    limit: Limit = None,
+    format: OutFormat = MembersFormat.table,
+) -> None:
+    """The customers in any of the segments and none of the excluded, sorted by id."""
+    _print_members(seg(ctx), names, exclude or [], None, columns, sort, limit, format)
+
+
+def filter_(
+    ctx: typer.Context,
+    where: Where,
+    save_as: Annotated[str | None, typer.Option("--save-as", help="Save the filter as a segment.")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    columns: Columns = None,
+    sort: Sort = None,
+    limit: Limit = None,
+    format: OutFormat = MembersFormat.table,
+) -> None:
+    """An ad-hoc filter: its count (on stderr) and its members."""
+    db = seg(ctx)
+    flt = db.parse(where)
+    note(f"{db.count_filter(flt)} customers match: {flt.to_text()}")
+    _print_members(db, [], [], flt, columns, sort, limit, format)
+    if save_as:
+        saved = db.segments.create(save_as, flt, description)
+        note(f"saved as {saved.name}")
+
+
+def why(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID")],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Each group and condition of a segment, the customer's value, and whether it matched."""
+    report = seg(ctx).why(name, customer_id)
+    if json_:
+        print_json(report.to_json())
+        return
+    mark = {True: "✓", False: "✗"}
+    lines = [f"{report.segment} / customer {report.customer_id}"]
+    for i, group in enumerate(report.groups, 1):
+        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
+        for c in group.conditions:
+            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
+    verdict = "IN the segment" if report.matched else "NOT in the segment"
+    lines.append(f"{report.customer_id} is {verdict}")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(create)
+    app.command()(edit)
+    app.command()(delete)
+    app.command("list")(list_)
+    app.command()(show)
+    app.command()(count)
+    app.command()(members)
+    app.command("filter")(filter_)
+    app.command()(why)
