@@ -10,7 +10,6 @@ as they were.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -27,6 +26,7 @@ from .compile import compile_audience, compile_cells, compile_waterfall
 from .errors import UsageError
 from .fields import Field, FieldType
 from .model import Condition, Filter
+from .render import CsvWriter
 
 if TYPE_CHECKING:
     from .api import Seg
@@ -159,7 +159,7 @@ def export_audience(
             total = result.waterfall[-1][1]
             written = 0
             if fmt == "csv":
-                writer = csv.writer(text, lineterminator="\n")
+                writer = CsvWriter(text)
                 writer.writerow(keys)
                 cursor = store.select_cells(final.sql, final.params, cells, expected=total)
                 while batch := cursor.fetchmany(2000):

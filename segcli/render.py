@@ -7,10 +7,12 @@ so that ``seg count`` does not pay for it.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import TextIO
 
 
@@ -36,6 +38,40 @@ def cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return str(value)
+
+
+class CsvWriter:
+    """``csv.writer`` with ``\n`` line ends that also quotes every cell holding a carriage return
+    (SPEC §13). csv quotes only the characters of its own line end, and an unquoted CR ends the row
+    for ``csv.reader`` and spreadsheets. A batch of rows with no CR anywhere, nearly every batch, is
+    written as csv writes it; a batch with one is written again, each row ended with ``\r\n`` (so
+    that csv quotes CR and LF alike) and that ending turned back into ``\n``."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.buffer = io.StringIO()
+        self.lf = csv.writer(self.buffer, lineterminator="\n")
+        self.crlf = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def writerows(self, rows: Sequence[Sequence]) -> None:
+        self.lf.writerows(rows)
+        text = self._take()
+        if "\r" in text:
+            text = "".join(self._row_quoting_cr(row) for row in rows)
+        self.out.write(text)
+
+    def writerow(self, row: Sequence) -> None:
+        self.writerows((row,))
+
+    def _row_quoting_cr(self, row: Sequence) -> str:
+        self.crlf.writerow(row)
+        return self._take()[:-2] + "\n"
+
+    def _take(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
 
 
 def print_json(data: object, out: TextIO | None = None) -> None:
@@ -81,11 +117,12 @@ def write_rows(rows: Iterable[dict], columns: Sequence[str], fmt: str, out: Text
     out = out or sys.stdout
     n = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = CsvWriter(out)
         writer.writerow(columns)
-        for r in rows:
-            writer.writerow([cell(r.get(c)) for c in columns])
-            n += 1
+        remaining = iter(rows)
+        while batch := [[cell(r.get(c)) for c in columns] for r in islice(remaining, 1000)]:
+            writer.writerows(batch)
+            n += len(batch)
     elif fmt == "jsonl":
         for r in rows:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
