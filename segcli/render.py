@@ -7,11 +7,10 @@ so that ``seg count`` does not pay for it.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TextIO
 
@@ -40,38 +39,43 @@ def cell(value: object) -> str:
     return str(value)
 
 
+class _Lines(list):
+    """What a csv writer writes to: each row's line kept in a list (cheaper than a StringIO)."""
+
+    write = list.append
+
+
 class CsvWriter:
     """``csv.writer`` with ``\n`` line ends that also quotes every cell holding a carriage return
-    (SPEC §13). csv quotes only the characters of its own line end, and an unquoted CR ends the row
-    for ``csv.reader`` and spreadsheets. A batch of rows with no CR anywhere, nearly every batch, is
-    written as csv writes it; a batch with one is written again, each row ended with ``\r\n`` (so
-    that csv quotes CR and LF alike) and that ending turned back into ``\n``."""
+    (SPEC §13): csv quotes only the characters of its own line end, and an unquoted CR ends the row
+    for ``csv.reader`` and spreadsheets.
 
-    def __init__(self, out: TextIO) -> None:
+    Rows come in batches. A batch with no line break in any cell, nearly every batch, is written as
+    csv writes it (one scan of its text tells). Otherwise its rows are first passed through
+    ``multiline`` if given (the export guards the lines inside a cell there), then written with
+    ``\r\n`` endings, which makes csv quote CR and LF alike, turned back into ``\n``."""
+
+    def __init__(self, out: TextIO, multiline: Callable[[Sequence], Sequence] | None = None) -> None:
         self.out = out
-        self.buffer = io.StringIO()
-        self.lf = csv.writer(self.buffer, lineterminator="\n")
-        self.crlf = csv.writer(self.buffer, lineterminator="\r\n")
+        self.multiline = multiline
+        self.lines = _Lines()
+        self.lf = csv.writer(self.lines, lineterminator="\n")
+        self.crlf = csv.writer(self.lines, lineterminator="\r\n")
 
     def writerows(self, rows: Sequence[Sequence]) -> None:
         self.lf.writerows(rows)
-        text = self._take()
-        if "\r" in text:
-            text = "".join(self._row_quoting_cr(row) for row in rows)
+        text = "".join(self.lines)
+        self.lines.clear()
+        if "\r" in text or (self.multiline is not None and text.count("\n") != len(rows)):
+            if self.multiline is not None:
+                rows = [self.multiline(row) for row in rows]
+            self.crlf.writerows(rows)  # csv writes each row with one call: one line per row
+            text = "".join(line[:-2] + "\n" for line in self.lines)
+            self.lines.clear()
         self.out.write(text)
 
     def writerow(self, row: Sequence) -> None:
         self.writerows((row,))
-
-    def _row_quoting_cr(self, row: Sequence) -> str:
-        self.crlf.writerow(row)
-        return self._take()[:-2] + "\n"
-
-    def _take(self) -> str:
-        text = self.buffer.getvalue()
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        return text
 
 
 def print_json(data: object, out: TextIO | None = None) -> None:
