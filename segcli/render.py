@@ -9,10 +9,38 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TextIO
+
+# What a terminal acts on instead of showing: C0 and C1 controls and DEL (ESC starts colour,
+# title, hyperlink and screen sequences; BEL rings; CR returns to the start of the line), line
+# and paragraph separators, the bidi embeddings, overrides and isolates that reorder the text
+# after them, and lone surrogates (which cannot even be encoded).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` as it may be shown to a person (SPEC §13): every character a terminal would act on
+    rather than show is written as its escape (``\\x1b``, ``\\u202e``, ``\\n``). Every line of human
+    output (tables, notes, errors, ``show``, ``why``) goes through here; JSON, JSONL and CSV,
+    which are data, do not."""
+    return _UNSHOWABLE.sub(_escape, text)
+
+
+def pointer(text: str, start: int, end: int) -> list[str]:
+    """``text`` shown (escaped) with a line of ``^`` under ``text[start:end]``."""
+    before, marked = printable(text[:start]), printable(text[start:end])
+    return ["  " + printable(text), "  " + " " * len(before) + "^" * max(len(marked), 1)]
 
 
 def is_terminal(stream: TextIO | None = None) -> bool:
@@ -88,13 +116,15 @@ def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = N
     how many of that many rows were shown."""
     if is_terminal():
         from rich.table import Table
+        from rich.text import Text
 
-        t = Table(title=title, show_lines=False)
+        # Text, not str: rich would read markup in a str ("[/]" fails, "[link=...]" draws a link).
+        t = Table(title=Text(printable(title)) if title else None, show_lines=False)
         for c in columns:
-            t.add_column(c, overflow="fold")
+            t.add_column(Text(printable(c)), overflow="fold")
         shown = 0
         for r in rows:
-            t.add_row(*(cell(r.get(c)) for c in columns))
+            t.add_row(*(Text(printable(cell(r.get(c)))) for c in columns))
             shown += 1
         con = console()
         con.print(t)
@@ -102,16 +132,18 @@ def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = N
             con.print(f"[dim]{shown} of {total} shown; --limit N for more, or --format csv for all[/dim]")
         return
     if title:
-        sys.stdout.write(title + "\n")
+        sys.stdout.write(printable(title) + "\n")
     write_tsv(iter(rows), columns)
 
 
 def write_tsv(rows: Iterator[dict], columns: Sequence[str], out: TextIO | None = None) -> int:
+    """Tab-separated lines for people and ``cut``: a tab, line break or other control character in
+    a value is escaped, so that each row is one line of cells."""
     out = out or sys.stdout
-    out.write("\t".join(columns) + "\n")
+    out.write("\t".join(printable(c) for c in columns) + "\n")
     n = 0
     for r in rows:
-        out.write("\t".join(cell(r.get(c)).replace("\t", " ").replace("\n", " ") for c in columns) + "\n")
+        out.write("\t".join(printable(cell(r.get(c))) for c in columns) + "\n")
         n += 1
     return n
 
@@ -144,7 +176,12 @@ def write_rows(rows: Iterable[dict], columns: Sequence[str], fmt: str, out: Text
 
 def note(message: str) -> None:
     """A line for people on stderr (summaries, waterfalls), never mixed with data on stdout."""
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(printable(message) + "\n")
+
+
+def say(lines: Iterable[str]) -> None:
+    """Lines of text for people on stdout (``show``, ``why``, a plan), each shown escaped."""
+    sys.stdout.write("".join(printable(line) + "\n" for line in lines))
 
 
 class ImportProgress:
@@ -169,6 +206,7 @@ class ImportProgress:
         if self.bar is None:
             if time.monotonic() - self.started < 1.0:
                 return
+            from rich.markup import escape
             from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
             self.bar = Progress(
@@ -180,7 +218,8 @@ class ImportProgress:
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total or None)
+            # The description is read as markup: the label (a file name) is shown as text.
+            self.task = self.bar.add_task(escape(printable(self.label)), total=total or None)
         self.bar.update(self.task, completed=done)
 
     def close(self) -> None:

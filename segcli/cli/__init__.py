@@ -9,10 +9,13 @@ import sys
 
 
 def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
-    """One line on stderr (and a short list of details): how every failure is reported."""
-    sys.stderr.write(f"seg: error: {message}\n")
+    """One line on stderr (and a short list of details): how every failure is reported. Names and
+    values quoted in it are shown escaped, like all human output."""
+    from ..render import note
+
+    note(f"seg: error: {message}")
     for line in details:
-        sys.stderr.write(line + "\n")
+        note(line)
 
 
 def main() -> None:
@@ -34,7 +37,11 @@ def main() -> None:
             close_databases()
     except SegError as exc:
         if isinstance(exc, FilterError):
-            error(f"bad filter: {exc.message}", exc.details)
+            from ..render import pointer
+
+            # The mark goes under the part as shown, escapes included.
+            details = pointer(exc.text, exc.start, exc.end) if exc.text is not None else exc.details
+            error(f"bad filter: {exc.message}", details)
         else:
             error(exc.message, exc.details)
         sys.exit(exc.exit_code)

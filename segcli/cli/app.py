@@ -11,7 +11,7 @@ import typer
 
 from .. import __version__, api
 from ..errors import UsageError
-from ..render import cell, is_terminal, note, print_json, table
+from ..render import cell, is_terminal, note, print_json, printable, say, table
 
 app = typer.Typer(
     help="Customer segments in SQLite: who is in this segment right now?",
@@ -214,7 +214,7 @@ def delete(
     """Delete segments (never customers)."""
     db = seg()
     found = [db.segments.get(n)["name"] for n in names]
-    if not yes and is_terminal(sys.stdin) and not typer.confirm(f"Delete {', '.join(found)}?"):
+    if not yes and is_terminal(sys.stdin) and not typer.confirm(printable(f"Delete {', '.join(found)}?")):
         note("nothing deleted")
         raise typer.Exit(1)
     for name in db.segments.delete(found):
@@ -266,7 +266,7 @@ def show(
         out += ["", "SQL:", "  " + data["sql"], "parameters:"]
         out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
         out += ["plan:"] + ["  " + p for p in data["plan"]]
-    sys.stdout.write("\n".join(out) + "\n")
+    say(out)
 
 
 @app.command()
@@ -366,7 +366,7 @@ def why(
             lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
     verdict = "IN the segment" if report.matched else "NOT in the segment"
     lines.append(f"{report.customer_id} is {verdict}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    say(lines)
 
 
 # --- segments as code -------------------------------------------------------------------------
@@ -385,8 +385,7 @@ def apply(
     if json_:
         print_json(plan.to_json())
         return
-    for line in plan.lines():
-        sys.stdout.write(line + "\n")
+    say(plan.lines())
     state = "applied" if plan.applied else "dry run, nothing changed"
     note(f"{len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''}, {plan.unchanged} unchanged ({state})")
 
