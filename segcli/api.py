@@ -22,9 +22,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import faults
+from . import faults, settings
 from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
-from .errors import DataError, NotFoundError, UsageError
+from .errors import DataError, FilterError, NotFoundError, SegError, TooLargeError, UsageError
 from .fields import (
     ATTRIBUTE_TYPES,
     BUILTIN_FIELDS,
@@ -48,27 +48,32 @@ DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "coun
 MAX_NAME_LENGTH = 200
 
 
-def parse_now(text: str | None) -> datetime:
-    """``--now`` / ``SEG_NOW``: an ISO 8601 instant (UTC if it has no offset); the clock if empty."""
-    if not text:
+def parse_now(text: str | None, name: str = "--now") -> datetime:
+    """``--now`` / ``SEG_NOW``: an ISO 8601 instant (UTC if it has no offset); the clock if None.
+    A bad one is a UsageError naming ``name``, the option or variable it came from."""
+    if text is None:
         return datetime.now(UTC).replace(microsecond=0)
     from .fields import parse_date
 
     try:
         return parse_date(text)[0]
     except InvalidValue as exc:
-        raise UsageError(f"--now / SEG_NOW: {exc}") from None
+        raise UsageError(f"{name}: {exc}") from None
+    except (ValueError, OverflowError):  # an offset that moves the date out of range
+        raise UsageError(f'{name}: "{text}" is out of range once moved to UTC') from None
 
 
 def open(path: str | os.PathLike | None = None, *, now: datetime | str | None = None) -> Seg:
     """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``).
 
-    The file is created by the first write; reading a file that does not exist raises NotFoundError.
-    ``now`` pins the instant that relative dates are measured from (default ``$SEG_NOW`` or the clock).
-    """
-    path = os.fspath(path) if path is not None else os.environ.get("SEG_DB") or "segments.db"
-    if now is None or isinstance(now, str):
-        now = parse_now(now if isinstance(now, str) else os.environ.get("SEG_NOW"))
+    The file is created by the first write that commits; reading a file that does not exist raises
+    NotFoundError. ``now`` pins the instant that relative dates are measured from (default
+    ``$SEG_NOW`` or the clock)."""
+    path = os.fspath(path) if path is not None else settings.database_path()
+    if now is None:
+        now = parse_now(settings.now_text(), "SEG_NOW")
+    elif isinstance(now, str):
+        now = parse_now(now)
     return Seg(path, now)
 
 
@@ -120,6 +125,11 @@ class Seg:
             self._store.close()
             self._store = None
 
+    @property
+    def committed(self) -> list[str]:
+        """The writes committed through this open database so far (``import``, ``apply``...)."""
+        return list(self._store.committed) if self._store is not None else []
+
     def __enter__(self) -> Seg:
         return self
 
@@ -129,8 +139,9 @@ class Seg:
     def registry(self) -> FieldRegistry:
         return self.store().registry()
 
-    def parse(self, where: str | Sequence[str]) -> Filter:
-        """Filter text (or several, joined with ``or``) -> a checked Filter model."""
+    def parse(self, where: str | Sequence[str], *, groups_before: int = 0) -> Filter:
+        """Filter text (or several, joined with ``or``) -> a checked Filter model. ``groups_before``:
+        how many groups the filter it will be added to has (at most 100 in all)."""
         from .parse import parse_filter  # the parser (lark) is loaded only when text is parsed
 
         texts = [where] if isinstance(where, str) else list(where)
@@ -139,7 +150,7 @@ class Seg:
         registry = self.registry() if os.path.exists(self.path) else FieldRegistry()
         result = Filter()
         for text in texts:
-            result = result | parse_filter(text, registry)
+            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups))
         return result
 
     def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
@@ -147,6 +158,37 @@ class Seg:
 
     def _filters(self, names: Sequence[str]) -> list[Filter]:
         return [self.segments.filter(n) for n in names]
+
+    def saved_filter(self, segment: dict) -> Filter:
+        """A saved segment's filter, checked that it can be evaluated: one saved by an older seg
+        may hold what this one refuses (a number beyond SQLite's, a field since gone), which is a
+        DataError naming the segment."""
+        try:
+            flt = Filter.loads(segment["model"])
+            self.compile([flt])
+        except _UNEVALUABLE as exc:
+            raise DataError(
+                f'segment "{segment["name"]}" cannot be evaluated: {_reason(exc)}; change its filter with seg edit'
+            ) from None
+        return flt
+
+    def count_saved(self, segment: dict) -> tuple[int | None, str | None]:
+        """A saved segment's count now, or None and why it cannot be counted: listing segments
+        never fails on one of them."""
+        try:
+            return self.count_filter(self.saved_filter(segment)), None
+        except SegError as exc:
+            return None, exc.message
+
+    def check_evaluable(self, flt: Filter, text: str | None = None) -> None:
+        """Refuse, as a FilterError pointing at the whole ``text``, a filter about to be saved that
+        the database cannot evaluate (too large for it)."""
+        text = text if text is not None else flt.to_text()
+        try:
+            compiled = self.compile([flt])
+            self.store().explain(compiled.sql, compiled.params)
+        except (TooLargeError, DataError) as exc:
+            raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
 
     def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
         """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
@@ -181,11 +223,14 @@ class Seg:
             registry = store.registry()
             out = {f.name: _value_of(f, row) for f in BUILTIN_FIELDS}
             out["attributes"] = {f.name: _value_of(f, row) for f in registry.attributes.values()}
-            out["segments"] = [
-                s["name"]
-                for s in store.segments()
-                if store.matches(row["pk"], *_where(self.compile([Filter.loads(s["model"])])))
-            ]
+            out["segments"] = []
+            out["segment_errors"] = []  # segments that cannot be evaluated: the customer is shown all the same
+            for s in store.segments():
+                try:
+                    if store.matches(row["pk"], *_where(self.compile([self.saved_filter(s)]))):
+                        out["segments"].append(s["name"])
+                except SegError as exc:
+                    out["segment_errors"].append({"segment": s["name"], "error": exc.message})
         return out
 
     # --- counting and listing -----------------------------------------------------------------
@@ -260,7 +305,7 @@ class Seg:
         row = store.customer(customer_id)
         if row is None:
             raise NotFoundError(f'no customer with id "{customer_id}"')
-        flt = Filter.loads(segment["model"])
+        flt = self.saved_filter(segment)
         registry = store.registry()
         report = WhyReport(segment["name"], customer_id)
         for group in flt.groups:
@@ -338,10 +383,10 @@ class Segments:
         import difflib
 
         names = self.seg.store().segment_names()
-        lowered = {n.casefold(): n for n in names}
-        close = difflib.get_close_matches(name.casefold(), list(lowered), n=3, cutoff=0.5)
+        lowered = {fold(n): n for n in names}
+        close = difflib.get_close_matches(fold(name), list(lowered), n=3, cutoff=0.5)
         found = [lowered[c] for c in close]
-        found += [n for k, n in lowered.items() if name.casefold() in k and n not in found]
+        found += [n for k, n in lowered.items() if fold(name) in k and n not in found]
         return f" (did you mean {', '.join(repr(n) for n in found[:3])}?)" if found else ""
 
     def list(self, *, with_counts: bool = True) -> list[dict]:
@@ -352,8 +397,8 @@ class Segments:
             for s in store.segments():
                 item = {"name": s["name"], "description": s["description"], "filter": s["filter"],
                         "created_at": s["created_at"], "updated_at": s["updated_at"]}
-                if with_counts:
-                    item["count"] = self.seg.count_filter(Filter.loads(s["model"]))
+                if with_counts:  # a segment that cannot be counted has no count, and says why
+                    item["count"], item["error"] = self.seg.count_saved(s)
                 out.append(item)
         return out
 
@@ -362,6 +407,7 @@ class Segments:
         name = check_segment_name(name)
         flt = where if isinstance(where, Filter) else self.seg.parse(where)
         store = self.seg.store(write=True)
+        self.seg.check_evaluable(flt, _filter_text(where))
         with store.transaction("create"):
             existing = store.segment(name)
             if existing is not None:
@@ -382,10 +428,15 @@ class Segments:
         store = self.seg.store(write=True)
         current = self.get(name)
         flt = Filter.loads(current["model"])
+        text = current["filter"]
         if where:
             flt = where if isinstance(where, Filter) else self.seg.parse(where)
+            text = _filter_text(where)
         if or_where:
-            flt = flt | self.seg.parse(or_where)
+            flt = flt | self.seg.parse(or_where, groups_before=len(flt.groups))
+            text = f"{text} or {_filter_text(or_where)}"
+        if where or or_where:
+            self.seg.check_evaluable(flt, text)
         new_name = check_segment_name(rename) if rename else current["name"]
         new_description = current["description"] if description is None else _clean(description)
         with store.transaction("edit"):
@@ -406,18 +457,51 @@ class Segments:
         return [s["name"] for s in found]
 
     def filter(self, name: str) -> Filter:
-        return Filter.loads(self.get(name)["model"])
+        """A segment's filter; DataError if it cannot be evaluated (see ``Seg.saved_filter``)."""
+        return self.seg.saved_filter(self.get(name))
+
+    def groups(self, segment: dict) -> tuple:
+        """A saved segment's groups, for showing it; none if its stored model cannot be read."""
+        try:
+            return Filter.loads(segment["model"]).groups
+        except (ValueError, KeyError, TypeError):
+            return ()
+
+
+#: What evaluating a filter saved by another version of seg may raise: seg's own errors, and a
+#: stored model it cannot read.
+_UNEVALUABLE = (SegError, ValueError, KeyError, TypeError)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, SegError) else f"its stored form cannot be read ({type(exc).__name__}: {exc})"
+
+
+def _filter_text(where: str | Sequence[str] | Filter) -> str:
+    """Filter text as the user gave it, for an error to point at."""
+    if isinstance(where, Filter):
+        return where.to_text()
+    return where if isinstance(where, str) else " or ".join(where)
 
 
 def _clean(text: str | None) -> str | None:
-    return text.strip() or None if text is not None else None
+    return _check_utf8(text, "a description").strip() or None if text is not None else None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _check_utf8(text: str, what: str) -> str:
+    """Command-line arguments that were not UTF-8 arrive with lone surrogates, which SQLite cannot store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8") from None
+    return text
+
+
 def check_segment_name(name: str) -> str:
-    name = " ".join((name or "").split())
+    name = " ".join(_check_utf8(name or "", "a segment name").split())
     if not name:
         raise UsageError("a segment name cannot be empty")
     if len(name) > MAX_NAME_LENGTH:

@@ -20,7 +20,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
-from .fields import ITEM_SEP, Field, FieldRegistry, FieldType, fold, format_instant
+from .fields import EARLIEST, INTEGER_MAX, INTEGER_MIN, ITEM_SEP, Field, FieldRegistry, FieldType, fold, format_instant
 from .model import Condition, Filter, Group
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -98,10 +98,20 @@ class CompileContext:
         self.now = now.astimezone(UTC).replace(microsecond=0)
         self.dialect = dialect
         self.params: dict[str, object] = {}
+        self._names: dict[tuple[type, object], str] = {}
 
     def bind(self, value: object) -> str:
-        name = f"p{len(self.params) + 1}"
-        self.params[name] = value
+        """A parameter holding ``value``: one per distinct value, so that segments combined (or a
+        value repeated) do not use up the engine's parameters."""
+        key = (type(value), value)
+        name = self._names.get(key)
+        if name is None:
+            if type(value) is int and not INTEGER_MIN <= value <= INTEGER_MAX:
+                from .errors import DataError  # a filter saved before seg refused such numbers
+
+                raise DataError(f"{value} is out of range for a whole number (at most ±{INTEGER_MAX})")
+            name = self._names[key] = f"p{len(self.params) + 1}"
+            self.params[name] = value
         return self.dialect.param(name)
 
     def field(self, name: str) -> Field:
@@ -124,7 +134,46 @@ def _day_start(day: str) -> str:
 
 
 def _next_day_start(day: str) -> str:
+    """The instant a day ends, as stored instants compare with it. The last day there is,
+    9999-12-31, ends at its 24:00 (ISO 8601's end of a day): later than any stored instant."""
+    if day == "9999-12-31":
+        return "9999-12-31T24:00:00Z"
     return format_instant(datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), UTC))
+
+
+def _since(ctx: CompileContext, seconds: int) -> str:
+    """``now - seconds``, or the earliest instant seg stores if that is earlier still: either way
+    the same customers are within (or older than) it."""
+    try:
+        return format_instant(ctx.now - timedelta(seconds=seconds))
+    except OverflowError:
+        return EARLIEST
+
+
+#: SQLite parses a chain of terms joined by OR or AND into a tree as deep as the chain is long, and
+#: refuses a tree deeper than 1,000; halves in parentheses would fill its parser's stack instead
+#: (100 entries in SQLite 3.40). Beyond this many terms, a CASE lists them side by side: as deep as
+#: its deepest term, however many there are, and still evaluated in order, stopping at the first
+#: that decides.
+FLAT_TERMS = 64
+
+
+def any_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False) -> str:
+    """True when one of the ``parts`` is (each a WHERE expression)."""
+    if len(parts) == 1 and not parenthesize_one:
+        return parts[0]
+    if len(parts) <= FLAT_TERMS:
+        return "(" + " OR ".join(parts) + ")"
+    return "(CASE " + " ".join(f"WHEN {p} THEN 1" for p in parts) + " ELSE 0 END)"
+
+
+def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False) -> str:
+    """True when every one of the ``parts`` is."""
+    if len(parts) == 1 and not parenthesize_one:
+        return parts[0]
+    if len(parts) <= FLAT_TERMS:
+        return "(" + " AND ".join(parts) + ")"
+    return "(CASE " + " ".join(f"WHEN {dialect.negate(p)} THEN 0" for p in parts) + " ELSE 1 END)"
 
 
 def _is_day(value: object) -> bool:
@@ -234,7 +283,7 @@ class WithinLast(Operator):
 
     def sql(self, ctx, f, cond):
         col = ctx.column(f)
-        since = format_instant(ctx.now - timedelta(seconds=cond.seconds or 0))
+        since = _since(ctx, cond.seconds or 0)
         return f"({col} >= {ctx.bind(since)} AND {col} <= {ctx.bind(format_instant(ctx.now))})"
 
     def describe(self, cond):
@@ -247,8 +296,7 @@ class OlderThan(Operator):
     key, spelling, types, template = "older", "older than N days", DATES, "{field} is older than {value}"
 
     def sql(self, ctx, f, cond):
-        since = format_instant(ctx.now - timedelta(seconds=cond.seconds or 0))
-        return f"{ctx.column(f)} < {ctx.bind(since)}"
+        return f"{ctx.column(f)} < {ctx.bind(_since(ctx, cond.seconds or 0))}"
 
     def describe(self, cond):
         from .model import format_duration
@@ -271,14 +319,14 @@ class ContainsAny(Operator):
     key, spelling, lists, template = "contains_any", "contains any (...)", True, "{field} contains any of {values}"
 
     def sql(self, ctx, f, cond):
-        return "(" + " OR ".join(_has_element(ctx, f, v) for v in cond.values) + ")"
+        return any_of(ctx.dialect, [_has_element(ctx, f, v) for v in cond.values], parenthesize_one=True)
 
 
 class ContainsAll(Operator):
     key, spelling, lists, template = "contains_all", "contains all (...)", True, "{field} contains all of {values}"
 
     def sql(self, ctx, f, cond):
-        return "(" + " AND ".join(_has_element(ctx, f, v) for v in cond.values) + ")"
+        return all_of(ctx.dialect, [_has_element(ctx, f, v) for v in cond.values], parenthesize_one=True)
 
 
 class StartsWith(Operator):
@@ -337,16 +385,14 @@ def compile_condition(ctx: CompileContext, cond: Condition) -> str:
 
 
 def compile_group(ctx: CompileContext, group: Group) -> str:
-    parts = [compile_condition(ctx, c) for c in group.conditions]
-    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+    return all_of(ctx.dialect, [compile_condition(ctx, c) for c in group.conditions])
 
 
 def compile_filter(ctx: CompileContext, flt: Filter) -> str:
     """The WHERE expression of one filter: its groups joined with OR."""
     if not flt.groups:
         return "0"
-    parts = [compile_group(ctx, g) for g in flt.groups]
-    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    return any_of(ctx.dialect, [compile_group(ctx, g) for g in flt.groups])
 
 
 def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | None = None) -> list[str]:
@@ -385,10 +431,7 @@ def _may_look_like_a_formula(f: Field) -> bool:
 def _any_of(ctx: CompileContext, filters: list[Filter], *, grouped: bool = False) -> str:
     """Customers in any of ``filters``: their expressions joined with OR (in parentheses when
     there are several, or when ``grouped``)."""
-    parts = [compile_filter(ctx, f) for f in filters]
-    if len(parts) == 1 and not grouped:
-        return parts[0]
-    return "(" + " OR ".join(parts) + ")"
+    return any_of(ctx.dialect, [compile_filter(ctx, f) for f in filters], parenthesize_one=grouped)
 
 
 def compile_waterfall(

@@ -50,9 +50,19 @@ class FilterError(UsageError):
         super().__init__(message, details=details)
 
 
+class TooLargeError(UsageError):
+    """A filter, or segments combined, that the database engine cannot evaluate: beyond its
+    limits on parameters or on the depth of an expression."""
+
+
 class ImportFailed(DataError):
     """A strict import that found invalid rows; ``problems`` holds ``LINE:COLUMN: message`` lines."""
 
     def __init__(self, message: str, problems: list[str]) -> None:
         super().__init__(message, details=problems)
         self.problems = problems
+
+
+class AfterCommitError(DataError):
+    """A failure after the change was committed (a rejects file or a summary that could not be
+    written): the message says what was committed, so nobody runs it again thinking it undone."""

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
-from . import faults
+from . import faults, settings
+from .atomic import AtomicFile, check_target
 from .compile import compile_audience, compile_cells, compile_waterfall
 from .errors import UsageError
 from .fields import Field, FieldType
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
     from .api import Seg
 
 FORMATS = ("csv", "jsonl")
-#: The file is written; recording it may wait this long for an import to finish (SEG_EXPORT_WAIT,
-#: seconds), so that a nightly export that overlaps a long import still lands.
-RECORD_WAIT_MS = int(float(os.environ.get("SEG_EXPORT_WAIT", "600")) * 1000)
 DEFAULT_COLUMNS = ("id", "name", "phone", "email", "platform", "language", "country")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A sign, then only digits, spaces, dots, parentheses and dashes, with a digit: -5, +968 9123 4567.
@@ -133,14 +131,19 @@ def export_audience(
         raise UsageError(f"unknown format {fmt!r} (use csv or jsonl)")
     if not names:
         raise UsageError("name at least one segment to export")
+    if output != "-":
+        check_target(output, database=seg.path)  # before any work: a refused target changes nothing
+    # The file is written; recording it may wait this long for an import to finish.
+    record_wait = {"wait_ms": settings.export_wait_ms(), "wait_setting": "SEG_EXPORT_WAIT"}
     store = seg.store()
+    store.check_writable()  # the export is recorded: not worth writing a file that cannot be
     registry = store.registry()
     fields = seg.columns(columns or DEFAULT_COLUMNS)
     required_fields = [registry.resolve(name, "field for --require") for name in require]
     included = [seg.segments.get(n) for n in names]
     excluded = [seg.segments.get(n) for n in exclude]
-    inc_filters = [Filter.loads(s["model"]) for s in included]
-    exc_filters = [Filter.loads(s["model"]) for s in excluded]
+    inc_filters = [seg.saved_filter(s) for s in included]
+    exc_filters = [seg.saved_filter(s) for s in excluded]
 
     labels = ["matched by the segments"]
     steps: list[tuple[list[Filter], list[Condition]]] = []
@@ -223,20 +226,18 @@ def export_audience(
         out = stdout or sys.stdout.buffer
         write_rows(out)
         out.flush()
-        with store.transaction("export", wait_ms=RECORD_WAIT_MS):
+        with store.transaction("export", **record_wait):
             save_record()
         return result
 
-    from .atomic import AtomicFile
-
     result.path = os.path.abspath(output)
-    target = AtomicFile(output)
+    target = AtomicFile(output, database=seg.path)
     try:
         write_rows(target.file)
         target.sync()
         faults.point("export:before-rename")
         # Record, then rename, then commit: a failed rename rolls the record back.
-        with store.transaction("export", wait_ms=RECORD_WAIT_MS):
+        with store.transaction("export", **record_wait):
             save_record()
             target.commit()
     except BaseException:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from functools import cache, lru_cache
@@ -47,9 +49,43 @@ class InvalidValue(ValueError):
     """A raw value that is not of its field's type; the message says why, for a user."""
 
 
+#: Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 14.0.0, the
+#: version of Python 3.11's ``unicodedata``): zero-width joiners and spaces, bidi marks and
+#: isolates, the soft hyphen, variation selectors, tags... invisible characters that ``fold``
+#: removes. Python has no accessor for the property, hence this table of its ranges.
+_DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]"
+)
+
+
 def fold(text: str) -> str:
-    """The case-insensitive form of text, for every script (``ÉLITE`` and ``élite`` fold alike)."""
-    return text.casefold()
+    """Unicode's NFKC_Casefold of text: the form in which text values and filter literals are
+    compared (SPEC §2). Case is ignored in every script (``ÉLITE`` = ``élite``), and so are how
+    Unicode spells the same text (NFC and NFD ``café``, full-width ``ｖｉｐ``) and default-ignorable
+    characters (``v<ZWJ>ip`` = ``vip``)."""
+    if text.isascii():  # NFKC leaves ASCII as it is and none of it is default-ignorable
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    if "\u0345" in decomposed:  # see _fold_by_character
+        return _fold_by_character(text)
+    return unicodedata.normalize("NFKC", _DEFAULT_IGNORABLE.sub("", decomposed.casefold()))
+
+
+def _fold_by_character(text: str) -> str:
+    """NFKC_Casefold as Unicode defines it for a string: each character mapped on its own, then
+    NFC. ``fold``'s shortcut (NFKD, case fold, NFKC of the whole) gives the same except around
+    U+0345 (the Greek iota subscript, as in ``ᾳ``), the one combining mark that case folds into a
+    letter: NFKD may first move it past other combining marks, and the ``ι`` it becomes would then
+    stand elsewhere."""
+    return unicodedata.normalize("NFC", "".join(map(_fold_character, text)))
+
+
+@lru_cache(maxsize=4096)
+def _fold_character(char: str) -> str:
+    folded = unicodedata.normalize("NFKD", char).casefold()
+    return unicodedata.normalize("NFKC", _DEFAULT_IGNORABLE.sub("", folded))
 
 
 class Field(NamedTuple):
@@ -138,8 +174,8 @@ def attribute_field(name: str, type_: FieldType, enum_values: tuple[str, ...] = 
 
 def _as_text(raw: object) -> str:
     if isinstance(raw, str):
-        if "\x00" in raw:
-            raise InvalidValue("contains a NUL character")
+        if "\x00" in raw or "\ufeff" in raw:
+            check_characters(raw)
         return raw.strip()
     if isinstance(raw, bool):
         return "true" if raw else "false"
@@ -154,9 +190,23 @@ def is_missing(raw: object) -> bool:
         return True
     if isinstance(raw, str):
         return not raw.strip()
-    if isinstance(raw, list):
-        return all(is_missing(v) for v in raw)
+    if isinstance(raw, list):  # not recursive: a list inside a list is a value (an invalid one)
+        return all(v is None or (isinstance(v, str) and not v.strip()) for v in raw)
     return False
+
+
+def check_characters(text: str) -> None:
+    """Refuse a NUL (SQLite's text functions stop at it) and a byte order mark inside a value
+    (U+FEFF: what is left where two files were joined into one; never part of a real value)."""
+    if "\x00" in text:
+        raise InvalidValue("contains a NUL character")
+    if "\ufeff" in text:
+        raise InvalidValue("contains a byte order mark (U+FEFF), as where two files were joined")
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A value quoted in a message, shortened if long: a 5,000-digit number is not repeated whole."""
+    return text if len(text) <= limit else f"{text[: limit - 10]}...{text[-6:]} ({len(text):,} characters)"
 
 
 def normalize_text(raw: object) -> str:
@@ -167,24 +217,51 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
 
+#: Whole numbers are stored as SQLite's 64-bit integers; a number written with a decimal point or
+#: an exponent is a float (a double), exact or not, as in any spreadsheet.
+INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
+
+
 def normalize_number(raw: object) -> int | float:
+    """A number as stored. A whole number beyond SQLite's 64-bit integers is refused, not rounded
+    into a float (write it with a decimal point for that); so are a float beyond ±1.8e308 and one
+    so small that it would become 0."""
     if isinstance(raw, bool):
         raise InvalidValue(f"{str(raw).lower()} is not a number")
     if isinstance(raw, int):
-        return raw
+        if INTEGER_MIN <= raw <= INTEGER_MAX:
+            return raw
+        raise InvalidValue(_out_of_range(str(raw) if abs(raw) < 10**40 else "a number of over 40 digits"))
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise InvalidValue(f"{raw} is not a finite number")
+            raise InvalidValue("a number out of range (at most ±1.8e308)")
         return int(raw) if raw.is_integer() and abs(raw) < 2**53 else raw
     text = _as_text(raw).replace("_", "\0")  # refuse Python's 1_000 spelling
     if not _NUMBER_RE.match(text):
-        raise InvalidValue(f'"{_as_text(raw)}" is not a number')
+        raise InvalidValue(f'"{shown(_as_text(raw))}" is not a number')
     if _INT_RE.match(text):
-        return int(text)
+        if len(text.lstrip("+-").lstrip("0")) > 19:  # before int(): 5,000 digits raise ValueError
+            raise InvalidValue(_out_of_range(text))
+        return _whole(int(text), text)
     value = float(text)
     if not math.isfinite(value):
-        raise InvalidValue(f'"{text}" is not a finite number')
+        raise InvalidValue(f'"{shown(text)}" is out of range (at most ±1.8e308)')
+    if value == 0 and re.search(r"[1-9]", text.partition("e")[0].partition("E")[0]):
+        raise InvalidValue(f'"{shown(text)}" is too close to 0 to be stored (it would become 0)')
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _whole(value: int, text: str) -> int:
+    if not INTEGER_MIN <= value <= INTEGER_MAX:
+        raise InvalidValue(_out_of_range(text))
+    return value
+
+
+def _out_of_range(text: str) -> str:
+    return (
+        f'"{shown(text)}" is out of range for a whole number (at most ±9223372036854775807); '
+        "write it with a decimal point to store it as an approximate number"
+    )
 
 
 def format_number(value: int | float) -> str:
@@ -207,9 +284,7 @@ def normalize_boolean(raw: object) -> bool:
 def format_instant(value: datetime) -> str:
     """The stored form of an instant: UTC, to the second, fixed width, so text order is time order."""
     v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
-    )
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 _DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -244,7 +319,15 @@ def _parse_date_text(text: str) -> tuple[datetime, bool]:
         dt = dt.replace(tzinfo=UTC)
     if re.fullmatch(r"\d{8}", text):  # ISO basic format date: 20260131
         return dt, True
-    return dt.astimezone(UTC).replace(microsecond=0), False
+    try:
+        return dt.astimezone(UTC).replace(microsecond=0), False
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC
+        edge = f"before {EARLIEST}, the earliest" if dt.year == 1 else f"after {LATEST}, the latest"
+        raise InvalidValue(f'"{text}" is out of range: in UTC it is {edge} instant seg stores') from None
+
+
+#: The instants seg stores: UTC, years 0001 to 9999, to the second.
+EARLIEST, LATEST = "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"
 
 
 def normalize_date(raw: object) -> str:
@@ -355,6 +438,19 @@ def normalize_list(raw: object) -> list[str]:
     return out
 
 
+def unique_items(items: Iterable[str]) -> list[str]:
+    """Stored list elements with those that fold alike (``VIP``, ``vip``) collapsed to the first, as
+    ``normalize_list`` collapses them, without checking them again."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for text in items:
+        key = fold(text)
+        if text and key not in seen:
+            seen.add(key)
+            out.append(text)
+    return out
+
+
 #: Separates a list's folded elements in its fold column: ``\x1fvip\x1flead\x1f``. An element
 #: never contains it (``normalize_list`` refuses it), so "has element X" is a substring test.
 ITEM_SEP = "\x1f"
@@ -404,13 +500,16 @@ _NORMALIZE = {
 def normalizer(f: Field):
     """``normalize`` specialized for one field, for the importer's inner loop: plain strings take a
     short path, and values that repeat (languages, countries, enums, booleans) are memoized."""
+
     def base(raw: object) -> object:
         return normalize(f, raw)
 
     if f.type is FieldType.TEXT:
 
         def text(raw: object) -> object:
-            return (raw.strip() or None) if type(raw) is str and "\x00" not in raw else base(raw)
+            if type(raw) is str and "\x00" not in raw and "\ufeff" not in raw:
+                return raw.strip() or None
+            return base(raw)
 
         return text
     if f.type is FieldType.ARRAY:
@@ -437,7 +536,7 @@ def normalizer(f: Field):
         def number(raw: object) -> object:
             if type(raw) is str:
                 text = raw.strip()
-                if _INT_RE.match(text):
+                if len(text) < 19 and _INT_RE.match(text):  # shorter than any out of SQLite's range
                     return int(text)
                 if not text:
                     return None
@@ -476,15 +575,14 @@ def check_day(day: str) -> None:
 
 def _split_items(text: str) -> list[str] | None:
     """A comma-separated cell as list items, as normalize_list does, without its generality."""
-    if "\x00" in text:
-        raise InvalidValue("contains a NUL character")
+    check_characters(text)
     _check_no_separator(text)
     seen: set[str] = set()
     out = []
     for part in text.split(","):
         item = part.strip()
         if item:
-            key = item.casefold()
+            key = fold(item)
             if key not in seen:
                 seen.add(key)
                 out.append(item)

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from . import faults
-from .errors import DataError, ImportFailed, NotFoundError, UsageError
+from .atomic import AtomicFile, check_target
+from .errors import AfterCommitError, DataError, ImportFailed, NotFoundError, SegError, UsageError
 from .fields import (
     BUILTIN_BY_NAME,
     STORED_INSTANT,
@@ -40,7 +41,9 @@ from .fields import (
     attribute_column,
     attribute_field,
     check_attribute_name,
+    check_characters,
     check_day,
+    fold,
     fold_items,
     format_instant,
     normalizer,
@@ -71,6 +74,13 @@ class ImportSummary:
     new_attributes: list[tuple[str, str]] = field(default_factory=list)
     rejects_path: str | None = None
     dry_run: bool = False
+
+    def counts(self) -> str:
+        """``300 read, 280 created, ...``: the figures of the summary line."""
+        return (
+            f"{self.read} read, {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.rejected} rejected"
+        )
 
     def to_json(self) -> dict:
         return {
@@ -272,16 +282,21 @@ def _json_key(key: str) -> tuple[str, str, str | None]:
 
 
 class _KeyColumn:
-    """The column of a JSON key in its line, worked out only if an error message needs it."""
+    """The column of a JSON key in its line (of its ``nth`` appearance), worked out only if an
+    error message needs it."""
 
-    __slots__ = ("key", "text")
+    __slots__ = ("key", "nth", "text")
 
-    def __init__(self, text: str, key: str) -> None:
+    def __init__(self, text: str, key: str, nth: int = 1) -> None:
         self.text = text
         self.key = key
+        self.nth = nth
 
     def __format__(self, spec: str) -> str:
-        at = self.text.find(json.dumps(self.key, ensure_ascii=False))
+        quoted = json.dumps(self.key, ensure_ascii=False)
+        at = -1
+        for _ in range(self.nth):
+            at = self.text.find(quoted, at + 1)
         return format((at - self.text.rfind("\n", 0, at)) if at >= 0 else 1, spec)
 
     def __str__(self) -> str:
@@ -293,9 +308,96 @@ def _json_kind(obj: object) -> str:
             bool: "a boolean", type(None): "null"}.get(type(obj), type(obj).__name__)
 
 
+#: How deep a JSON value may nest. A customer needs 3 levels (the object, its ``attributes``, an
+#: array); deeper values are invalid anyway, and this keeps them from any recursion.
+MAX_JSON_DEPTH = 32
+
+
+class _JsonDecoder(json.JSONDecoder):
+    """JSON as seg reads it: a key given twice in an object is noted in ``duplicate`` (a plain
+    dict would keep the last value silently: ``"opt_out": true, "opt_out": false`` would opt the
+    customer in), and ``NaN`` and ``Infinity``, which are not JSON, are refused."""
+
+    def __init__(self) -> None:
+        super().__init__(object_pairs_hook=self._object, parse_constant=_not_json)
+        self.duplicate: str | None = None
+
+    def _object(self, pairs: list[tuple[str, object]]) -> dict:
+        obj = dict(pairs)
+        if len(obj) != len(pairs) and self.duplicate is None:  # rare: look for the key
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    self.duplicate = key
+                    break
+                seen.add(key)
+        return obj
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _not_json(name: str) -> object:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+def _json_failure(exc: Exception) -> str:
+    """Why a JSON value could not be read at all, beyond a syntax error."""
+    if isinstance(exc, RecursionError):
+        return f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+    if isinstance(exc, _NotJson):
+        return f"not valid JSON: {exc}"
+    if "integer string conversion" in str(exc):  # Python reads at most 4,300 digits
+        return "a number of more than 4,300 digits"
+    return f"not valid JSON: {exc}"
+
+
+def _json_problem(obj: object, text: str, decoder: _JsonDecoder) -> tuple[object, str] | None:
+    """A problem with a parsed JSON value that makes its row invalid, as (column, message)."""
+    if decoder.duplicate is None and "\\u" not in text and text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return None  # the usual case, in three scans of the text
+    if (text.count("[") + text.count("{") > MAX_JSON_DEPTH) and _deeper_than(obj, MAX_JSON_DEPTH):
+        return 1, f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+    if decoder.duplicate is not None:
+        key = decoder.duplicate
+        return _KeyColumn(text, key, 2), f'the key "{key}" appears twice (which value is meant?)'
+    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(obj):
+        return 1, "not valid UTF-8: a \\uD800-\\uDFFF escape that is half of a character"
+    return None
+
+
+def _deeper_than(obj: object, limit: int) -> bool:
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in value.values() if isinstance(value, dict) else value:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _has_lone_surrogate(obj: object) -> bool:
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not _is_utf8(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def read_jsonl(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record], _Lines]:
     make = make or _object_record
     lines = _Lines(fh, path)
+    decoder = _JsonDecoder()
 
     def records() -> Iterator[Record]:
         for line, text in enumerate(lines, start=1):
@@ -304,10 +406,18 @@ def read_jsonl(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record], _L
             if not _is_utf8(text):
                 yield Record(line, [], text, (1, "the line is not valid UTF-8"))
                 continue
+            decoder.duplicate = None
             try:
-                obj = json.loads(text.rstrip("\r\n"))
+                obj = decoder.decode(text.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 yield Record(line, [], text, (exc.colno, f"not valid JSON: {exc.msg}"))
+                continue
+            except (RecursionError, ValueError) as exc:
+                yield Record(line, [], text, (1, _json_failure(exc)))
+                continue
+            problem = _json_problem(obj, text, decoder)
+            if problem:  # kept as its text: the object as parsed is not the row as written
+                yield Record(line, [], text, problem)
                 continue
             yield make(obj, line, text, obj if isinstance(obj, dict) else text)
 
@@ -318,12 +428,39 @@ class _Position:
     bytes_read = 0
 
 
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_REST_OF_STRING = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def _container_end(text: str) -> int | None:
+    """Where the JSON object or array that ``text`` starts with ends, found by its brackets
+    without recursion (strings skipped); None if ``text`` ends first or holds no container."""
+    if not text.startswith(("{", "[")):
+        return None
+    depth = 0
+    pos = 0
+    while match := _STRUCTURE.search(text, pos):
+        if match.group() == '"':
+            rest = _REST_OF_STRING.match(text, match.end())
+            if rest is None:
+                return None
+            pos = rest.end()
+            continue
+        depth += 1 if match.group() in "[{" else -1
+        pos = match.end()
+        if depth == 0:
+            return pos
+    return None
+
+
 def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record], _Position]:
     """Objects of a top-level JSON array, one at a time, with the line each starts on."""
     make = make or _object_record
-    decoder = json.JSONDecoder()
+    decoder = _JsonDecoder()
     position = _Position()
-    utf8 = codecs.getincrementaldecoder("utf-8")()
+    # Bytes that are not UTF-8 are kept (surrogateescape): inside a string they make one object
+    # invalid, as a bad line does in JSONL; elsewhere the JSON itself is broken.
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
 
     def records() -> Iterator[Record]:
         buf = ""
@@ -337,10 +474,7 @@ def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record
                 return False
             chunk = fh.read(n)
             position.bytes_read += len(chunk)
-            try:
-                text = utf8.decode(chunk, final=not chunk)
-            except UnicodeDecodeError:
-                raise DataError(f"{path}:{line + buf.count(chr(10))}: the file is not valid UTF-8") from None
+            text = utf8.decode(chunk, final=not chunk)
             if not chunk:
                 eof = True
             buf += text.removeprefix("\ufeff") if position.bytes_read == len(chunk) else text
@@ -365,7 +499,9 @@ def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record
         while True:
             skip_ws()
             want = size
+            failure = None
             while True:
+                decoder.duplicate = None
                 try:
                     obj, end = decoder.raw_decode(buf)
                     break
@@ -380,8 +516,25 @@ def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record
                             f" ({exc.msg}); nothing was imported"
                         ) from None
                     raise DataError(f"{path}:{line + exc.lineno - 1}: not valid JSON: {exc.msg}") from None
+                except (RecursionError, ValueError) as exc:
+                    # Too deep, or a number Python will not read: the object is skipped whole, found
+                    # by its brackets, and is an invalid row; the array goes on after it.
+                    end = _container_end(buf)
+                    if end is None and not eof and len(buf) <= MAX_LINE and more(want):
+                        want *= 2
+                        continue
+                    if end is None:
+                        raise DataError(f"{path}:{line}: {_json_failure(exc)}; nothing was imported") from None
+                    obj, failure = None, (1, _json_failure(exc))
+                    break
             text = buf[:end]
-            yield make(obj, line, text, obj)
+            if failure is None and not _is_utf8(text):
+                failure = (1, "not valid UTF-8")
+            problem = failure or _json_problem(obj, text, decoder)
+            if problem:
+                yield Record(line, [], text, problem)
+            else:
+                yield make(obj, line, text, obj)
             line += text.count("\n")
             buf = buf[end:]
             skip_ws()
@@ -402,18 +555,19 @@ def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record
 # --- the import ------------------------------------------------------------------------------
 
 
+def _rejects_target(label: str, fmt: str, given: str | None) -> str:
+    """The rejects file: ``--rejects``, else ``PATH.rejects.csv`` (``.jsonl`` for JSON input)."""
+    return given or f"{label}.rejects.{'csv' if fmt == 'csv' else 'jsonl'}"
+
+
 class _Rejects:
     """Invalid rows, written unchanged with an ``_error`` column; renamed into place at the end."""
 
-    def __init__(self, path: str, fmt: str, header: list[str] | None) -> None:
+    def __init__(self, path: str, fmt: str, header: list[str] | None, options: _Options) -> None:
         self.path = path
         self.fmt = fmt
-        target = Path(path).resolve()
-        try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        except OSError as exc:
-            raise DataError(f"cannot write the rejects file {path}: {exc.strerror}") from None
-        self.fh = os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
+        self.file = AtomicFile(path, database=options.database, inputs=options.inputs)
+        self.fh = io.TextIOWrapper(self.file.file, encoding="utf-8", errors="surrogateescape", newline="")
         self.csv = csv.writer(self.fh) if fmt == "csv" else None
         if self.csv is not None and header is not None:
             self.csv.writerow([*header, "_error"])
@@ -421,19 +575,37 @@ class _Rejects:
     def write(self, record: Record, message: str) -> None:
         if self.csv is not None:
             self.csv.writerow([*record.raw, message])
-        elif isinstance(record.raw, dict):
-            self.fh.write(json.dumps({**record.raw, "_error": message}, ensure_ascii=False) + "\n")
+        elif isinstance(record.raw, dict) and (row := _json_row({**record.raw, "_error": message})):
+            self.fh.write(row)
+        elif isinstance(record.raw, dict):  # 1e999 parsed as infinity: keep the text as written
+            self.fh.write(
+                json.dumps({"_line": record.line, "_raw": record.text, "_error": message}, ensure_ascii=False) + "\n"
+            )
         else:
             self.fh.write(json.dumps({"_line": record.line, "_raw": record.raw, "_error": message}, ensure_ascii=False) + "\n")
 
+    def sync(self) -> None:
+        """On disk before the import commits: a full disk then fails the import, not the rename."""
+        self.fh.flush()
+        self.file.sync()
+
     def commit(self) -> None:
-        self.fh.close()
-        os.replace(self.tmp, self.path)
+        self.fh.detach()
+        self.file.commit()
 
     def discard(self) -> None:
-        self.fh.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+        try:
+            self.fh.detach()
+        except (OSError, ValueError):  # unflushed rows that could not be written, or detached already
+            pass
+        self.file.discard()
+
+
+def _json_row(obj: dict) -> str | None:
+    try:
+        return json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        return None
 
 
 class _Rollback(Exception):
@@ -466,17 +638,21 @@ def import_files(
             raise DataError(f"{path} is a folder, not a file")
     spools: list[str] = []
     pending_rejects: list[_Rejects] = []
-    options = _Options(skip_invalid, rejects, progress, pending_rejects)
+    options = _Options(skip_invalid, rejects, progress, pending_rejects, store.path, tuple(paths))
     summaries = [ImportSummary("stdin" if path == "-" else path, dry_run=dry_run) for path in paths]
+    if skip_invalid:  # before any work: a refused rejects file changes nothing
+        for summary, file_format in zip(summaries, formats, strict=True):
+            check_target(_rejects_target(summary.path, file_format, rejects), database=store.path, inputs=paths)
     try:
         sources = []
         for path in paths:
             if path == "-":
                 # Read twice (types first, rows second), so stdin is kept in a temporary file.
-                with tempfile.NamedTemporaryFile(prefix="seg-stdin-", delete=False) as spool_fh:
+                fd, spool = tempfile.mkstemp(prefix="seg-stdin-")
+                spools.append(spool)  # before the copy: an interrupted copy is removed too
+                with os.fdopen(fd, "wb") as spool_fh:
                     shutil.copyfileobj(stdin or sys.stdin.buffer, spool_fh)
-                spools.append(spool_fh.name)
-                sources.append(spool_fh.name)
+                sources.append(spool)
             else:
                 sources.append(path)
         with store.transaction("import"), _no_cycle_collection():
@@ -489,6 +665,8 @@ def import_files(
                         raise DataError(f"{label}: cannot read: {exc.strerror}") from None
 
                 _run(store, open_input, os.path.getsize(source), file_format, summary, options)
+            for r in pending_rejects:
+                r.sync()
             faults.point("import:before-commit")
             if dry_run:
                 raise _Rollback
@@ -502,7 +680,16 @@ def import_files(
         for spool in spools:
             os.unlink(spool)
     for r in pending_rejects:
-        r.commit()
+        try:
+            r.commit()
+        except (OSError, SegError) as exc:  # the import itself is committed: say so
+            for other in pending_rejects:
+                other.discard()
+            reason = exc.message if isinstance(exc, SegError) else exc.strerror or str(exc)
+            counts = "; ".join(s.counts() for s in summaries)
+            raise AfterCommitError(
+                f"the import was committed ({counts}), but the rejects file {r.path} could not be written: {reason}"
+            ) from None
     return summaries
 
 
@@ -587,12 +774,15 @@ def _infer_new_attributes(
 
 
 class _Options(NamedTuple):
-    """What an import was asked to do, and the rejects files waiting for its commit."""
+    """What an import was asked to do, the rejects files waiting for its commit, and the files a
+    rejects file must never replace (the database, the inputs)."""
 
     skip_invalid: bool
     rejects_path: str | None
     progress: Progress | None
     pending_rejects: list[_Rejects]
+    database: str
+    inputs: tuple[str, ...]
 
 
 def _run(
@@ -606,7 +796,7 @@ def _run(
     """Import one file inside the caller's transaction; raise ImportFailed if a strict import
     finds invalid rows."""
     label = summary.path
-    skip_invalid, rejects_path, progress, pending_rejects = options
+    skip_invalid, rejects_path, progress, pending_rejects = options[:4]
     for f in _infer_new_attributes(store, fmt, open_input, label):
         store.add_attribute(f, inferred=True)
         summary.new_attributes.append((f.name, str(f.type)))
@@ -620,9 +810,8 @@ def _run(
         if progress is not None:
             records = _reporting(records, progress, position, total)
         if skip_invalid:
-            default = f"{'stdin' if label == 'stdin' else label}.rejects.{'csv' if fmt == 'csv' else 'jsonl'}"
-            target = rejects_path or default
-            rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header)
+            target = _rejects_target(label, fmt, rejects_path)
+            rejects = _Rejects(target, "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl", header, options)
         try:
             with store.bulk_load() as empty:
                 writer.fresh = empty
@@ -779,7 +968,7 @@ class _Slot:
         """Normalized values of this field as the stored columns they fill: (row index, values).
         A column at a time, so that a bulk load pays for it in list comprehensions."""
         if self.kind == self.TEXT:
-            return [(self.index, values), (self.fold_index, [v.casefold() if v is not None else None for v in values])]
+            return [(self.index, values), (self.fold_index, [fold(v) if v is not None else None for v in values])]
         if self.kind == self.BOOLEAN:
             missing = 0 if self.required else None
             return [(self.index, [missing if v is None else (1 if v else 0) for v in values])]
@@ -802,8 +991,7 @@ class _Slot:
                 cells = tuple("" if v is None else v for v in cells)
         kind = self.field.type
         if kind is FieldType.TEXT:
-            if "\x00" in "".join(cells):
-                raise InvalidValue("contains a NUL character")
+            check_characters("".join(cells))
             return self.store([v.strip() or None for v in cells])
         if kind is FieldType.ARRAY:
             return self._list_column(cells)
@@ -859,7 +1047,7 @@ def _date_column(cells: tuple, normalize: Callable[[object], object]) -> list:
         elif _OFFSET_INSTANT(raw):
             try:
                 value = format_instant(datetime.fromisoformat(raw))
-            except ValueError:
+            except (ValueError, OverflowError):  # not a date; out of range once in UTC
                 value = normalize(raw)  # raises InvalidValue, saying why
         else:
             out.append(normalize(raw))

@@ -62,9 +62,15 @@ def _expected(names: set[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
 
 
-def parse_filter(text: str, registry: FieldRegistry) -> Filter:
+#: The most groups (joined with ``or``) a filter may have (SPEC §9).
+MAX_GROUPS = 100
+
+
+def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0) -> Filter:
     """Parse filter text into a Filter, checking every field, operator and value.
 
+    ``groups_before``: how many groups the filter this text is added to already has (``--where``
+    given several times, ``--or-where``, a YAML segment's ``groups``): at most ``MAX_GROUPS`` in all.
     Raises FilterError naming the problem and its position in ``text``.
     """
     if not text.strip():
@@ -74,15 +80,26 @@ def parse_filter(text: str, registry: FieldRegistry) -> Filter:
         shown = text.replace("\x00", "\\0")
         raise FilterError(f"a control character (U+{ord(control.group()):04X}) in the filter", shown, control.start(), control.start() + 1)
     try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # bytes that were not UTF-8 on the command line
+        shown = text.encode("utf-8", "replace").decode()
+        raise FilterError("the filter is not valid UTF-8", shown, exc.start, exc.end) from None
+    try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
-    return Filter(
-        tuple(
-            Group(tuple(_condition(c, text, registry) for c in g.children if isinstance(c, Tree)))
-            for g in tree.children
-            if isinstance(g, Tree)
+    trees = [g for g in tree.children if isinstance(g, Tree)]
+    if groups_before + len(trees) > MAX_GROUPS:
+        first_over = trees[max(MAX_GROUPS - groups_before, 0)]
+        raise FilterError(
+            f"more than {MAX_GROUPS} groups (conditions joined with or): a filter has at most {MAX_GROUPS}"
+            + (f", and {groups_before} are there already" if groups_before else ""),
+            text,
+            first_over.meta.start_pos,
+            len(text),
         )
+    return Filter(
+        tuple(Group(tuple(_condition(c, text, registry) for c in g.children if isinstance(c, Tree))) for g in trees)
     )
 
 
@@ -169,10 +186,11 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
         seconds = parse_duration(words)
         if not seconds:  # None: not a duration; 0: an empty window
             first, last = dur.children[0], dur.children[-1]
-            raise FilterError(
-                f'"{words}" is not a duration (like 30 days, 12 hours, 2w; at least a minute)', text,
-                first.start_pos, last.end_pos
-            )
+            if re.match(rf"\d{{{MAX_DURATION_DIGITS + 1}}}", words):
+                why = f'"{words}" is too long a duration (at most {MAX_DURATION_DIGITS} digits)'
+            else:
+                why = f'"{words}" is not a duration (like 30 days, 12 hours, 2w; at least a minute)'
+            raise FilterError(why, text, first.start_pos, last.end_pos)
         return Condition(field.name, op, (), negated, seconds)
 
     normalized = tuple(_value(v.children[0], field, op, text) for v in values)
@@ -216,8 +234,11 @@ def _value(tok: Token, field: Field, op: str, text: str) -> object:
         raise FilterError(f"{field.name}: {exc}", text, tok.start_pos, tok.end_pos) from None
 
 
+#: A duration's number: ten digits are more days than there are between years 1 and 9999, and a
+#: window that reaches past them is evaluated as reaching back to the first instant seg stores.
+MAX_DURATION_DIGITS = 10
 _DURATION_RE = re.compile(
-    r"^(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$", re.IGNORECASE
+    rf"^(\d{{1,{MAX_DURATION_DIGITS}}})\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$", re.IGNORECASE
 )
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 

@@ -15,14 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from .errors import DataError, NotFoundError
-from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold_items
+from . import settings
+from .errors import DataError, NotFoundError, TooLargeError
+from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field, fold, fold_items, unique_items
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
 MAX_ATTRIBUTES = 500
-
-#: How long a write waits for another writer to finish before failing (SEG_BUSY_TIMEOUT, seconds).
-BUSY_TIMEOUT_MS = int(float(os.environ.get("SEG_BUSY_TIMEOUT", "10")) * 1000)
 
 # Scalar columns of ``customers`` for the built-in fields, in table order.
 BUILTIN_COLUMNS: tuple[str, ...] = tuple(
@@ -151,6 +149,67 @@ MIGRATIONS.append(
             SELECT c.pk AS customer_pk, j.value AS tag FROM customers c, json_each(c.tags) j""",
     ]
 )
+
+
+def _nfkc_casefold(conn: sqlite3.Connection) -> None:
+    """4, in Python: fold columns (and segment name keys) hold NFKC_Casefold, not ``str.casefold``,
+    so that NFC and NFD spellings, full-width forms and zero-width characters compare equal
+    (SPEC §2). Recomputed with the importer's own ``fold``, a page of customers at a time, writing
+    only the rows that change (none, for ASCII data); list elements that are now the same collapse
+    to the first spelling, as an import does today, so re-importing the same file finds them
+    unchanged."""
+    attributes = conn.execute("SELECT column_name, type FROM attributes WHERE type IN ('text', 'array') ORDER BY rowid")
+    texts = ["id", "name", "email", "phone"]
+    lists = ["tags"]
+    for column, type_ in attributes:
+        (texts if type_ == "text" else lists).append(column)
+    for column in texts + lists:
+        if not re.fullmatch(r"(id|name|email|phone|tags|attr_[a-z][a-z0-9_]*)", column):
+            raise AssertionError(f"unexpected column {column!r}")
+    folds = [c + ("_fold" if c in BUILTIN_COLUMNS else "__fold") for c in texts + lists]
+    columns = texts + lists + folds
+    update = f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE pk = ?"
+    last = 0
+    while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
+        f"SELECT pk, {', '.join(columns)} FROM customers WHERE pk > ? ORDER BY pk LIMIT 10000", (last,)
+    ).fetchall():
+        changed = []
+        for pk, *row in rows:
+            values = row[: len(texts) + len(lists)]
+            for i in range(len(texts), len(values)):  # a list: its elements that fold alike collapse
+                if values[i] is not None:
+                    items = json.loads(values[i])
+                    kept = unique_items(items)
+                    if kept != items:
+                        values[i] = json.dumps(kept, ensure_ascii=False) if kept else None
+            new = [
+                *values,
+                *(fold(v) if v is not None else None for v in values[: len(texts)]),
+                *(fold_items(json.loads(v)) if v is not None else None for v in values[len(texts) :]),
+            ]
+            if new != row:
+                changed.append((*new, pk))
+        conn.executemany(update, changed)
+        last = rows[-1][0]
+    # Segment names are unique by their key. Two names that were different and fold alike now
+    # (NFC and NFD "Café") cannot both keep theirs: the later one is renamed "Café (2)", so that both
+    # stay reachable by name, and the migration never fails on it.
+    segments = conn.execute("SELECT pk, name FROM segments ORDER BY pk").fetchall()
+    conn.execute("UPDATE segments SET name_key = char(1) || pk")  # never a key: names hold no control characters
+    taken: set[str] = set()
+    for pk, name in segments:
+        new_name, n = name, 1
+        while name_key(new_name) in taken:
+            n += 1
+            new_name = f"{name} ({n})"
+        taken.add(name_key(new_name))
+        conn.execute("UPDATE segments SET name = ?, name_key = ? WHERE pk = ?", (new_name, name_key(new_name), pk))
+
+
+MIGRATIONS.append(
+    # 4: text compared by its NFKC_Casefold (Unicode), not by str.casefold.
+    [_nfkc_casefold]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SQL_TYPES = {
@@ -171,35 +230,101 @@ class LockedError(DataError):
     """Another process holds the write lock for longer than the busy timeout."""
 
 
-def _disk_error(exc: sqlite3.OperationalError) -> Exception:
-    """SQLite's "database or disk is full" and "disk I/O error" as a message for people."""
+def _disk_error(exc: sqlite3.OperationalError, path: str) -> Exception:
+    """SQLite's "database or disk is full", "disk I/O error" and "readonly" as a message for people."""
     if "full" in str(exc) or "disk I/O" in str(exc):
         return DataError(
             f"could not write to the disk ({exc}; is it full?): nothing was written, the database is as it was"
         )
+    if "readonly" in str(exc):
+        return DataError(f"cannot change {path}: the file is read-only ({exc}); nothing was written")
     return exc
 
 
+#: How SQLite says that a statement is beyond its limits (which depend on how it was built).
+_ENGINE_LIMITS = ("too many SQL variables", "Expression tree is too large", "parser stack overflow", "too many terms")
+
+
+def _query(conn: sqlite3.Connection, sql: str, params: dict) -> sqlite3.Cursor:
+    """Run a statement holding a compiled filter: one SQLite cannot evaluate is a TooLargeError."""
+    try:
+        return conn.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        if any(limit in str(exc) for limit in _ENGINE_LIMITS):
+            raise TooLargeError(f"too large for SQLite to evaluate ({exc})") from None
+        raise
+
+
+def _remove_database_files(file: str) -> None:
+    """Remove a database file and SQLite's files beside it (a new database that was never used)."""
+    for name in (file, file + "-wal", file + "-shm", file + "-journal"):
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+
+
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc on Linux), None if unknown:
+    with its pid, it identifies a process even after the pid has been reused."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+        return stat[stat.rindex(")") + 2 :].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cannot_write_folder(exc: sqlite3.OperationalError) -> bool:
+    """SQLite could not make its -shm or -wal file beside the database: a read-only folder."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN") or "readonly" in str(exc)
+
+
+_MARKER_OPERATION = re.compile(r"[a-z][a-z ]{0,40}")
+_MARKER_SINCE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def name_key(name: str) -> str:
-    """Segment and attribute names are unique case-insensitively, in every script."""
-    return " ".join(name.split()).casefold()
+    """Segment names are unique case-insensitively, in every script, and however Unicode spells
+    them (their NFKC_Casefold, as text values compare)."""
+    return " ".join(fold(name).split())
 
 
 class Store:
     """An open seg database. Use ``Store.open``."""
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str, *, file: str | None = None, read_only: bool = False) -> None:
         self.conn = conn
-        self.path = path
+        self.path = path  # the database as the user named it
+        #: The file open: a new database has a temporary name until its first write commits.
+        self.file = file or path
+        self.read_only = read_only  # in a folder seg cannot write to: reads only
+        self.busy_timeout_ms = settings.busy_timeout_ms()
+        #: The operations committed through this store (not migrations): what a later failure
+        #: of the same command must not claim was undone.
+        self.committed: list[str] = []
         self._registry: FieldRegistry | None = None
+        self._discard_new = None
+        if self.file != path:  # removed however this object ends, unless its first commit moves it
+            import weakref
+
+            self._discard_new = weakref.finalize(self, _remove_database_files, self.file)
 
     # --- opening and migrating ---------------------------------------------------------------
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, create: bool = False) -> Store:
         """Open (and migrate) the database at ``path``. A missing file is an error unless
-        ``create``; a file that is not a seg database is refused untouched."""
+        ``create``; a file that is not a seg database is refused untouched.
+
+        A new database is made under a temporary name beside ``path`` (mode 0600) and moved into
+        place by its first commit: a failed or dry-run first write leaves no file behind. A
+        database in a folder seg cannot write to is opened for reading only."""
         path = str(path)
+        settings.busy_timeout_ms()  # a malformed SEG_BUSY_TIMEOUT is a usage error before any file is made
+        if path == ":memory:":  # the Python API's throwaway database (the CLI refuses it)
+            return cls._connect(path, path, existed=False)
         exists = os.path.exists(path)
         if not exists and not create:
             raise NotFoundError(
@@ -207,17 +332,38 @@ class Store:
             )
         if exists and os.path.isdir(path):
             raise DataError(f"{path} is a folder, not a database file")
-        if not exists:
-            parent = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(parent):
-                raise NotFoundError(f"cannot create {path}: the folder {parent} does not exist")
+        if exists:
+            try:
+                return cls._connect(path, path, existed=True)
+            except sqlite3.OperationalError as exc:
+                if not _cannot_write_folder(exc):
+                    raise
+            return cls._connect_read_only(path)
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise NotFoundError(f"cannot create {path}: the folder {parent} does not exist")
+        import tempfile  # here, not at the top: `seg count` does not pay for it
+
+        try:  # mkstemp makes it 0600: customer data is for its owner only
+            fd, file = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".new", dir=parent)
+        except OSError as exc:
+            raise DataError(f"cannot create {path}: {exc.strerror}") from None
+        os.close(fd)
         try:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            return cls._connect(path, file, existed=False)
+        except BaseException:
+            _remove_database_files(file)
+            raise
+
+    @classmethod
+    def _connect(cls, path: str, file: str, *, existed: bool, uri: str | None = None, read_only: bool = False) -> Store:
+        try:
+            conn = sqlite3.connect(uri or file, uri=uri is not None, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise DataError(f"cannot open {path}: {exc}") from None
-        store = cls(conn, path)
         try:
-            store._prepare(exists)
+            store = cls(conn, path, file=file, read_only=read_only)
+            store._prepare(existed)
         except sqlite3.DatabaseError as exc:
             conn.close()
             if "not a database" in str(exc) or "malformed" in str(exc):
@@ -228,9 +374,25 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def _connect_read_only(cls, path: str) -> Store:
+        """A database in a folder seg cannot write to, where SQLite cannot make its -shm file.
+        Through the -wal and -shm if they are there (a writer with more rights may be at work);
+        else as an immutable file: with no -wal, everything committed is in the file itself."""
+        from urllib.parse import quote
+
+        real = os.path.realpath(path)  # SQLite keeps -wal and -shm beside the real file
+        wal = real + "-wal"
+        pending = os.path.exists(wal) and os.path.getsize(wal) > 0
+        uri = f"file:{quote(real)}?mode=ro" + ("" if pending else "&immutable=1")
+        try:
+            return cls._connect(path, path, existed=True, uri=uri, read_only=True)
+        except sqlite3.OperationalError as exc:
+            raise DataError(f"cannot read {path}: {exc} (opened read-only: its folder cannot be written)") from None
+
     def _prepare(self, existed: bool) -> None:
         c = self.conn
-        c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        c.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
         version = c.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise DataError(
@@ -242,6 +404,11 @@ class Store:
             if tables:
                 raise DataError(f"{self.path} is an SQLite file but not a seg database")
         c.execute("PRAGMA foreign_keys = ON")
+        if version < SCHEMA_VERSION and self.read_only:
+            raise DataError(
+                f"{self.path} needs an upgrade to schema version {SCHEMA_VERSION}, and seg cannot write "
+                "to it (the file or its folder is read-only)"
+            )
         if version < SCHEMA_VERSION:
             if c.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 c.execute("PRAGMA journal_mode = WAL")
@@ -263,25 +430,31 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self._discard_new is not None:  # a new database whose first write never committed
+            self._discard_new()
 
     @contextmanager
-    def transaction(self, operation: str = "write", *, wait_ms: int | None = None) -> Iterator[None]:
+    def transaction(
+        self, operation: str = "write", *, wait_ms: int | None = None, wait_setting: str = "SEG_BUSY_TIMEOUT"
+    ) -> Iterator[None]:
         """One write transaction: all of it is committed, or none of it.
 
         While it is open, ``DB.writer`` beside the database names the operation, so that a writer
         that has to wait, then give up, can say what holds the database. ``wait_ms`` overrides the
-        busy timeout for this transaction."""
+        busy timeout for this transaction; ``wait_setting`` names the variable that sets it."""
+        self.check_writable()
+        waited_ms = self.busy_timeout_ms if wait_ms is None else int(wait_ms)
         if wait_ms is not None:
-            self.conn.execute(f"PRAGMA busy_timeout = {int(wait_ms):d}")
+            self.conn.execute(f"PRAGMA busy_timeout = {waited_ms:d}")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise LockedError(self._locked_message()) from None
-            raise
+                raise LockedError(self._locked_message(waited_ms, wait_setting)) from None
+            raise _disk_error(exc, self.path) from None
         finally:
             if wait_ms is not None:
-                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+                self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
         marker = self._mark_writer(operation)
         try:
             yield
@@ -289,15 +462,49 @@ class Store:
             self._rollback()
             self._unmark_writer(marker)
             if isinstance(exc, sqlite3.OperationalError):
-                raise _disk_error(exc) from None
+                raise _disk_error(exc, self.path) from None
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             self._rollback()
-            raise _disk_error(exc) from None
+            raise _disk_error(exc, self.path) from None
         finally:
             self._unmark_writer(marker)
+        if operation != "migrate":
+            if self._discard_new is not None:
+                self._publish()
+            self.committed.append(operation)
+
+    def check_writable(self) -> None:
+        """DataError if this database can only be read (it is in a folder seg cannot write to)."""
+        if self.read_only:
+            raise DataError(
+                f"cannot change {self.path}: its folder is read-only (SQLite keeps its -wal and -shm "
+                "files beside the database); reading it works"
+            )
+
+    def _publish(self) -> None:
+        """Move a new database into place after its first commit. Until then nobody else could
+        see it, so a failed first write left nothing behind; a link never replaces a database that
+        another process created meanwhile."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.close()  # the last connection: SQLite folds the WAL in and removes -wal and -shm
+        try:
+            os.link(self.file, self.path)
+            self._discard_new()  # the temporary name (the data lives on under the real one)
+        except OSError as exc:
+            if isinstance(exc, FileExistsError) or os.path.exists(self.path):
+                self._discard_new()
+                raise DataError(
+                    f"{self.path} was created by another process while this command ran; nothing was "
+                    "written to it: run the command again"
+                ) from None
+            os.replace(self.file, self.path)  # a file system without hard links
+        self._discard_new = None
+        self.file = self.path
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._prepare(True)
 
     def _rollback(self) -> None:
         # SQLite has already rolled back by itself after some errors (a full disk): check first.
@@ -305,14 +512,27 @@ class Store:
             self.conn.execute("ROLLBACK")
         self._registry = None
 
+    def _marker(self) -> str:
+        return os.path.realpath(self.path) + ".writer"
+
     def _mark_writer(self, operation: str) -> str | None:
-        if self.path == ":memory:":
+        """Write ``DB.writer``: a temporary file, renamed over the marker, so that a symlink
+        planted in its place is replaced, never written through."""
+        if self.path == ":memory:" or self._discard_new is not None:  # nobody else can see it yet
             return None
-        marker = self.path + ".writer"
+        marker = self._marker()
+        info = {"operation": operation, "pid": os.getpid(), "since": _utcnow(), "started": _process_start(os.getpid())}
+        tmp = f"{marker}.{os.urandom(6).hex()}.tmp"
         try:
-            with open(marker, "w", encoding="utf-8") as fh:
-                json.dump({"operation": operation, "pid": os.getpid(), "since": _utcnow()}, fh)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+            os.replace(tmp, marker)
         except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
             return None
         return marker
 
@@ -324,21 +544,38 @@ class Store:
             except OSError:
                 pass
 
-    def _locked_message(self) -> str:
-        waited = f"waited {BUSY_TIMEOUT_MS / 1000:g} s"
-        try:
-            with open(self.path + ".writer", encoding="utf-8") as fh:
-                info = json.load(fh)
-            os.kill(int(info["pid"]), 0)  # still running?
-        except (OSError, ValueError, KeyError, TypeError):
+    def _locked_message(self, waited_ms: int, setting: str) -> str:
+        waited = f"waited {waited_ms / 1000:g} s"
+        holder = self._writer()
+        if holder is None:
             return (
                 f"the database {self.path} is locked by another process writing to it ({waited}); "
-                "try again later, or raise SEG_BUSY_TIMEOUT"
+                f"try again later, or raise {setting}"
             )
         return (
-            f"the database {self.path} is locked by seg {info['operation']} (pid {info['pid']}, since "
-            f"{info['since']}; {waited}); try again when it has finished, or raise SEG_BUSY_TIMEOUT"
+            f"the database {self.path} is locked by seg {holder['operation']} (pid {holder['pid']}, since "
+            f"{holder['since']}; {waited}); try again when it has finished, or raise {setting}"
         )
+
+    def _writer(self) -> dict | None:
+        """What ``DB.writer`` says holds the database, if its process still is the seg that wrote
+        it: the pid must be running and, where /proc tells, have started when the marker says
+        (a pid is reused once its process is gone)."""
+        try:
+            fd = os.open(self._marker(), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, encoding="utf-8") as fh:
+                info = json.loads(fh.read(4096))
+            pid, operation, since = int(info["pid"]), str(info["operation"]), str(info["since"])
+            if pid <= 0 or not _MARKER_OPERATION.fullmatch(operation) or not _MARKER_SINCE.fullmatch(since):
+                return None
+            if _process_start(os.getpid()) is not None:  # /proc works here: check the identity
+                if info.get("started") is None or _process_start(pid) != info["started"]:
+                    return None
+            else:
+                os.kill(pid, 0)  # still running?
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
+        return {"operation": operation, "pid": pid, "since": since}
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -424,7 +661,7 @@ class Store:
         assert f.type is FieldType.TEXT and f.fold_column
         for value in values:
             self.conn.execute(
-                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, value.casefold())
+                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, fold(value))
             )
         self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")  # made by seg before schema 3
         self.conn.execute(f"ALTER TABLE customers DROP COLUMN {f.fold_column}")
@@ -525,6 +762,8 @@ class Store:
 
     def customer(self, customer_id: str) -> dict | None:
         """One customer as {column: value}, or None."""
+        if not _is_text(customer_id):
+            return None
         cur = self.conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,))
         row = cur.fetchone()
         if row is None:
@@ -532,9 +771,11 @@ class Store:
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
+        if not _is_text(customer_id):
+            return []
         rows = self.conn.execute(
             "SELECT id FROM customers WHERE id_fold = ? OR id_fold LIKE ? ESCAPE '\\' LIMIT ?",
-            (customer_id.casefold(), _like_prefix(customer_id.casefold()[:3]), limit),
+            (fold(customer_id), _like_prefix(fold(customer_id)[:3]), limit),
         )
         return [r[0] for r in rows]
 
@@ -548,6 +789,8 @@ class Store:
         return dict(zip(keys, row, strict=True))
 
     def segment(self, name: str) -> dict | None:
+        if not _is_text(name):
+            return None
         row = self.conn.execute(
             f"SELECT {self._SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
         ).fetchone()
@@ -613,11 +856,11 @@ class Store:
 
     def count_where(self, where: str, params: dict) -> int:
         """Customers matching a compiled WHERE expression (from ``compile``)."""
-        return self.conn.execute(f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
+        return _query(self.conn, f"SELECT count(*) FROM customers c WHERE {where}", params).fetchone()[0]
 
     def matches(self, pk: int, where: str, params: dict) -> bool:
         sql = f"SELECT 1 FROM customers c WHERE c.pk = :_pk AND ({where})"
-        return self.conn.execute(sql, {**params, "_pk": pk}).fetchone() is not None
+        return _query(self.conn, sql, {**params, "_pk": pk}).fetchone() is not None
 
     def select_where(
         self,
@@ -636,7 +879,7 @@ class Store:
         sql = f"SELECT {', '.join('c.' + c for c in columns)} FROM customers c WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit):d}"
-        return self.conn.execute(sql, params)
+        return _query(self.conn, sql, params)
 
     def _order_by(self, terms: Sequence[tuple[str, bool, bool]], expected: int | None) -> str:
         """ORDER BY for (column, descending, missing values last) terms.
@@ -657,7 +900,7 @@ class Store:
         """How many customers match ``where``, and how many of them each of ``steps`` keeps: one
         scan for a whole export waterfall."""
         sums = "".join(f", coalesce(sum(CASE WHEN {e} THEN 1 ELSE 0 END), 0)" for e in steps)
-        row = self.conn.execute(f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
+        row = _query(self.conn, f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
         return list(row)
 
     def select_cells(
@@ -667,13 +910,20 @@ class Store:
         customers, by id; ``expected`` as for ``select_where``."""
         order = self._order_by([("id", False, False)], expected)
         sql = f"SELECT {', '.join(expressions)} FROM customers c WHERE {where} ORDER BY {order}"
-        return self.conn.execute(sql, params)
+        return _query(self.conn, sql, params)
 
     def explain(self, where: str, params: dict) -> list[str]:
-        rows = self.conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params
-        )
+        rows = _query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
         return [r[3] for r in rows]
+
+
+def _is_text(value: str) -> bool:
+    """Whether SQLite can take ``value``: an argument that was not UTF-8 holds lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _like_prefix(text: str) -> str:

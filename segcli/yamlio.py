@@ -248,7 +248,7 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
         flt = Filter()
         for text_, line in zip(decl.texts, decl.lines, strict=True):
             try:
-                flt = flt | parse_filter(text_, future)
+                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups))
             except FilterError as exc:
                 raise FilterError(f"{source}:{line}: segment \"{decl.name}\": {exc.reason}", exc.text, exc.start, exc.end) from None
         decl.filter = flt
@@ -270,6 +270,12 @@ def _apply(seg, store, attributes, segments, plan, source, prune) -> None:
         keep.add(name_key(decl.name))
         assert decl.filter is not None
         filter_text, model = decl.filter.to_text(), decl.filter.dumps()
+        try:  # now that the file's attributes exist
+            seg.check_evaluable(decl.filter, " or ".join(decl.texts))
+        except FilterError as exc:
+            raise FilterError(
+                f'{source}:{decl.line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end
+            ) from None
         current = store.segment(decl.name)
         name = check_segment_name(decl.name)  # checked above; this is its normalized spelling
         if current is None:
@@ -298,7 +304,7 @@ def dump_document(seg: Seg, names: Sequence[str]) -> str:
     registry = store.registry()
     used: set[str] = set()
     for s in chosen:
-        for group in Filter.loads(s["model"]).groups:
+        for group in seg.segments.groups(s):
             used.update(attribute_column(c.field) for c in group.conditions)
     attributes = {}
     for f in registry.attributes.values():

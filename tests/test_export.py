@@ -120,7 +120,7 @@ def test_history_records_the_count_and_checksum_of_the_file_written(shop, tmp_pa
         (["VIP", "-o", "{dir}/a.csv", "--require", "phon"], 2, 'unknown field for --require "phon" (did you mean phone?)'),
         (["VIP", "-o", "{dir}/missing/folder/a.csv"], 1, "does not exist"),
         (["VIP", "-o", "{dir}/afile/a.csv"], 1, "cannot write"),
-        (["VIP", "-o", "{dir}"], 1, "it is a folder"),
+        (["VIP", "-o", "{dir}"], 2, "it is a folder"),  # SPEC §13: a usage error
     ],
 )
 def test_failed_exports_write_nothing_and_record_nothing(shop, tmp_path, args, code, message):

@@ -104,8 +104,10 @@ def test_the_lock_message_names_the_seg_operation_holding_it(sample_db, monkeypa
     holder = sqlite3.connect(os.environ["SEG_DB"], isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     marker = os.environ["SEG_DB"] + ".writer"
+    with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:  # when this process started
+        started = fh.read().rsplit(")", 1)[1].split()[19]
     with open(marker, "w", encoding="utf-8") as fh:  # what a running `seg import` leaves beside the file
-        json.dump({"operation": "import", "pid": os.getpid(), "since": "2026-11-29T02:30:00Z"}, fh)
+        json.dump({"operation": "import", "pid": os.getpid(), "since": "2026-11-29T02:30:00Z", "started": started}, fh)
     try:
         result = seg_proc("create", "Blocked", "-w", "tier = gold")
         assert result.returncode == 1

@@ -204,8 +204,11 @@ def test_delete_refuses_unknown_names_and_deletes_nothing(sample_db):
     assert snapshot() == before
 
 
-def test_bad_now_is_a_usage_error(sample_db):
+def test_bad_now_is_a_usage_error(sample_db, monkeypatch):
     r = run("--now", "tomorrow", "count", "VIP Arabic Speakers")
+    assert r.code == 2 and "--now" in r.err  # the message names where the bad value came from
+    monkeypatch.setenv("SEG_NOW", "tomorrow")
+    r = run("count", "VIP Arabic Speakers")
     assert r.code == 2 and "SEG_NOW" in r.err
 
 

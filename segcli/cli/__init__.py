@@ -1,26 +1,99 @@
 """The ``seg`` command. Each command parses its options, calls one API function and renders the
-result; errors are turned into one line on stderr and an exit status here, in ``main``, only."""
+result; errors are turned into one line on stderr and an exit status here, in ``main``, only.
+
+Here too, and only here, process-wide state: SIGINT, SIGTERM and SIGHUP become ``Interrupted``
+(exit status 128 + the signal's number: 130, 143, 129), and closed standard streams get stand-ins.
+"""
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import signal
 import sqlite3
 import sys
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class Interrupted(BaseException):
+    """A signal that stops seg (Ctrl-C, SIGTERM, SIGHUP), raised wherever the command is, so that it
+    unwinds as for Ctrl-C: transactions roll back, temporary files and spools are removed. Not an
+    Exception, so that no error handler on the way takes it for one. ``committed`` says what the
+    command had already committed, if anything."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.committed: str | None = None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    for other in _SIGNALS:  # one is enough: let the clean-up run to its end
+        signal.signal(other, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output closed before seg started (``>&-``): writing fails with a clear OSError."""
+
+    @property
+    def buffer(self) -> _ClosedOutput:
+        return self
+
+    def write(self, data: object) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
 
 
 def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
     """One line on stderr (and a short list of details): how every failure is reported. Names and
     values quoted in it are shown escaped, like all human output."""
-    from ..render import note
+    from ..render import printable
 
-    note(f"seg: error: {message}")
-    for line in details:
-        note(line)
+    try:
+        sys.stderr.write(printable(f"seg: error: {message}") + "\n")
+        for line in details:
+            sys.stderr.write(printable(line) + "\n")
+        sys.stderr.flush()
+    except OSError:  # nobody is reading stderr: the exit status still tells
+        pass
 
 
 def main() -> None:
     """Console entry point: run the app, and turn any SegError into stderr text and exit status."""
-    from ..errors import FilterError, SegError
+    previous = {}
+    try:
+        for signum in _SIGNALS:
+            previous[signum] = signal.signal(signum, _interrupt)
+    except ValueError:  # not the main thread (an embedding program's): signals stay as they are
+        pass
+    streams = sys.stdout, sys.stderr
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the rest of the process)
+    try:
+        _main()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if streams[0] is None:
+            sys.stdout = None
+        if streams[1] is None:
+            sys.stderr = None
+
+
+def _main() -> None:
+    from ..errors import AfterCommitError, FilterError, SegError
+
+    committed: list[str] = []  # operations the command committed: a later failure must say so
+
+    def after(message: str) -> str:
+        return f"the {committed[-1]} was committed, but then: {message}" if committed else message
 
     try:
         from .fast import parse_count, run_count
@@ -28,13 +101,27 @@ def main() -> None:
         count_options = parse_count(sys.argv[1:])
         if count_options is not None:
             run_count(count_options)
+            sys.stdout.flush()
             return
         from .app import app, close_databases
 
         try:
             app(prog_name="seg")
         finally:
-            close_databases()
+            committed.extend(close_databases())
+    except Interrupted as exc:
+        if exc.committed:
+            error(f"interrupted after {exc.committed}")
+        elif committed:
+            error(f"interrupted after the {committed[-1]} was committed")
+        else:
+            error("interrupted; nothing was changed")
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:
+        error(
+            f"interrupted after the {committed[-1]} was committed" if committed else "interrupted; nothing was changed"
+        )
+        sys.exit(128 + signal.SIGINT)
     except SegError as exc:
         if isinstance(exc, FilterError):
             from ..render import pointer
@@ -42,33 +129,42 @@ def main() -> None:
             # The mark goes under the part as shown, escapes included.
             details = pointer(exc.text, exc.start, exc.end) if exc.text is not None else exc.details
             error(f"bad filter: {exc.message}", details)
-        else:
+        elif isinstance(exc, AfterCommitError):
             error(exc.message, exc.details)
+        else:
+            error(after(exc.message), exc.details)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        error("interrupted; nothing was changed")
-        sys.exit(130)
     except BrokenPipeError:
-        # The reader went away (`seg members X | head`): not an error of ours.
+        # The reader went away (`seg count X | head`): not an error of ours, unless something was
+        # committed and its summary is lost.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        if committed:
+            error(after("its summary could not be written (broken pipe)"))
+            sys.exit(1)
         sys.exit(0)
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
-            error("the database is locked by another seg process writing to it (an import, apply "
-                  "or edit); try again when it has finished")
+            error(
+                after(
+                    "the database is locked by another seg process writing to it (an import, apply "
+                    "or edit); try again when it has finished"
+                )
+            )
         else:
-            error(f"database error: {exc}")
+            error(after(f"database error: {exc}"))
         sys.exit(1)
     except sqlite3.DatabaseError as exc:
         damaged = any(w in str(exc) for w in ("not a database", "malformed", "corrupt"))
-        error(f"the database file is damaged or not a seg database: {exc}" if damaged else f"database error: {exc}")
+        error(
+            f"the database file is damaged or not a seg database: {exc}" if damaged else after(f"database error: {exc}")
+        )
         sys.exit(1)
     except OSError as exc:
-        error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        error(after(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"))
         sys.exit(1)
     except Exception as exc:
         if os.environ.get("SEG_DEBUG"):
             raise
-        error(f"internal error: {type(exc).__name__}: {exc} (set SEG_DEBUG=1 for details)")
+        error(after(f"internal error: {type(exc).__name__}: {exc} (set SEG_DEBUG=1 for details)"))
         sys.exit(1)

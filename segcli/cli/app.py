@@ -6,13 +6,15 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
 import typer
 
-from .. import __version__, api
-from ..errors import UsageError
+from .. import __version__, api, settings
+from ..errors import AfterCommitError, UsageError
 from ..render import cell, is_terminal, note, print_json, printable, say, table
 
 app = typer.Typer(
@@ -42,11 +44,36 @@ def seg() -> api.Seg:
     return db
 
 
-def close_databases() -> None:
+def close_databases() -> list[str]:
     """Close what the command opened, now rather than whenever the garbage collector gets to it
-    (a Seg refers to itself): an open connection keeps the WAL file from being checkpointed."""
+    (a Seg refers to itself): an open connection keeps the WAL file from being checkpointed.
+    Returns the operations they committed."""
+    committed = []
     while State.opened:
-        State.opened.pop().close()
+        db = State.opened.pop()
+        committed += db.committed
+        db.close()
+    return committed
+
+
+@contextmanager
+def after_commit(description: str | None) -> Iterator[None]:
+    """The output of a command whose change is committed (``description`` says what; None if
+    nothing was): if it cannot be written (stdout closed, a broken pipe) or the command is
+    interrupted now, the error says what was committed, and the exit status is not 0 (SPEC §13)."""
+    from . import Interrupted
+
+    if description is None:
+        yield
+        return
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as exc:
+        raise AfterCommitError(f"{description}, but its summary could not be written: {exc.strerror or exc}") from None
+    except Interrupted as exc:
+        exc.committed = description
+        raise
 
 
 def complete_segment(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -121,13 +148,21 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def global_options(
+    ctx: typer.Context,
     db: Annotated[str | None, typer.Option("--db", envvar="SEG_DB", help="The SQLite file (default: segments.db here).")] = None,
     now: Annotated[str | None, typer.Option("--now", envvar="SEG_NOW", help="Measure relative dates from this ISO 8601 instant.")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
-    State.db = db
-    State.now = now
-    api.parse_now(now)  # a bad --now is a usage error before anything runs
+    # Bad settings are usage errors before anything runs, naming where they came from.
+    State.db = settings.database_path(db, _source(ctx, "db", "--db", "SEG_DB"))
+    State.now = now if now is not None else settings.now_text()
+    api.parse_now(State.now, _source(ctx, "now", "--now", "SEG_NOW"))
+
+
+def _source(ctx: typer.Context, param: str, option: str, variable: str) -> str:
+    """The option or the variable, whichever gave the parameter its value."""
+    source = ctx.get_parameter_source(param)  # Typer's own copy of click's ParameterSource
+    return variable if getattr(source, "name", None) == "ENVIRONMENT" else option
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -160,18 +195,17 @@ def import_(
         )
     finally:
         progress.close()
-    for summary in summaries:
-        prefix = "dry run, nothing written: " if dry_run else ""
-        note(
-            f"{prefix}{summary.path}: {summary.read} read, {summary.created} created, "
-            f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.rejected} rejected"
-        )
-        for name, type_ in summary.new_attributes:
-            note(f"  new attribute {name}: {type_} (inferred)")
-        if summary.rejects_path:
-            note(f"  rejected rows written to {summary.rejects_path}")
-    if json_:
-        print_json([s.to_json() for s in summaries] if len(summaries) > 1 else summaries[0].to_json())
+    counts = "; ".join(s.counts() for s in summaries)
+    with after_commit(None if dry_run else f"the import was committed ({counts})"):
+        for summary in summaries:
+            prefix = "dry run, nothing written: " if dry_run else ""
+            note(f"{prefix}{summary.path}: {summary.counts()}")
+            for name, type_ in summary.new_attributes:
+                note(f"  new attribute {name}: {type_} (inferred)")
+            if summary.rejects_path:
+                note(f"  rejected rows written to {summary.rejects_path}")
+        if json_:
+            print_json([s.to_json() for s in summaries] if len(summaries) > 1 else summaries[0].to_json())
 
 
 @customers_app.command("show")
@@ -183,11 +217,28 @@ def customers_show(
     customer = seg().customer(customer_id)
     if json_:
         print_json(customer)
-        return
-    rows = [{"field": k, "value": cell(v)} for k, v in customer.items() if k not in ("attributes", "segments")]
-    rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
-    rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
-    table(rows, ["field", "value"], title=f"customer {customer['id']}")
+    else:
+        shown = [(k, v) for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
+        rows = [{"field": k, "value": cell(v)} for k, v in shown]
+        rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
+        rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
+        if customer["segment_errors"]:
+            failed = ", ".join(e["segment"] for e in customer["segment_errors"])
+            rows.append({"field": "not evaluated", "value": failed})
+        table(rows, ["field", "value"], title=f"customer {customer['id']}")
+    _fail_for_segments(customer["segment_errors"])
+
+
+def _fail_for_segments(errors: list[dict]) -> None:
+    """After the output: exit 1 naming each segment that could not be evaluated (saved by an older
+    seg with what this one refuses), so that a script sees it; the rest was shown all the same."""
+    if errors:
+        from ..errors import DataError
+
+        raise DataError(
+            f"{len(errors)} segment{'s' if len(errors) != 1 else ''} could not be evaluated",
+            details=[f'  "{e["segment"]}": {e["error"]}' for e in errors],
+        )
 
 
 @attributes_app.callback(invoke_without_command=True)
@@ -283,9 +334,11 @@ def list_(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every segment with its current count, filter and description."""
     rows = seg().segments.list()
     if json_:
-        print_json([{k: r[k] for k in ("name", "count", "filter", "description")} for r in rows])
-        return
-    table(rows, ["name", "count", "filter", "description"])
+        print_json([{k: r[k] for k in ("name", "count", "filter", "description", "error")} for r in rows])
+    else:
+        table([{**r, "count": "(error)" if r["count"] is None else r["count"]} for r in rows],
+              ["name", "count", "filter", "description"])
+    _fail_for_segments([{"segment": r["name"], "error": r["error"]} for r in rows if r["error"]])
 
 
 @app.command()
@@ -299,31 +352,35 @@ def show(
 
     db = seg()
     segment = db.segments.get(name)
-    flt = db.segments.filter(name)
-    count = db.count_filter(flt)
+    count, error = db.count_saved(segment)
+    groups = db.segments.groups(segment)
     data = {
         "name": segment["name"],
         "description": segment["description"],
         "filter": segment["filter"],
-        "groups": [[c.to_text() for c in g.conditions] for g in flt.groups],
+        "groups": [[c.to_text() for c in g.conditions] for g in groups],
         "count": count,
+        "error": error,
     }
-    if sql:
-        data.update(db.explain(flt))
+    if sql and error is None:
+        data.update(db.explain(db.saved_filter(segment)))
     if json_:
         print_json(data)
-        return
-    out = [f"{segment['name']}: {count} customers"]
-    if segment["description"]:
-        out.append(segment["description"])
-    for i, group in enumerate(flt.groups, 1):
-        out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
-        out += [f"    {c.to_text():40}  ({describe(c)})" for c in group.conditions]
-    if sql:
-        out += ["", "SQL:", "  " + data["sql"], "parameters:"]
-        out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
-        out += ["plan:"] + ["  " + p for p in data["plan"]]
-    say(out)
+    else:
+        out = [f"{segment['name']}: {count} customers" if error is None else f"{segment['name']}: cannot be counted"]
+        if segment["description"]:
+            out.append(segment["description"])
+        if not groups:
+            out.append(f"  {segment['filter']}")
+        for i, group in enumerate(groups, 1):
+            out.append(f"{'  group' if i == 1 else 'or group'} {i}:")
+            out += [f"    {c.to_text():40}  ({describe(c)})" for c in group.conditions]
+        if sql and error is None:
+            out += ["", "SQL:", "  " + data["sql"], "parameters:"]
+            out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
+            out += ["plan:"] + ["  " + p for p in data["plan"]]
+        say(out)
+    _fail_for_segments([{"segment": segment["name"], "error": error}] if error else [])
 
 
 @app.command()
@@ -439,12 +496,13 @@ def apply(
     """Create and update attributes and segments from YAML, in one transaction."""
     text = _read_text(path)
     plan = seg().apply(text, source="stdin" if path == "-" else path, prune=prune, dry_run=dry_run)
-    if json_:
-        print_json(plan.to_json())
-        return
-    say(plan.lines())
-    state = "applied" if plan.applied else "dry run, nothing changed"
-    note(f"{len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''}, {plan.unchanged} unchanged ({state})")
+    changes = f"{len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''}, {plan.unchanged} unchanged"
+    with after_commit(f"the file was applied ({changes})" if plan.applied else None):
+        if json_:
+            print_json(plan.to_json())
+            return
+        say(plan.lines())
+        note(f"{changes} ({'applied' if plan.applied else 'dry run, nothing changed'})")
 
 
 def _read_text(path: str) -> str:
@@ -469,13 +527,17 @@ def dump(
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")] = None,
 ) -> None:
     """Segments and their attributes as YAML that `seg apply` reads back."""
-    text = seg().dump(names or [])
-    if not output or output == "-":
+    from ..atomic import atomic_write, check_target
+
+    db = seg()
+    to_file = output and output != "-"
+    if to_file:
+        check_target(output, database=db.path)  # before any work: a refused target changes nothing
+    text = db.dump(names or [])
+    if not to_file:
         sys.stdout.write(text)
         return
-    from ..atomic import atomic_write
-
-    with atomic_write(output) as fh:
+    with atomic_write(output, database=db.path) as fh:
         fh.write(text.encode("utf-8"))
     note(f"wrote {output}")
 
@@ -513,12 +575,14 @@ def export(
         )
     finally:
         progress.close()
-    width = max(len(step) for step, _ in result.waterfall)
-    for step, n in result.waterfall:
-        note(f"{step:<{width}}  {n:>9}")
-    note(f"wrote {result.written} rows to {result.path} (sha256 {result.sha256[:12]}, history #{result.record_id})")
-    if json_:
-        print_json(result.to_json())
+    wrote = f"wrote {result.written} rows to {result.path} (sha256 {result.sha256[:12]}, history #{result.record_id})"
+    with after_commit(f"the export was written and recorded ({wrote})"):
+        width = max(len(step) for step, _ in result.waterfall)
+        for step, n in result.waterfall:
+            note(f"{step:<{width}}  {n:>9}")
+        note(wrote)
+        if json_:
+            print_json(result.to_json())
 
 
 @app.command()

@@ -46,13 +46,15 @@ def parse_count(argv: list[str]) -> dict | None:
 
 
 def run_count(options: dict) -> None:
-    import os
+    from .. import api, settings
 
-    from .. import api
-
-    db = options["db"] if options["db"] is not None else os.environ.get("SEG_DB")
-    now = options["now"] if options["now"] is not None else os.environ.get("SEG_NOW")
-    with api.open(db, now=now or None) as seg:
+    # The same checks as the full CLI's global options: a bad one is a usage error naming it.
+    db = settings.database_path(options["db"], "--db")
+    if options["now"] is not None:
+        now = api.parse_now(options["now"], "--now")
+    else:
+        now = api.parse_now(settings.now_text(), "SEG_NOW")
+    with api.open(db, now=now) as seg:
         n = seg.count(options["names"], options["exclude"])
     if options["json"]:
         from ..render import print_json
