@@ -37,6 +37,10 @@ class UsageError(SegError):
     exit_code = 2
 
 
+class YamlError(UsageError):
+    """A problem in a YAML file of segments, with its line."""
+
+
 class FilterError(UsageError):
     """A filter that cannot be parsed or does not fit the fields it names.
 

@@ -10,7 +10,6 @@ as they were.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from .compile import compile_audience, compile_cells, compile_waterfall
 from .errors import UsageError
 from .fields import Field, FieldType
 from .model import Condition, Filter
+from .render import CsvWriter
 from .timeutil import format_instant, stamp
 
 if TYPE_CHECKING:
@@ -37,17 +37,32 @@ FORMATS = ("csv", "jsonl")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A sign, then only digits, spaces, dots, parentheses and dashes, with a digit: -5, +968 9123 4567.
 _SIGNED_PLAIN = re.compile(r"[+-][0-9 ().\-]*[0-9][0-9 ().\-]*")
+# Where a line inside a cell starts like a formula: just after a CR or LF, before = + - @ or tab.
+_INNER_LINE_START = re.compile(r"(?<=[\r\n])(?=[=+\-@\t])")
 
 Progress = Callable[[int, int], None]
 
 
 def neutralize(text: str) -> str:
     """A CSV cell a spreadsheet will not run: text that starts like a formula gets a leading ``'``,
-    unless it is plainly a number or a phone number (``-5``, ``+96891234567``). The compiler's
-    ``Dialect.neutralized_cell`` is the same rule in SQL."""
+    unless it is plainly a number or a phone number (``-5``, ``+96891234567``), and so does every
+    line inside it (SPEC §13): see ``guard_lines``. The export applies the first rule in SQL
+    (``Dialect.neutralized_cell``) and the second to the rare cells that hold a line break."""
+    text = guard_lines(text)
     if text.startswith(_FORMULA_START) and not _SIGNED_PLAIN.fullmatch(text):
         return "'" + text
     return text
+
+
+def guard_lines(text: str) -> str:
+    """Each line inside ``text`` that starts like a formula (``=``, ``+``, ``-``, ``@``, tab just
+    after a CR or LF) gets a ``'`` after its line break: a reader that splits lines, or a CR taken
+    for the end of a row, would start a cell there. Such a line is never "plainly a number"."""
+    return _INNER_LINE_START.sub("'", text) if "\n" in text or "\r" in text else text
+
+
+def _guard_lines_of_row(row: Sequence) -> list:
+    return [guard_lines(v) if isinstance(v, str) else v for v in row]
 
 
 @dataclass
@@ -163,7 +178,7 @@ def export_audience(
             total = result.waterfall[-1][1]
             written = 0
             if fmt == "csv":
-                writer = csv.writer(text, lineterminator="\n")
+                writer = CsvWriter(text, multiline=None if raw else _guard_lines_of_row)
                 writer.writerow(keys)
                 cursor = store.select_cells(final.sql, final.params, cells, expected=total)
                 while batch := cursor.fetchmany(2000):

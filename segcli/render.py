@@ -9,9 +9,38 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from typing import TextIO
+
+# What a terminal acts on instead of showing: C0 and C1 controls and DEL (ESC starts colour,
+# title, hyperlink and screen sequences; BEL rings; CR returns to the start of the line), line
+# and paragraph separators, the bidi embeddings, overrides and isolates that reorder the text
+# after them, and lone surrogates (which cannot even be encoded).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` as it may be shown to a person (SPEC §13): every character a terminal would act on
+    rather than show is written as its escape (``\\x1b``, ``\\u202e``, ``\\n``). Every line of human
+    output (tables, notes, errors, ``show``, ``why``) goes through here; JSON, JSONL and CSV,
+    which are data, do not."""
+    return _UNSHOWABLE.sub(_escape, text)
+
+
+def pointer(text: str, start: int, end: int) -> list[str]:
+    """``text`` shown (escaped) with a line of ``^`` under ``text[start:end]``."""
+    before, marked = printable(text[:start]), printable(text[start:end])
+    return ["  " + printable(text), "  " + " " * len(before) + "^" * max(len(marked), 1)]
 
 
 def is_terminal(stream: TextIO | None = None) -> bool:
@@ -38,6 +67,45 @@ def cell(value: object) -> str:
     return str(value)
 
 
+class _Lines(list):
+    """What a csv writer writes to: each row's line kept in a list (cheaper than a StringIO)."""
+
+    write = list.append
+
+
+class CsvWriter:
+    """``csv.writer`` with ``\n`` line ends that also quotes every cell holding a carriage return
+    (SPEC §13): csv quotes only the characters of its own line end, and an unquoted CR ends the row
+    for ``csv.reader`` and spreadsheets.
+
+    Rows come in batches. A batch with no line break in any cell, nearly every batch, is written as
+    csv writes it (one scan of its text tells). Otherwise its rows are first passed through
+    ``multiline`` if given (the export guards the lines inside a cell there), then written with
+    ``\r\n`` endings, which makes csv quote CR and LF alike, turned back into ``\n``."""
+
+    def __init__(self, out: TextIO, multiline: Callable[[Sequence], Sequence] | None = None) -> None:
+        self.out = out
+        self.multiline = multiline
+        self.lines = _Lines()
+        self.lf = csv.writer(self.lines, lineterminator="\n")
+        self.crlf = csv.writer(self.lines, lineterminator="\r\n")
+
+    def writerows(self, rows: Sequence[Sequence]) -> None:
+        self.lf.writerows(rows)
+        text = "".join(self.lines)
+        self.lines.clear()
+        if "\r" in text or (self.multiline is not None and text.count("\n") != len(rows)):
+            if self.multiline is not None:
+                rows = [self.multiline(row) for row in rows]
+            self.crlf.writerows(rows)  # csv writes each row with one call: one line per row
+            text = "".join(line[:-2] + "\n" for line in self.lines)
+            self.lines.clear()
+        self.out.write(text)
+
+    def writerow(self, row: Sequence) -> None:
+        self.writerows((row,))
+
+
 def print_json(data: object, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -48,13 +116,15 @@ def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = N
     how many of that many rows were shown."""
     if is_terminal():
         from rich.table import Table
+        from rich.text import Text
 
-        t = Table(title=title, show_lines=False)
+        # Text, not str: rich would read markup in a str ("[/]" fails, "[link=...]" draws a link).
+        t = Table(title=Text(printable(title)) if title else None, show_lines=False)
         for c in columns:
-            t.add_column(c, overflow="fold")
+            t.add_column(Text(printable(c)), overflow="fold")
         shown = 0
         for r in rows:
-            t.add_row(*(cell(r.get(c)) for c in columns))
+            t.add_row(*(Text(printable(cell(r.get(c)))) for c in columns))
             shown += 1
         con = console()
         con.print(t)
@@ -62,16 +132,18 @@ def table(rows: Iterable[dict], columns: Sequence[str], *, title: str | None = N
             con.print(f"[dim]{shown} of {total} shown; --limit N for more, or --format csv for all[/dim]")
         return
     if title:
-        sys.stdout.write(title + "\n")
+        sys.stdout.write(printable(title) + "\n")
     write_tsv(iter(rows), columns)
 
 
 def write_tsv(rows: Iterator[dict], columns: Sequence[str], out: TextIO | None = None) -> int:
+    """Tab-separated lines for people and ``cut``: a tab, line break or other control character in
+    a value is escaped, so that each row is one line of cells."""
     out = out or sys.stdout
-    out.write("\t".join(columns) + "\n")
+    out.write("\t".join(printable(c) for c in columns) + "\n")
     n = 0
     for r in rows:
-        out.write("\t".join(cell(r.get(c)).replace("\t", " ").replace("\n", " ") for c in columns) + "\n")
+        out.write("\t".join(printable(cell(r.get(c))) for c in columns) + "\n")
         n += 1
     return n
 
@@ -81,11 +153,12 @@ def write_rows(rows: Iterable[dict], columns: Sequence[str], fmt: str, out: Text
     out = out or sys.stdout
     n = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = CsvWriter(out)
         writer.writerow(columns)
-        for r in rows:
-            writer.writerow([cell(r.get(c)) for c in columns])
-            n += 1
+        remaining = iter(rows)
+        while batch := [[cell(r.get(c)) for c in columns] for r in islice(remaining, 1000)]:
+            writer.writerows(batch)
+            n += len(batch)
     elif fmt == "jsonl":
         for r in rows:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -103,7 +176,12 @@ def write_rows(rows: Iterable[dict], columns: Sequence[str], fmt: str, out: Text
 
 def note(message: str) -> None:
     """A line for people on stderr (summaries, waterfalls), never mixed with data on stdout."""
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(printable(message) + "\n")
+
+
+def say(lines: Iterable[str]) -> None:
+    """Lines of text for people on stdout (``show``, ``why``, a plan), each shown escaped."""
+    sys.stdout.write("".join(printable(line) + "\n" for line in lines))
 
 
 class ImportProgress:
@@ -128,6 +206,7 @@ class ImportProgress:
         if self.bar is None:
             if time.monotonic() - self.started < 1.0:
                 return
+            from rich.markup import escape
             from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
             self.bar = Progress(
@@ -139,7 +218,8 @@ class ImportProgress:
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total or None)
+            # The description is read as markup: the label (a file name) is shown as text.
+            self.task = self.bar.add_task(escape(printable(self.label)), total=total or None)
         self.bar.update(self.task, completed=done)
 
     def close(self) -> None:

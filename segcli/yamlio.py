@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import faults
 from .catalog import Attributes, check_segment_name
-from .errors import DataError, FilterError, UsageError
+from .errors import DataError, FilterError, UsageError, YamlError
 from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
 from .model import Filter
 from .parse import parse_filter
@@ -36,12 +36,6 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:map",
 }
-
-
-class YamlError(UsageError):
-    """A problem in a YAML file, with its line."""
-
-    exit_code = 2
 
 
 class _NoAliasLoader(yaml.SafeLoader):

@@ -212,12 +212,19 @@ def test_bad_now_is_a_usage_error(sample_db, monkeypatch):
     assert r.code == 2 and "SEG_NOW" in r.err
 
 
-def test_tab_completion_offers_segment_names(sample_db):
-    from segcli.cli.app import complete_segment
+def test_tab_completion_offers_segment_names(sample_db, monkeypatch):
+    import shlex
 
-    assert complete_segment("vip") == ["VIP Arabic Speakers"]
-    assert set(complete_segment("")) == set(EXPECTED)
-    assert complete_segment("zzz") == []
+    def complete(word: str) -> list[str]:  # as bash asks (see test_completion.py)
+        monkeypatch.setenv("_SEG_COMPLETE", "complete_bash")
+        monkeypatch.setenv("COMP_WORDS", f"seg\ncount\n{word}")
+        monkeypatch.setenv("COMP_CWORD", "2")
+        return [line for line in run().out.splitlines() if line]
+
+    assert complete("vip") == ["VIP\\ Arabic\\ Speakers"]
+    words = [shlex.split(c) for c in complete("")]
+    assert all(len(w) == 1 for w in words) and sorted(w[0] for w in words) == sorted(EXPECTED)  # one word each
+    assert complete("zzz") == []
 
 
 def test_an_impossible_range_or_window_is_an_error_not_an_empty_result(sample_db):

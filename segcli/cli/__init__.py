@@ -39,11 +39,14 @@ class _ClosedOutput(io.TextIOBase):
 
 
 def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
-    """One line on stderr (and a short list of details): how every failure is reported."""
+    """One line on stderr (and a short list of details): how every failure is reported. Names and
+    values quoted in it are shown escaped, like all human output."""
+    from ..render import printable
+
     try:
-        sys.stderr.write(f"seg: error: {message}\n")
+        sys.stderr.write(printable(f"seg: error: {message}") + "\n")
         for line in details:
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(printable(line) + "\n")
         sys.stderr.flush()
     except OSError:  # nobody is reading stderr: the exit status still tells
         pass
@@ -118,7 +121,11 @@ def _main() -> None:
         sys.exit(128 + signal.SIGINT)
     except SegError as exc:
         if isinstance(exc, FilterError):
-            error(f"bad filter: {exc.message}", exc.details)
+            from ..render import pointer
+
+            # The mark goes under the part as shown, escapes included.
+            details = pointer(exc.text, exc.start, exc.end) if exc.text is not None else exc.details
+            error(f"bad filter: {exc.message}", details)
         elif isinstance(exc, AfterCommitError):
             error(exc.message, exc.details)
         else:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..render import note, print_json
+from ..render import note, print_json, say
 from .common import complete_segment, read_text, seg
 from .session import after_commit
 
@@ -27,8 +27,7 @@ def apply(
         if json_:
             print_json(plan.to_json())
             return
-        for line in plan.lines():
-            sys.stdout.write(line + "\n")
+        say(plan.lines())
         note(f"{changes} ({'applied' if plan.applied else 'dry run, nothing changed'})")
 
 

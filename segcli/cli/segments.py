@@ -10,7 +10,7 @@ import typer
 
 from .. import api
 from ..errors import UsageError
-from ..render import cell, is_terminal, note, print_json, table
+from ..render import cell, is_terminal, note, print_json, printable, say, table
 from .common import Columns, Exclude, Names, Where, complete_segment, fail_for_segments, seg, split_columns
 
 
@@ -49,7 +49,7 @@ def delete(
     """Delete segments (never customers)."""
     db = seg(ctx)
     found = [db.segments.get(n).name for n in names]
-    if not yes and is_terminal(sys.stdin) and not typer.confirm(f"Delete {', '.join(found)}?"):
+    if not yes and is_terminal(sys.stdin) and not typer.confirm(printable(f"Delete {', '.join(found)}?")):
         note("nothing deleted")
         raise typer.Exit(1)
     for name in db.segments.delete(found):
@@ -104,7 +104,7 @@ def show(
             out += ["", "SQL:", "  " + data["sql"], "parameters:"]
             out += [f"  :{k} = {v!r}" for k, v in data["params"].items()]
             out += ["plan:"] + ["  " + p for p in data["plan"]]
-        sys.stdout.write("\n".join(out) + "\n")
+        say(out)
     fail_for_segments([{"segment": segment.name, "error": error}] if error else [])
 
 
@@ -200,7 +200,7 @@ def why(
             lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
     verdict = "IN the segment" if report.matched else "NOT in the segment"
     lines.append(f"{report.customer_id} is {verdict}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    say(lines)
 
 
 def register(app: typer.Typer) -> None:
