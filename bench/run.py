@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT / "sample_data"))
 from generate import generate  # noqa: E402
 
 ANCHOR = "2026-11-29T12:00:00Z"
-EXPORT_COLUMNS = ("id,name,phone,email,platform,language,country,tags,created_at,last_interaction_at,"
-                  "tier,interest,lifetime_value,last_purchase,newsletter,city")
+EXPORT_COLUMNS = (
+    "id,name,phone,email,platform,language,country,tags,created_at,last_interaction_at,"
+    "tier,interest,lifetime_value,last_purchase,newsletter,city"
+)
 
 # The best hand-written SQL for each example segment, on seg's own schema, at ANCHOR.
 FLOOR_SQL = {
@@ -110,35 +112,52 @@ def bench_size(n: int, repeat: int, out: Path) -> dict:
     floor_runs = []
     for _ in range(max(1, repeat // 2) if n >= 1_000_000 else repeat):
         fresh(db)
-        subprocess.run([*seg, "--db", str(db), "apply", str(ROOT / "segments.example.yaml")], check=True, capture_output=True)
+        subprocess.run(
+            [*seg, "--db", str(db), "apply", str(ROOT / "segments.example.yaml")], check=True, capture_output=True
+        )
         t, rss, _ = measure([*seg, "--db", str(db), "import", str(csv_path)])
         import_runs.append(t)
         import_rss = max(import_rss, rss)
         fresh(flat)
         t, _, _ = measure(["sqlite3", str(flat), f".import --csv {csv_path} customers"])
         floor_runs.append(t)
-    results["import"] = {"seg": statistics.median(import_runs), "floor": statistics.median(floor_runs),
-                         "rss_kib": import_rss}
-    print(f"import: seg {results['import']['seg']:.2f}s, sqlite3 .import {results['import']['floor']:.2f}s",
-          file=sys.stderr)
+    results["import"] = {
+        "seg": statistics.median(import_runs),
+        "floor": statistics.median(floor_runs),
+        "rss_kib": import_rss,
+    }
+    print(
+        f"import: seg {results['import']['seg']:.2f}s, sqlite3 .import {results['import']['floor']:.2f}s",
+        file=sys.stderr,
+    )
 
     env = {**os.environ, "SEG_NOW": ANCHOR}
     counts = {}
     for name, sql in FLOOR_SQL.items():
         seg_t, _, seg_out = median_of([*seg, "--db", str(db), "count", name], repeat, env=env)
         py_t, _, py_out = median_of(
-            [sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])",
-             str(db), sql], repeat)
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])",
+                str(db),
+                sql,
+            ],
+            repeat,
+        )
         cli_t, _, cli_out = median_of(["sqlite3", str(db), sql], repeat)
         if not (seg_out.strip() == py_out.strip() == cli_out.strip()):
-            raise SystemExit(f"counts differ for {name}: seg {seg_out.strip()}, python {py_out.strip()}, sqlite3 {cli_out.strip()}")
+            raise SystemExit(
+                f"counts differ for {name}: seg {seg_out.strip()}, python {py_out.strip()}, sqlite3 {cli_out.strip()}"
+            )
         counts[name] = {"count": int(seg_out), "seg": seg_t, "floor": py_t, "sqlite3": cli_t}
         print(f"count {name}: {seg_out.strip()} in {seg_t * 1000:.0f} ms (floor {py_t * 1000:.0f} ms)", file=sys.stderr)
     results["count"] = counts
 
     target = data / "audience.csv"
-    exp_t, exp_rss, _ = median_of([*seg, "--db", str(db), "export", "WhatsApp Opted-In", "-o", str(target),
-                                   "-c", EXPORT_COLUMNS], repeat, env=env)
+    exp_t, exp_rss, _ = median_of(
+        [*seg, "--db", str(db), "export", "WhatsApp Opted-In", "-o", str(target), "-c", EXPORT_COLUMNS], repeat, env=env
+    )
     seg_rows = sum(1 for _ in target.open(encoding="utf-8")) - 1
     floor_target = data / "floor.csv"
     floor_t, _, _ = median_of([sys.executable, "-c", FLOOR_EXPORT, str(db), str(floor_target), EXPORT_COLUMNS], repeat)
@@ -153,20 +172,28 @@ def table(all_results: list[dict]) -> str:
     for r in all_results:
         n = f"{r['n']:,}"
         imp = r["import"]
-        lines.append(f"| {n} | import (vs `sqlite3 .import`) | {imp['seg']:.2f} s | {imp['floor']:.2f} s | "
-                     f"{imp['seg'] / imp['floor']:.1f}× | ≤ 2.5× |")
+        lines.append(
+            f"| {n} | import (vs `sqlite3 .import`) | {imp['seg']:.2f} s | {imp['floor']:.2f} s | "
+            f"{imp['seg'] / imp['floor']:.1f}× | ≤ 2.5× |"
+        )
         ratios = []
         for name, c in r["count"].items():
             ratio = c["seg"] / c["floor"]
             ratios.append(ratio)
-            lines.append(f"| {n} | count {name} = {c['count']:,} (sqlite3 CLI {c['sqlite3'] * 1000:.0f} ms) | "
-                         f"{c['seg'] * 1000:.0f} ms | {c['floor'] * 1000:.0f} ms | {ratio:.2f}× | ≤ 4.0× |")
+            lines.append(
+                f"| {n} | count {name} = {c['count']:,} (sqlite3 CLI {c['sqlite3'] * 1000:.0f} ms) | "
+                f"{c['seg'] * 1000:.0f} ms | {c['floor'] * 1000:.0f} ms | {ratio:.2f}× | ≤ 4.0× |"
+            )
         lines.append(f"| {n} | count, median of the six | | | {statistics.median(ratios):.2f}× | ≤ 2.0× |")
         exp = r["export"]
-        lines.append(f"| {n} | export WhatsApp Opted-In, 16 columns, {exp['rows']:,} rows (vs csv.writer) | "
-                     f"{exp['seg']:.2f} s | {exp['floor']:.2f} s | {exp['seg'] / exp['floor']:.2f}× | ≤ 1.5× |")
-        lines.append(f"| {n} | peak RSS import / export | {imp['rss_kib'] / 1024:.0f} / {exp['rss_kib'] / 1024:.0f} MiB | | | "
-                     "≤ 150 / ≤ 80 MiB |")
+        lines.append(
+            f"| {n} | export WhatsApp Opted-In, 16 columns, {exp['rows']:,} rows (vs csv.writer) | "
+            f"{exp['seg']:.2f} s | {exp['floor']:.2f} s | {exp['seg'] / exp['floor']:.2f}× | ≤ 1.5× |"
+        )
+        lines.append(
+            f"| {n} | peak RSS import / export | {imp['rss_kib'] / 1024:.0f} / {exp['rss_kib'] / 1024:.0f} MiB | | | "
+            "≤ 150 / ≤ 80 MiB |"
+        )
     return "\n".join(lines)
 
 

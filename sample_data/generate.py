@@ -20,28 +20,112 @@ from pathlib import Path
 
 ARABIC_FIRST = ["محمد", "أحمد", "فاطمة", "عائشة", "خالد", "مريم", "سالم", "نورة", "يوسف", "ليلى", "حمد", "سارة"]
 ARABIC_LAST = ["البلوشي", "الحارثي", "الكندي", "الزدجالي", "الرواحي", "العامري", "الشامسي", "القحطاني"]
-LATIN_FIRST = ["Mohammed", "Ahmed", "Fatima", "Aisha", "Khalid", "Maryam", "Salim", "Noura", "John", "Priya",
-               "Elena", "Lucas", "Chloé", "Raj", "Sofia", "Omar", "Layla", "Hassan", "Zainab", "Émile"]
-LATIN_LAST = ["Al Balushi", "Al Harthy", "Al Kindi", "Smith", "Sharma", "García", "Müller", "Haddad",
-              "Khan", "O'Brien", "Rossi", "Nakamura", "Al Amri", "Dubois"]
+LATIN_FIRST = [
+    "Mohammed",
+    "Ahmed",
+    "Fatima",
+    "Aisha",
+    "Khalid",
+    "Maryam",
+    "Salim",
+    "Noura",
+    "John",
+    "Priya",
+    "Elena",
+    "Lucas",
+    "Chloé",
+    "Raj",
+    "Sofia",
+    "Omar",
+    "Layla",
+    "Hassan",
+    "Zainab",
+    "Émile",
+]
+LATIN_LAST = [
+    "Al Balushi",
+    "Al Harthy",
+    "Al Kindi",
+    "Smith",
+    "Sharma",
+    "García",
+    "Müller",
+    "Haddad",
+    "Khan",
+    "O'Brien",
+    "Rossi",
+    "Nakamura",
+    "Al Amri",
+    "Dubois",
+]
 # (weight, spellings) per language and country: skewed like a GCC business.
-LANGUAGES = [(45, ["ar", "AR", "Arabic", "ar-OM", "ar-AE"]), (35, ["en", "English", "en-GB", "EN"]),
-             (8, ["hi", "Hindi"]), (5, ["ur", "Urdu"]), (4, ["fr", "French"]), (3, ["es", "Spanish"])]
-COUNTRIES = [(35, ["OM", "OMN", "Oman"]), (20, ["AE", "ARE", "United Arab Emirates"]), (15, ["SA", "SAU", "Saudi Arabia"]),
-             (8, ["KW", "Kuwait"]), (6, ["QA", "Qatar"]), (5, ["BH", "Bahrain"]), (5, ["IN", "India"]),
-             (3, ["GB", "United Kingdom"]), (3, ["US", "USA"])]
+LANGUAGES = [
+    (45, ["ar", "AR", "Arabic", "ar-OM", "ar-AE"]),
+    (35, ["en", "English", "en-GB", "EN"]),
+    (8, ["hi", "Hindi"]),
+    (5, ["ur", "Urdu"]),
+    (4, ["fr", "French"]),
+    (3, ["es", "Spanish"]),
+]
+COUNTRIES = [
+    (35, ["OM", "OMN", "Oman"]),
+    (20, ["AE", "ARE", "United Arab Emirates"]),
+    (15, ["SA", "SAU", "Saudi Arabia"]),
+    (8, ["KW", "Kuwait"]),
+    (6, ["QA", "Qatar"]),
+    (5, ["BH", "Bahrain"]),
+    (5, ["IN", "India"]),
+    (3, ["GB", "United Kingdom"]),
+    (3, ["US", "USA"]),
+]
 PLATFORMS = [(60, ["whatsapp", "WhatsApp"]), (25, ["instagram", "Instagram"]), (15, ["webchat", "Webchat"])]
-TAGS = ["VIP", "lead", "customer", "returning", "wholesale", "newsletter", "complaint", "influencer", "b2b",
-        "ramadan-2026", "eid-offer", "cart-abandoned", "loyalty", "beta", "referral", "support", "priority",
-        "trial", "churn-risk", "Premium"]
+TAGS = [
+    "VIP",
+    "lead",
+    "customer",
+    "returning",
+    "wholesale",
+    "newsletter",
+    "complaint",
+    "influencer",
+    "b2b",
+    "ramadan-2026",
+    "eid-offer",
+    "cart-abandoned",
+    "loyalty",
+    "beta",
+    "referral",
+    "support",
+    "priority",
+    "trial",
+    "churn-risk",
+    "Premium",
+]
 TIERS = [(15, "gold"), (30, "silver"), (40, "bronze"), (15, None)]
 INTERESTS = [(20, "Enterprise"), (30, "SMB"), (30, "Retail"), (10, "Startup"), (10, None)]
 PRODUCTS = ["perfume", "oud", "abaya", "dates", "coffee", "electronics", "gift-card", "watches"]
 CITIES = ["Muscat", "Salalah", "Sohar", "Dubai", "Abu Dhabi", "Riyadh", "Jeddah", "Doha", "Kuwait City", "Manama"]
 
-COLUMNS = ["id", "name", "email", "phone", "language", "platform", "country", "tags", "created_at",
-           "last_interaction_at", "marketing_opt_out", "tier", "interest", "lifetime_value",
-           "last_purchase", "newsletter", "products", "city"]
+COLUMNS = [
+    "id",
+    "name",
+    "email",
+    "phone",
+    "language",
+    "platform",
+    "country",
+    "tags",
+    "created_at",
+    "last_interaction_at",
+    "marketing_opt_out",
+    "tier",
+    "interest",
+    "lifetime_value",
+    "last_purchase",
+    "newsletter",
+    "products",
+    "city",
+]
 
 
 def _pick(rng: random.Random, weighted: list) -> object:
@@ -102,7 +186,9 @@ def customer(rng: random.Random, n: int, anchor: datetime) -> dict:
         "tier": _pick(rng, TIERS) or "",
         "interest": _pick(rng, INTERESTS) or "",
         "lifetime_value": str(round(rng.lognormvariate(6, 1.5), 2)) if rng.random() > 0.15 else "",
-        "last_purchase": (anchor - timedelta(days=rng.randint(0, 700))).date().isoformat() if rng.random() > 0.3 else "",
+        "last_purchase": (anchor - timedelta(days=rng.randint(0, 700))).date().isoformat()
+        if rng.random() > 0.3
+        else "",
         "newsletter": rng.choice(["true", "false"]) if rng.random() > 0.2 else "",
         "products": ",".join(rng.sample(PRODUCTS, rng.randint(0, 3))),
         "city": rng.choice(CITIES) if rng.random() > 0.3 else "",

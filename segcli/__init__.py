@@ -1,8 +1,8 @@
 """seg: customer segments in SQLite. See ``segcli.api`` for the Python API.
 
-    import segcli
-    db = segcli.open("shop.db")
-    db.count(["VIP Arabic Speakers"])
+import segcli
+db = segcli.open("shop.db")
+db.count(["VIP Arabic Speakers"])
 """
 
 from __future__ import annotations

@@ -110,7 +110,9 @@ class Segments:
         store = self.catalog.store()
         found = store.segment(name)
         if found is None:
-            raise NotFoundError(f'no segment named "{name}"{did_you_mean(name, store.segment_names(), cutoff=0.5, substrings=True)}')
+            raise NotFoundError(
+                f'no segment named "{name}"{did_you_mean(name, store.segment_names(), cutoff=0.5, substrings=True)}'
+            )
         return found
 
     def all(self) -> list[Segment]:

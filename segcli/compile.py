@@ -268,7 +268,9 @@ def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | N
         column = f"c.{column}"
         if f.is_list:
             joined = dialect.joined_list(column)
-            out.append(f"(SELECT {dialect.neutralized_cell('x')} FROM (SELECT {joined} AS x))" if neutralize else joined)
+            out.append(
+                f"(SELECT {dialect.neutralized_cell('x')} FROM (SELECT {joined} AS x))" if neutralize else joined
+            )
         elif f.type is FieldType.NUMBER:
             out.append(column)
         elif f.type is FieldType.BOOLEAN:

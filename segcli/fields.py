@@ -143,5 +143,3 @@ class FieldRegistry:
         if f is None:
             raise UsageError(f'unknown {what} "{name}"{did_you_mean(name, self.names(), quoted=False)}')
         return f
-
-

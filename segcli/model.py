@@ -151,5 +151,10 @@ class Segment(NamedTuple):
     unreadable: str | None = None  # why ``filter`` could not be read back (saved by another seg)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "description": self.description, "filter": self.where,
-                "created_at": self.created_at, "updated_at": self.updated_at}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "filter": self.where,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }

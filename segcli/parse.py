@@ -66,7 +66,12 @@ def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0) 
     control = _CONTROL.search(text)
     if control:
         shown = text.replace("\x00", "\\0")
-        raise FilterError(f"a control character (U+{ord(control.group()):04X}) in the filter", shown, control.start(), control.start() + 1)
+        raise FilterError(
+            f"a control character (U+{ord(control.group()):04X}) in the filter",
+            shown,
+            control.start(),
+            control.start() + 1,
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # bytes that were not UTF-8 on the command line
@@ -92,9 +97,7 @@ def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0) 
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> FilterError:
-    if isinstance(exc, UnexpectedEOF) or (
-        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
-    ):
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         expected = _expected(set(exc.expected))
         return FilterError(f"the filter ends too soon: expected {expected}", text, len(text), len(text) + 1)
     if isinstance(exc, UnexpectedToken):
@@ -143,7 +146,14 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
     operator = OPERATORS[op]
     start, end = tree.meta.start_pos, tree.meta.end_pos
     if not operator.applies_to(field):
-        spelled = " ".join(str(t) for t in predicate.children if isinstance(t, Token) and t.type != "WORD" and t.type != "STRING" and t.type not in ("LPAR", "RPAR", "COMMA"))
+        spelled = " ".join(
+            str(t)
+            for t in predicate.children
+            if isinstance(t, Token)
+            and t.type != "WORD"
+            and t.type != "STRING"
+            and t.type not in ("LPAR", "RPAR", "COMMA")
+        )
         allowed = [o.shown for o in applicable(field)]
         raise FilterError(
             f'"{spelled.lower()}" does not apply to {field.name}, a {_type_name(field)} field '
@@ -173,7 +183,10 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
     if op == "between" and _bound(normalized[0]) > _bound(normalized[1]):
         raise FilterError(
             f"between {literal(normalized[0])} and {literal(normalized[1])}: the first bound is after the second,"
-            " so nothing could match", text, tree.meta.start_pos, tree.meta.end_pos,
+            " so nothing could match",
+            text,
+            tree.meta.start_pos,
+            tree.meta.end_pos,
         )
     return Condition(field.name, op, normalized, negated)
 

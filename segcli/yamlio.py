@@ -47,9 +47,7 @@ class _NoAliasLoader(yaml.SafeLoader):
             )
         event = self.peek_event()
         if getattr(event, "anchor", None):
-            raise yaml.MarkedYAMLError(
-                None, None, "anchors (&name) are not allowed in seg files", event.start_mark
-            )
+            raise yaml.MarkedYAMLError(None, None, "anchors (&name) are not allowed in seg files", event.start_mark)
         return super().compose_node(parent, index)
 
 
@@ -177,7 +175,11 @@ def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[Seg
                 raise _err(source, node, "a segment needs a name")
             name = _scalar(source, spec["name"], "name")
             if name_key(name) in seen:
-                raise _err(source, spec["name"], f'the segment "{name}" is defined twice (first at line {seen[name_key(name)]})')
+                raise _err(
+                    source,
+                    spec["name"],
+                    f'the segment "{name}" is defined twice (first at line {seen[name_key(name)]})',
+                )
             seen[name_key(name)] = _line(spec["name"])
             if ("where" in spec) == ("groups" in spec):
                 raise _err(source, node, f'segment "{name}" needs either where or groups (not both)')
@@ -243,7 +245,9 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
             try:
                 flt = flt | parse_filter(text_, future, groups_before=len(flt.groups))
             except FilterError as exc:
-                raise FilterError(f"{source}:{line}: segment \"{decl.name}\": {exc.reason}", exc.text, exc.start, exc.end) from None
+                raise FilterError(
+                    f'{source}:{line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end
+                ) from None
         decl.filter = flt
 
     # Carry out the plan, inside the one transaction.

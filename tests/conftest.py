@@ -108,9 +108,20 @@ def sample_db(seg_env):
 def independent_rows(path) -> list[dict]:
     """Customers of a generated CSV read with nothing of seg's: plain csv, hand-written normalization."""
     names = {"arabic": "ar", "english": "en", "hindi": "hi", "urdu": "ur", "french": "fr", "spanish": "es"}
-    countries = {"omn": "OM", "oman": "OM", "are": "AE", "united arab emirates": "AE", "sau": "SA",
-                 "saudi arabia": "SA", "kuwait": "KW", "qatar": "QA", "bahrain": "BH", "india": "IN",
-                 "united kingdom": "GB", "usa": "US"}
+    countries = {
+        "omn": "OM",
+        "oman": "OM",
+        "are": "AE",
+        "united arab emirates": "AE",
+        "sau": "SA",
+        "saudi arabia": "SA",
+        "kuwait": "KW",
+        "qatar": "QA",
+        "bahrain": "BH",
+        "india": "IN",
+        "united kingdom": "GB",
+        "usa": "US",
+    }
     out = []
     with open(path, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))

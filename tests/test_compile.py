@@ -62,11 +62,17 @@ GOLDEN = [
     ("opted_out = false", "c.marketing_opt_out = :p1", {"p1": 0}),
     ("opt_out is not set", "NOT coalesce(c.marketing_opt_out IS NOT NULL, 0)", {}),
     # dates: a date-only literal is the whole UTC day [D, D+1)
-    ("created = 2026-01-31", "(c.created_at >= :p1 AND c.created_at < :p2)",
-     {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"}),
+    (
+        "created = 2026-01-31",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"},
+    ),
     ("created = 2026-01-31T08:00:00+04:00", "c.created_at = :p1", {"p1": "2026-01-31T04:00:00Z"}),
-    ("created != 2026-01-31", "NOT coalesce((c.created_at >= :p1 AND c.created_at < :p2), 0)",
-     {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"}),
+    (
+        "created != 2026-01-31",
+        "NOT coalesce((c.created_at >= :p1 AND c.created_at < :p2), 0)",
+        {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"},
+    ),
     ("created < 2026-01-31", "c.created_at < :p1", {"p1": "2026-01-31T00:00:00Z"}),
     ("created <= 2026-01-31", "c.created_at < :p1", {"p1": "2026-02-01T00:00:00Z"}),
     ("created > 2026-12-31", "c.created_at >= :p1", {"p1": "2027-01-01T00:00:00Z"}),
@@ -75,18 +81,33 @@ GOLDEN = [
     ("created <= 2026-01-31T10:00:00Z", "c.created_at <= :p1", {"p1": "2026-01-31T10:00:00Z"}),
     ("created before 2026-01-31", "c.created_at < :p1", {"p1": "2026-01-31T00:00:00Z"}),
     ("created after 2026-01-31", "c.created_at >= :p1", {"p1": "2026-02-01T00:00:00Z"}),
-    ("created between 2026-01-01 and 2026-01-31", "(c.created_at >= :p1 AND c.created_at < :p2)",
-     {"p1": "2026-01-01T00:00:00Z", "p2": "2026-02-01T00:00:00Z"}),
-    ("created between 2026-01-01T06:00:00Z and 2026-01-31T06:00:00Z",
-     "(c.created_at >= :p1 AND c.created_at <= :p2)", {"p1": "2026-01-01T06:00:00Z", "p2": "2026-01-31T06:00:00Z"}),
-    ("last_interaction within last 7 days", "(c.last_interaction_at >= :p1 AND c.last_interaction_at <= :p2)",
-     {"p1": "2026-11-22T12:00:00Z", "p2": "2026-11-29T12:00:00Z"}),
-    ("last_interaction within last 12h", "(c.last_interaction_at >= :p1 AND c.last_interaction_at <= :p2)",
-     {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-29T12:00:00Z"}),
+    (
+        "created between 2026-01-01 and 2026-01-31",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-01-01T00:00:00Z", "p2": "2026-02-01T00:00:00Z"},
+    ),
+    (
+        "created between 2026-01-01T06:00:00Z and 2026-01-31T06:00:00Z",
+        "(c.created_at >= :p1 AND c.created_at <= :p2)",
+        {"p1": "2026-01-01T06:00:00Z", "p2": "2026-01-31T06:00:00Z"},
+    ),
+    (
+        "last_interaction within last 7 days",
+        "(c.last_interaction_at >= :p1 AND c.last_interaction_at <= :p2)",
+        {"p1": "2026-11-22T12:00:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
+    (
+        "last_interaction within last 12h",
+        "(c.last_interaction_at >= :p1 AND c.last_interaction_at <= :p2)",
+        {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
     ("last_interaction older than 30 days", "c.last_interaction_at < :p1", {"p1": "2026-10-30T12:00:00Z"}),
     ("last_interaction older than 2w", "c.last_interaction_at < :p1", {"p1": "2026-11-15T12:00:00Z"}),
-    ("joined within last 90 minutes", "(c.attr_joined >= :p1 AND c.attr_joined <= :p2)",
-     {"p1": "2026-11-29T10:30:00Z", "p2": "2026-11-29T12:00:00Z"}),
+    (
+        "joined within last 90 minutes",
+        "(c.attr_joined >= :p1 AND c.attr_joined <= :p2)",
+        {"p1": "2026-11-29T10:30:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
     ("joined is set", "c.attr_joined IS NOT NULL", {}),
     # enum, language, platform, country: normalized values, exact match
     ("tier = GOLD", "c.attr_tier = :p1", {"p1": "Gold"}),
@@ -104,18 +125,26 @@ GOLDEN = [
     ("tags contains VIP", "instr(c.tags_fold, :p1) > 0", {"p1": "\x1fvip\x1f"}),
     ("tag contains lead", "instr(c.tags_fold, :p1) > 0", {"p1": "\x1flead\x1f"}),
     ("tags not contains VIP", "NOT coalesce(instr(c.tags_fold, :p1) > 0, 0)", {"p1": "\x1fvip\x1f"}),
-    ("tags contains any (VIP, Lead)", "(instr(c.tags_fold, :p1) > 0 OR instr(c.tags_fold, :p2) > 0)",
-     {"p1": "\x1fvip\x1f", "p2": "\x1flead\x1f"}),
-    ("tags contains all (VIP, lead)", "(instr(c.tags_fold, :p1) > 0 AND instr(c.tags_fold, :p2) > 0)",
-     {"p1": "\x1fvip\x1f", "p2": "\x1flead\x1f"}),
+    (
+        "tags contains any (VIP, Lead)",
+        "(instr(c.tags_fold, :p1) > 0 OR instr(c.tags_fold, :p2) > 0)",
+        {"p1": "\x1fvip\x1f", "p2": "\x1flead\x1f"},
+    ),
+    (
+        "tags contains all (VIP, lead)",
+        "(instr(c.tags_fold, :p1) > 0 AND instr(c.tags_fold, :p2) > 0)",
+        {"p1": "\x1fvip\x1f", "p2": "\x1flead\x1f"},
+    ),
     ("tags not contains any (x)", "NOT coalesce((instr(c.tags_fold, :p1) > 0), 0)", {"p1": "\x1fx\x1f"}),
     ("tags is set", "c.tags IS NOT NULL", {}),
     ("tags is not set", "NOT coalesce(c.tags IS NOT NULL, 0)", {}),
     ("langs contains AR", "instr(c.attr_langs__fold, :p1) > 0", {"p1": "\x1far\x1f"}),
     # groups: AND within, OR between
-    ("tags contains VIP and language = Arabic or tier = gold and country = OM",
-     "((instr(c.tags_fold, :p1) > 0 AND c.language = :p2) OR (c.attr_tier = :p3 AND c.country = :p4))",
-     {"p1": "\x1fvip\x1f", "p2": "ar", "p3": "Gold", "p4": "OM"}),
+    (
+        "tags contains VIP and language = Arabic or tier = gold and country = OM",
+        "((instr(c.tags_fold, :p1) > 0 AND c.language = :p2) OR (c.attr_tier = :p3 AND c.country = :p4))",
+        {"p1": "\x1fvip\x1f", "p2": "ar", "p3": "Gold", "p4": "OM"},
+    ),
 ]
 
 
@@ -162,7 +191,9 @@ def test_a_dialect_overrides_only_what_differs():
         def has_substring(self, column, p):
             return f"strpos({column}, {p}) > 0"
 
-    compiled = compile_audience(REGISTRY, NOW, [parse_filter("name contains x and ltv > 1", REGISTRY)], dialect=Postgres())
+    compiled = compile_audience(
+        REGISTRY, NOW, [parse_filter("name contains x and ltv > 1", REGISTRY)], dialect=Postgres()
+    )
     assert compiled.sql == "(strpos(c.name_fold, %(p1)s) > 0 AND c.attr_ltv > %(p2)s)"
 
 

@@ -52,8 +52,20 @@ def test_union_exclusion_opt_out_and_require_against_python(shop, tmp_path):
     after_email = {i for i in after_phone if by_id[i]["email"]}
 
     target = tmp_path / "audience.csv"
-    r = run("export", "VIP", "Omanis", "--exclude", "Instagram", "--require", "phone", "--require", "email",
-            "-o", str(target), "--json")
+    r = run(
+        "export",
+        "VIP",
+        "Omanis",
+        "--exclude",
+        "Instagram",
+        "--require",
+        "phone",
+        "--require",
+        "email",
+        "-o",
+        str(target),
+        "--json",
+    )
     assert r.code == 0, r
     ids = _ids(target)
     assert ids == sorted(after_email)  # each once, sorted by id
@@ -117,7 +129,11 @@ def test_history_records_the_count_and_checksum_of_the_file_written(shop, tmp_pa
     [
         (["No such", "-o", "{dir}/a.csv"], 1, 'no segment named "No such"'),
         (["VIP", "-o", "{dir}/a.csv", "-c", "id,nope"], 2, 'unknown column "nope"'),
-        (["VIP", "-o", "{dir}/a.csv", "--require", "phon"], 2, 'unknown field for --require "phon" (did you mean phone?)'),
+        (
+            ["VIP", "-o", "{dir}/a.csv", "--require", "phon"],
+            2,
+            'unknown field for --require "phon" (did you mean phone?)',
+        ),
         (["VIP", "-o", "{dir}/missing/folder/a.csv"], 1, "does not exist"),
         (["VIP", "-o", "{dir}/afile/a.csv"], 1, "cannot write"),
         (["VIP", "-o", "{dir}"], 2, "it is a folder"),  # SPEC §13: a usage error
@@ -126,6 +142,7 @@ def test_history_records_the_count_and_checksum_of_the_file_written(shop, tmp_pa
 def test_failed_exports_write_nothing_and_record_nothing(shop, tmp_path, args, code, message):
     write(tmp_path / "afile", "not a folder")
     before = snapshot()
+
     def files() -> list[str]:  # SQLite's own -wal/-shm files come and go; ignore them
         return sorted(f for f in os.listdir(tmp_path) if not f.startswith("seg.db-"))
 
@@ -146,7 +163,7 @@ def test_export_to_stdout(shop):
 
 def test_formula_injection_is_neutralized_unless_raw(tmp_path):
     rows = [
-        ("f1", "=HYPERLINK(\"http://evil\",\"x\")", "+96891234567"),
+        ("f1", '=HYPERLINK("http://evil","x")', "+96891234567"),
         ("f2", "+cmd|' /C calc'!A0", "+1 (555) 123-4567"),
         ("f3", "-2+3", "-5"),
         ("f4", "@SUM(A1)", "12.5"),
@@ -159,7 +176,7 @@ def test_formula_injection_is_neutralized_unless_raw(tmp_path):
     target = tmp_path / "out.csv"
     assert run("export", "All", "-o", str(target), "-c", "id,name,phone").code == 0
     got = {r["id"]: r for r in csv.DictReader(target.open(encoding="utf-8"))}
-    assert got["f1"]["name"] == "'=HYPERLINK(\"http://evil\",\"x\")" and got["f1"]["phone"] == "+96891234567"
+    assert got["f1"]["name"] == '\'=HYPERLINK("http://evil","x")' and got["f1"]["phone"] == "+96891234567"
     assert got["f2"]["name"].startswith("'+cmd") and got["f2"]["phone"] == "+1 (555) 123-4567"
     assert got["f3"]["name"] == "'-2+3" and got["f3"]["phone"] == "-5"
     assert got["f4"]["name"] == "'@SUM(A1)"
@@ -191,8 +208,10 @@ def test_a_database_from_before_exports_existed_is_migrated(tmp_path):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from('ab ,"\\[]é\n\t/'), min_size=1, max_size=6), min_size=1, max_size=4),
-       st.booleans())
+@given(
+    st.lists(st.text(alphabet=st.sampled_from('ab ,"\\[]é\n\t/'), min_size=1, max_size=6), min_size=1, max_size=4),
+    st.booleans(),
+)
 def test_a_list_cell_is_its_elements_joined(elements, compact):
     """Exports join a list's JSON in SQL, by plain string functions when nothing is escaped: the
     cell must be the elements joined with "," whatever they hold, in any JSON spelling."""
@@ -241,6 +260,7 @@ def test_exports_are_sorted_by_id_small_or_large_with_ids_in_random_order(seg_en
     store = segcli.open().store()
     for expected, how in ((40, "USE TEMP B-TREE FOR ORDER BY"), (360, "INDEX sqlite_autoindex_customers")):
         plan = store.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT c.id FROM customers c WHERE 1 ORDER BY " + store._order_by([("id", False, False)], expected)
+            "EXPLAIN QUERY PLAN SELECT c.id FROM customers c WHERE 1 ORDER BY "
+            + store._order_by([("id", False, False)], expected)
         ).fetchall()
         assert any(how in row[3] for row in plan), (expected, plan)

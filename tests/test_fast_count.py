@@ -37,7 +37,15 @@ def test_fast_path_matches_the_full_cli(sample_db, argv):
 
 @pytest.mark.parametrize(
     "argv",
-    [["count"], ["count", "--help"], ["count", "X", "--limit", "3"], ["--db"], ["list"], ["-h"], ["count", "X", "--exclude"]],
+    [
+        ["count"],
+        ["count", "--help"],
+        ["count", "X", "--limit", "3"],
+        ["--db"],
+        ["list"],
+        ["-h"],
+        ["count", "X", "--exclude"],
+    ],
 )
 def test_anything_else_goes_to_the_full_cli(argv):
     assert parse_count(argv) is None

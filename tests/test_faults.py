@@ -77,7 +77,9 @@ def test_sigkill_mid_export_leaves_the_earlier_file_and_history(tmp_path, big_cs
     assert run("export", "Everyone", "-o", str(target), "--include-opted-out").code == 0
     earlier = target.read_bytes()
     before = snapshot()
-    proc = seg_process("export", "Everyone", "-o", str(target), "--include-opted-out", "-c", "id,name,email,phone,tags,city")
+    proc = seg_process(
+        "export", "Everyone", "-o", str(target), "--include-opted-out", "-c", "id,name,email,phone,tags,city"
+    )
     deadline = time.monotonic() + 30
     partial = []
     while time.monotonic() < deadline and proc.poll() is None:
@@ -105,7 +107,10 @@ def test_a_long_import_on_a_terminal_shows_a_progress_bar(tmp_path, big_csv):
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from segcli.cli import main; main()", "import", str(big_csv)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, "COLUMNS": "120"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "120"},
     )
     os.close(follower)
     seen = b""

@@ -44,7 +44,9 @@ def test_csv_import_normalizes_every_builtin_field(tmp_path):
     assert a3["marketing_opt_out"] is False  # never missing
     assert a3["country"] == "AE"
     conn = sqlite3.connect(db_path())  # SPEC §2: tags, one row per tag (the customer_tags view)
-    rows = conn.execute("SELECT c.id, t.tag FROM customer_tags t JOIN customers c ON c.pk = t.customer_pk ORDER BY 1, 2")
+    rows = conn.execute(
+        "SELECT c.id, t.tag FROM customer_tags t JOIN customers c ON c.pk = t.customer_pk ORDER BY 1, 2"
+    )
     assert rows.fetchall() == [("a1", "VIP"), ("a1", "lead"), ("a3", "b2b")]
 
 
@@ -56,8 +58,13 @@ def test_bom_and_crlf(tmp_path):
 
 def test_json_array_and_jsonl_and_stdin(tmp_path):
     data = [
-        {"id": "j1", "name": "Ann", "tags": ["VIP", "vip", " x "], "marketing_opt_out": True,
-         "attributes": {"score": 10}},
+        {
+            "id": "j1",
+            "name": "Ann",
+            "tags": ["VIP", "vip", " x "],
+            "marketing_opt_out": True,
+            "attributes": {"score": 10},
+        },
         {"id": "j2", "name": None, "tags": "a, b", "opted_out": False, "attributes": {"score": 2.5}},
     ]
     write(tmp_path / "c.json", json.dumps(data, indent=2))
@@ -120,10 +127,7 @@ def test_a_list_in_an_attribute_inferred_as_text_is_an_error(tmp_path):
 def test_type_inference_at_first_import_and_checks_after(tmp_path):
     write(
         tmp_path / "a.csv",
-        "id,vip,score,joined,note,empty\n"
-        "1,yes,10,2026-01-01,hello,\n"
-        "2,no,-2.5,2026-02-01T08:00:00+04:00,42,\n"
-        "3,,,,,\n",
+        "id,vip,score,joined,note,empty\n1,yes,10,2026-01-01,hello,\n2,no,-2.5,2026-02-01T08:00:00+04:00,42,\n3,,,,,\n",
     )
     r = run("import", str(tmp_path / "a.csv"))
     assert r.code == 0, r
@@ -273,7 +277,7 @@ def test_one_bad_row_among_thousands_changes_nothing(tmp_path):
     path = write(tmp_path / "big.csv", "\n".join([lines[0], *body, *more]) + "\n")
     r = run("import", str(path))
     assert r.code == 1 and "1 invalid row of 3300" in r.err
-    assert f"{path}:1802:9: created_at: \"2026-02-30\" is not a valid date" in r.err
+    assert f'{path}:1802:9: created_at: "2026-02-30" is not a valid date' in r.err
     assert snapshot() == before
 
 
@@ -365,7 +369,10 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
     second = write(tmp_path / "second.csv", "\n".join(update) + "\n")
     # a third: whole chunks of updates, unchanged rows and new rows, no id twice, and a column missing
     third = tmp_path / "third.csv"
-    with open(out.with_suffix(".csv"), encoding="utf-8", newline="") as src, open(third, "w", encoding="utf-8", newline="") as dst:
+    with (
+        open(out.with_suffix(".csv"), encoding="utf-8", newline="") as src,
+        open(third, "w", encoding="utf-8", newline="") as dst,
+    ):
         reader, writer = csv.reader(src), csv.writer(dst)
         head = next(reader)
         writer.writerow(head[:-1])  # without city: an upsert leaves it as it was
@@ -375,15 +382,38 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
                 row[12] = {"Retail": "SMB"}.get(row[12], row[12])
                 writer.writerow(row[:-1])
         for n in range(3000):
-            writer.writerow([f"Z{n}", f"Zed {n}", "", "", "en", "webchat", "AE", "b2b,VIP", "2026-01-01", "", "no",
-                             "gold", "", "", "", "", ""])
+            writer.writerow(
+                [
+                    f"Z{n}",
+                    f"Zed {n}",
+                    "",
+                    "",
+                    "en",
+                    "webchat",
+                    "AE",
+                    "b2b,VIP",
+                    "2026-01-01",
+                    "",
+                    "no",
+                    "gold",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
 
     def load(db: str) -> tuple[dict, list]:
         monkeypatch.setenv("SEG_DB", db)
         assert run("apply", str(EXAMPLE_YAML)).code == 0
-        summaries = [run("import", str(out.with_suffix(".csv"))).err, run("import", str(second)).err,
-                     run("import", str(third)).err, run("import", str(out.with_suffix(".jsonl"))).err,
-                     run("import", str(other.with_suffix(".jsonl"))).err]
+        summaries = [
+            run("import", str(out.with_suffix(".csv"))).err,
+            run("import", str(second)).err,
+            run("import", str(third)).err,
+            run("import", str(out.with_suffix(".jsonl"))).err,
+            run("import", str(other.with_suffix(".jsonl"))).err,
+        ]
         data = snapshot(db)
         return data["customers"], summaries
 
@@ -459,8 +489,11 @@ def test_a_schema_2_database_moves_its_lists_into_fold_columns(tmp_path, monkeyp
     conn.close()
 
     monkeypatch.setenv("SEG_DB", str(path))
-    for name, where, count in [("V", "tags contains vip", "1"), ("P", "products contains any (ABAYA, Gift-Card)", "2"),
-                               ("N", "tags is not set", "1")]:
+    for name, where, count in [
+        ("V", "tags contains vip", "1"),
+        ("P", "products contains any (ABAYA, Gift-Card)", "2"),
+        ("N", "tags is not set", "1"),
+    ]:
         assert run("create", name, "-w", where).code == 0
         assert run("count", name).out == count + "\n"
     conn = sqlite3.connect(path)
@@ -484,13 +517,56 @@ from segcli.fields import BUILTIN_BY_NAME, FieldType, attribute_field  # noqa: E
 from segcli.importer.columns import Slot as _Slot  # noqa: E402
 
 CELLS = {
-    "date": ["2026-01-05T10:00:00Z", "2026-01-05", "2026-01-05T10:00:00+04:00", "2025-12-31T23:30:00-02:00",
-             "2026-02-30", "2026-02-30T10:00:00Z", "2026-01-05T24:00:00Z", "2026-01-05T10:00:00+24:00",
-             " 2026-01-05 ", "2026-01-05T10:00:00.5Z", "20260105", "", "  ", "yesterday", "2026-01-05\n",
-             "0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"],
-    "number": ["12", "-3", "0", "007", "253.79", "-0.5", "10.0", "1e3", "1_000", "", " 4 ", "+5", "12.3456789",
-               "9" * 16, "abc", "nan", "1.", ".5", "9" * 18, "9" * 19, "9" * 23, "9" * 5000, "-9223372036854775808",
-               "9223372036854775808", "1e-999", "1e999", "99999999999999999999999.0"],
+    "date": [
+        "2026-01-05T10:00:00Z",
+        "2026-01-05",
+        "2026-01-05T10:00:00+04:00",
+        "2025-12-31T23:30:00-02:00",
+        "2026-02-30",
+        "2026-02-30T10:00:00Z",
+        "2026-01-05T24:00:00Z",
+        "2026-01-05T10:00:00+24:00",
+        " 2026-01-05 ",
+        "2026-01-05T10:00:00.5Z",
+        "20260105",
+        "",
+        "  ",
+        "yesterday",
+        "2026-01-05\n",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:00:00-05:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    ],
+    "number": [
+        "12",
+        "-3",
+        "0",
+        "007",
+        "253.79",
+        "-0.5",
+        "10.0",
+        "1e3",
+        "1_000",
+        "",
+        " 4 ",
+        "+5",
+        "12.3456789",
+        "9" * 16,
+        "abc",
+        "nan",
+        "1.",
+        ".5",
+        "9" * 18,
+        "9" * 19,
+        "9" * 23,
+        "9" * 5000,
+        "-9223372036854775808",
+        "9223372036854775808",
+        "1e-999",
+        "1e999",
+        "99999999999999999999999.0",
+    ],
     "array": ["VIP", "vip,Lead", " a , ,b,A ", "", "x\x1fy", "é,É", ",", "lead", "x,\ufeffy"],
     "text": ["Ann", "  padded ", "", "ÉLITE", "a\x00b", "=SUM(A1)", "a\ufeffb"],
     "enum": ["gold", "GOLD", " Gold ", "", "platinum"],
@@ -507,7 +583,11 @@ FIELDS = {
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(CELLS)).flatmap(lambda kind: st.tuples(st.just(kind), st.lists(st.sampled_from(CELLS[kind]), min_size=1, max_size=12))))
+@given(
+    st.sampled_from(sorted(CELLS)).flatmap(
+        lambda kind: st.tuples(st.just(kind), st.lists(st.sampled_from(CELLS[kind]), min_size=1, max_size=12))
+    )
+)
 def test_a_column_is_stored_as_its_cells_one_by_one(kind_cells):
     """``_Slot.column`` (the bulk path) stores what normalizing each cell and storing it does, and
     refuses a column exactly when some cell is invalid."""
@@ -532,11 +612,14 @@ def test_a_column_is_stored_as_its_cells_one_by_one(kind_cells):
 
 
 def test_json_errors_name_the_line_and_the_column_of_the_key(tmp_path):
-    path = write(tmp_path / "k.jsonl", '{"id": "1", "country": "OM"}\n{"id": "2", "country": "Nowhere"}\n'
-                 '{"id": "3", "Tier": "gold", "tier": "x"}\n{"id": "", "name": "n"}\n')
+    path = write(
+        tmp_path / "k.jsonl",
+        '{"id": "1", "country": "OM"}\n{"id": "2", "country": "Nowhere"}\n'
+        '{"id": "3", "Tier": "gold", "tier": "x"}\n{"id": "", "name": "n"}\n',
+    )
     r = run("import", str(path))
     assert r.code == 1
-    assert f"{path}:2:13: country: \"Nowhere\" is not a known country" in r.err
+    assert f'{path}:2:13: country: "Nowhere" is not a known country' in r.err
     assert f'{path}:3:29: "tier" appears twice (same field)' in r.err
     assert f"{path}:4:2: id: empty" in r.err
 
@@ -550,5 +633,9 @@ def test_an_id_repeated_chunks_apart_in_a_fresh_database_is_one_customer(tmp_pat
     assert r.code == 0 and "15000 read, 14999 created, 1 updated, 0 unchanged" in r.err, r
     conn = sqlite3.connect(db_path())
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 14_999
-    assert conn.execute("SELECT pk, name, country FROM customers WHERE id = 'r00010'").fetchone() == (11, "Renamed", "OM")
+    assert conn.execute("SELECT pk, name, country FROM customers WHERE id = 'r00010'").fetchone() == (
+        11,
+        "Renamed",
+        "OM",
+    )
     assert conn.execute("SELECT max(pk) FROM customers").fetchone()[0] == 14_999  # no pk was skipped

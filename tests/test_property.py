@@ -29,13 +29,36 @@ FILTERS_PER_EXAMPLE = 4
 
 # --- the population -----------------------------------------------------------------------------
 
-LANGUAGES = [("ar", "ar"), ("Arabic", "ar"), ("AR", "ar"), ("ar-OM", "ar"), ("en", "en"), ("English", "en"),
-             ("en-GB", "en"), ("hi", "hi")]
+LANGUAGES = [
+    ("ar", "ar"),
+    ("Arabic", "ar"),
+    ("AR", "ar"),
+    ("ar-OM", "ar"),
+    ("en", "en"),
+    ("English", "en"),
+    ("en-GB", "en"),
+    ("hi", "hi"),
+]
 COUNTRIES = [("OM", "OM"), ("omn", "OM"), ("Oman", "OM"), ("AE", "AE"), ("United Arab Emirates", "AE"), ("sa", "SA")]
 PLATFORMS = [("whatsapp", "whatsapp"), ("WhatsApp", "whatsapp"), ("Instagram", "instagram"), ("webchat", "webchat")]
 TIERS = [("gold", "Gold"), ("GOLD", "Gold"), ("Silver", "silver"), ("bronze", "bronze")]
-WORDS = ["Ann", "ann", "ÉLITE", "élite", "Straße", "محمد", "Al Harthy", "50%_off", "x_y", "O'Brien", "İstanbul", "ß",
-         "E\u0301lite", "Ａｎｎ", "A\u200dnn"]
+WORDS = [
+    "Ann",
+    "ann",
+    "ÉLITE",
+    "élite",
+    "Straße",
+    "محمد",
+    "Al Harthy",
+    "50%_off",
+    "x_y",
+    "O'Brien",
+    "İstanbul",
+    "ß",
+    "E\u0301lite",
+    "Ａｎｎ",
+    "A\u200dnn",
+]
 TAGS = ["VIP", "vip", "lead", "Lead", "leader", "b2b", "عميل", "Élite", "élite", "e\u0301lite", "ＶＩＰ", "v\u200cip"]
 
 
@@ -44,6 +67,8 @@ def nfkc_casefold(text: str) -> str:
     default-ignorable characters they hold, NFKC."""
     folded = unicodedata.normalize("NFKD", text).casefold()
     return unicodedata.normalize("NFKC", folded.replace("\u200d", "").replace("\u200c", ""))
+
+
 OFFSETS = [UTC, timezone(timedelta(hours=4)), timezone(timedelta(hours=-5, minutes=-30)), None]
 DAY_MARKS = [0, 1, 7, 30, 31]
 
@@ -106,18 +131,44 @@ def a_customer(rng, n: int) -> tuple[dict, dict]:
     vip = rng.choice([None, True, False, "yes", "n"])
     note = maybe(rng, WORDS)
     obj = {
-        "id": f"c{n}", "name": padded, "email": email, "language": lang_raw, "country": country_raw,
-        "platform": platform_raw, "tags": tags, "created_at": created_raw, "last_interaction_at": last_raw,
+        "id": f"c{n}",
+        "name": padded,
+        "email": email,
+        "language": lang_raw,
+        "country": country_raw,
+        "platform": platform_raw,
+        "tags": tags,
+        "created_at": created_raw,
+        "last_interaction_at": last_raw,
         "marketing_opt_out": opt,
-        "attributes": {"tier": tier_raw, "ltv": (str(number) if as_string and number is not None else number),
-                       "vip": vip, "joined": joined_raw, "note": note, "langs": langs},
+        "attributes": {
+            "tier": tier_raw,
+            "ltv": (str(number) if as_string and number is not None else number),
+            "vip": vip,
+            "joined": joined_raw,
+            "note": note,
+            "langs": langs,
+        },
     }
     truthy = {True: True, "yes": True, "1": True, False: False, "no": False, "0": False, "n": False, None: None}
     expected = {
-        "id": f"c{n}", "name": name.strip() if name else None, "email": email, "phone": None, "language": lang,
-        "country": country, "platform": platform, "tags": kept, "created_at": created, "last_interaction_at": last,
-        "marketing_opt_out": truthy[opt] or False, "tier": tier, "ltv": number, "vip": truthy[vip],
-        "joined": joined, "note": note, "langs": list(dict.fromkeys(nfkc_casefold(x) for x in langs)),
+        "id": f"c{n}",
+        "name": name.strip() if name else None,
+        "email": email,
+        "phone": None,
+        "language": lang,
+        "country": country,
+        "platform": platform,
+        "tags": kept,
+        "created_at": created,
+        "last_interaction_at": last,
+        "marketing_opt_out": truthy[opt] or False,
+        "tier": tier,
+        "ltv": number,
+        "vip": truthy[vip],
+        "joined": joined,
+        "note": note,
+        "langs": list(dict.fromkeys(nfkc_casefold(x) for x in langs)),
     }
     return obj, expected
 
@@ -134,8 +185,10 @@ DATE_FIELDS = ["created_at", "last_interaction_at", "joined"]
 
 @st.composite
 def date_literal(draw) -> str:
-    when = NOW - timedelta(days=draw(st.sampled_from(DAY_MARKS))) + timedelta(
-        seconds=draw(st.sampled_from([-86400, -3600, -2, -1, 0, 1, 2, 3600, -43200]))
+    when = (
+        NOW
+        - timedelta(days=draw(st.sampled_from(DAY_MARKS)))
+        + timedelta(seconds=draw(st.sampled_from([-86400, -3600, -2, -1, 0, 1, 2, 3600, -43200])))
     )
     if draw(st.booleans()):
         return when.date().isoformat()
@@ -161,8 +214,11 @@ def a_condition(draw) -> Condition:
     if kind == "number":
         op = draw(st.sampled_from(["eq", "in", "gt", "ge", "lt", "le", "between", "set"]))
         nums = st.sampled_from([-20, -0.5, 0, 9.5, 10, 20, 1000])
-        values = {"set": (), "between": tuple(sorted(draw(st.lists(nums, min_size=2, max_size=2)))),
-                  "in": tuple(draw(st.lists(nums, min_size=1, max_size=3, unique=True)))}.get(op, (draw(nums),))
+        values = {
+            "set": (),
+            "between": tuple(sorted(draw(st.lists(nums, min_size=2, max_size=2)))),
+            "in": tuple(draw(st.lists(nums, min_size=1, max_size=3, unique=True))),
+        }.get(op, (draw(nums),))
         return Condition("ltv", op, values, negated and op in ("eq", "in", "set"))
     if kind == "boolean":
         f = draw(st.sampled_from(["vip", "marketing_opt_out"]))
@@ -170,14 +226,18 @@ def a_condition(draw) -> Condition:
         return Condition(f, op, (draw(st.booleans()),) if op == "eq" else (), negated)
     if kind == "date":
         f = draw(st.sampled_from(DATE_FIELDS))
-        op = draw(st.sampled_from(["eq", "gt", "ge", "lt", "le", "between", "before", "after", "within", "older", "set"]))
+        op = draw(
+            st.sampled_from(["eq", "gt", "ge", "lt", "le", "between", "before", "after", "within", "older", "set"])
+        )
         if op in ("within", "older"):
             seconds = draw(st.sampled_from([1, 7, 30])) * 86400
             return Condition(f, op, (), False, seconds)
         if op == "set":
             return Condition(f, op, (), negated)
         if op == "between":
-            a, b = sorted((draw(date_literal()), draw(date_literal())), key=lambda v: v if len(v) > 10 else v + "T00:00:00Z")
+            a, b = sorted(
+                (draw(date_literal()), draw(date_literal())), key=lambda v: v if len(v) > 10 else v + "T00:00:00Z"
+            )
             return Condition(f, op, (a, b), False)
         return Condition(f, op, (draw(date_literal()),), negated and op == "eq")
     if kind == "enum":
@@ -185,8 +245,15 @@ def a_condition(draw) -> Condition:
         vals = tuple(draw(st.lists(st.sampled_from(["Gold", "silver", "bronze"]), min_size=1, max_size=2, unique=True)))
         return Condition("tier", op, () if op == "set" else (vals if op == "in" else vals[:1]), negated)
     if kind == "code":
-        f, pool = draw(st.sampled_from([("language", ["ar", "en", "hi", "fr"]), ("country", ["OM", "AE", "SA"]),
-                                        ("platform", ["whatsapp", "instagram", "webchat"])]))
+        f, pool = draw(
+            st.sampled_from(
+                [
+                    ("language", ["ar", "en", "hi", "fr"]),
+                    ("country", ["OM", "AE", "SA"]),
+                    ("platform", ["whatsapp", "instagram", "webchat"]),
+                ]
+            )
+        )
         op = draw(st.sampled_from(["eq", "in"]))
         vals = tuple(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True)))
         return Condition(f, op, vals if op == "in" else vals[:1], negated)
@@ -238,17 +305,43 @@ def positive(cond: Condition, c: dict) -> bool:
             return lo <= v and (v < hi + day if hi_day else v <= hi)
         x, is_day = _day(cond.values[0])
         if not is_day:
-            return {"eq": v == x, "gt": v > x, "ge": v >= x, "lt": v < x, "le": v <= x,
-                    "before": v < x, "after": v > x}[op]
-        return {"eq": x <= v < x + day, "gt": v >= x + day, "ge": v >= x, "lt": v < x, "le": v < x + day,
-                "before": v < x, "after": v >= x + day}[op]
+            return {
+                "eq": v == x,
+                "gt": v > x,
+                "ge": v >= x,
+                "lt": v < x,
+                "le": v <= x,
+                "before": v < x,
+                "after": v > x,
+            }[op]
+        return {
+            "eq": x <= v < x + day,
+            "gt": v >= x + day,
+            "ge": v >= x,
+            "lt": v < x,
+            "le": v < x + day,
+            "before": v < x,
+            "after": v >= x + day,
+        }[op]
     if isinstance(v, (bool, int | float)):
         x = cond.values
-        return {"eq": lambda: v == x[0], "in": lambda: v in x, "gt": lambda: v > x[0], "ge": lambda: v >= x[0],
-                "lt": lambda: v < x[0], "le": lambda: v <= x[0], "between": lambda: x[0] <= v <= x[1]}[op]()
+        return {
+            "eq": lambda: v == x[0],
+            "in": lambda: v in x,
+            "gt": lambda: v > x[0],
+            "ge": lambda: v >= x[0],
+            "lt": lambda: v < x[0],
+            "le": lambda: v <= x[0],
+            "between": lambda: x[0] <= v <= x[1],
+        }[op]()
     text, wanted = nfkc_casefold(v), [nfkc_casefold(str(x)) for x in cond.values]
-    return {"eq": lambda: text == wanted[0], "in": lambda: text in wanted, "contains": lambda: wanted[0] in text,
-            "starts_with": lambda: text.startswith(wanted[0]), "ends_with": lambda: text.endswith(wanted[0])}[op]()
+    return {
+        "eq": lambda: text == wanted[0],
+        "in": lambda: text in wanted,
+        "contains": lambda: wanted[0] in text,
+        "starts_with": lambda: text.startswith(wanted[0]),
+        "ends_with": lambda: text.endswith(wanted[0]),
+    }[op]()
 
 
 def holds(flt: Filter, c: dict) -> bool:

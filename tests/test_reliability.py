@@ -172,7 +172,10 @@ def test_two_imports_at_once_one_waits_or_fails_clearly(sample_db, tmp_path):
     a = write(tmp_path / "a.csv", "id,name\n" + "".join(f"A{i},a\n" for i in range(30000)))
     b = write(tmp_path / "b.csv", "id,name\n" + "".join(f"B{i},b\n" for i in range(30000)))
     env = {**os.environ, "SEG_BUSY_TIMEOUT": "0.5"}
-    procs = [subprocess.Popen([*SEG, "import", str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for p in (a, b)]
+    procs = [
+        subprocess.Popen([*SEG, "import", str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        for p in (a, b)
+    ]
     results = [(p.wait(), p.stderr.read().decode()) for p in procs]
     assert any(code == 0 for code, _ in results)
     for code, err in results:
@@ -180,8 +183,13 @@ def test_two_imports_at_once_one_waits_or_fails_clearly(sample_db, tmp_path):
         if code == 1:
             assert "locked by seg import" in err
     assert integrity_ok()
-    count = lambda prefix: sqlite3.connect(os.environ["SEG_DB"]).execute(  # noqa: E731
-        "SELECT count(*) FROM customers WHERE id LIKE ?", (prefix + "%",)).fetchone()[0]
+    count = lambda prefix: (
+        sqlite3.connect(os.environ["SEG_DB"])
+        .execute(  # noqa: E731
+            "SELECT count(*) FROM customers WHERE id LIKE ?", (prefix + "%",)
+        )
+        .fetchone()[0]
+    )
     for (code, _), prefix in zip(results, "AB", strict=True):
         assert count(prefix) == (30000 if code == 0 else 0)
 
@@ -192,8 +200,10 @@ NASTY = ["x'; DROP TABLE customers; --", 'a"b', "50%", "_", "back\\slash", "semi
 
 
 def test_sql_metacharacters_are_data_everywhere(tmp_path):
-    rows = "".join(f'h{i},"{v.replace(chr(34), chr(34) * 2)}","{v.replace(chr(34), chr(34) * 2)}",{v.replace(chr(34), "")[:3] or "x"}\n'
-                   for i, v in enumerate(NASTY))
+    rows = "".join(
+        f'h{i},"{v.replace(chr(34), chr(34) * 2)}","{v.replace(chr(34), chr(34) * 2)}",{v.replace(chr(34), "")[:3] or "x"}\n'
+        for i, v in enumerate(NASTY)
+    )
     assert run("import", str(write(tmp_path / "h.csv", "id,name,note,tags\n" + rows))).code == 0
     for i, value in enumerate(NASTY):
         quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -231,8 +241,10 @@ def test_a_list_element_cannot_hold_the_separator_of_the_fold_column(tmp_path):
     """Elements sit between U+001F in the fold column: one holding it could fake two elements."""
     assert run("import", str(write(tmp_path / "ok.csv", "id,tags\nt0,vip\n"))).code == 0
     before = snapshot()
-    for path, line in ((write(tmp_path / "t.csv", "id,tags\nt1,\"vip\x1flead\"\n"), 2),
-                       (write(tmp_path / "t.jsonl", json.dumps({"id": "t1", "tags": ["vip\x1flead"]}) + "\n"), 1)):
+    for path, line in (
+        (write(tmp_path / "t.csv", 'id,tags\nt1,"vip\x1flead"\n'), 2),
+        (write(tmp_path / "t.jsonl", json.dumps({"id": "t1", "tags": ["vip\x1flead"]}) + "\n"), 1),
+    ):
         r = run("import", str(path))
         assert r.code == 1 and f"{path}:{line}:" in r.err and "U+001F" in r.err, r
         assert snapshot() == before
@@ -240,9 +252,44 @@ def test_a_list_element_cannot_hold_the_separator_of_the_fold_column(tmp_path):
 
 # --- fuzzing --------------------------------------------------------------------------------------
 
-WORDS = ["tags", "name", "tier", "created_at", "=", "!=", ">", "in", "not", "contains", "any", "all", "(", ")", ",",
-         "and", "or", "is", "set", "between", "within", "last", "days", "older", "than", '"', "'", "gold", "7",
-         "2026-01-01", "é", "\\", "starts", "with", "-5", "x" * 30]
+WORDS = [
+    "tags",
+    "name",
+    "tier",
+    "created_at",
+    "=",
+    "!=",
+    ">",
+    "in",
+    "not",
+    "contains",
+    "any",
+    "all",
+    "(",
+    ")",
+    ",",
+    "and",
+    "or",
+    "is",
+    "set",
+    "between",
+    "within",
+    "last",
+    "days",
+    "older",
+    "than",
+    '"',
+    "'",
+    "gold",
+    "7",
+    "2026-01-01",
+    "é",
+    "\\",
+    "starts",
+    "with",
+    "-5",
+    "x" * 30,
+]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
@@ -256,11 +303,14 @@ def test_random_filters_give_a_result_or_a_usage_error(sample_db, text):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(fmt=st.sampled_from(["csv", "json", "jsonl"]), data=st.one_of(
-    st.binary(max_size=300),
-    st.text(max_size=200).map(str.encode),
-    st.sampled_from([b"id,name\n", b"[", b'[{"id": 1}', b"id\n\xff\xfe\n", b'{"id": "1"}\n{', b"\xef\xbb\xbf"]),
-))
+@given(
+    fmt=st.sampled_from(["csv", "json", "jsonl"]),
+    data=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=200).map(str.encode),
+        st.sampled_from([b"id,name\n", b"[", b'[{"id": 1}', b"id\n\xff\xfe\n", b'{"id": "1"}\n{', b"\xef\xbb\xbf"]),
+    ),
+)
 def test_random_bytes_give_an_import_or_a_data_error(seg_env, tmp_path_factory, fmt, data):
     path = tmp_path_factory.mktemp("fuzz") / f"in.{fmt}"
     path.write_bytes(data)

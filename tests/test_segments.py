@@ -56,10 +56,22 @@ def test_count_union_and_exclusion(sample_db):
     left = {c["id"] for c in rows if (a(c) or b(c)) and not x(c)}
     r = run("count", "VIP Arabic Speakers", "gold tier in oman", "--exclude", "Inactive 30+ Days")
     assert int(r.out) == len(left)
-    r = run("members", "VIP Arabic Speakers", "Gold Tier in Oman", "-x", "Inactive 30+ Days", "--format", "jsonl", "-c", "id")
+    r = run(
+        "members",
+        "VIP Arabic Speakers",
+        "Gold Tier in Oman",
+        "-x",
+        "Inactive 30+ Days",
+        "--format",
+        "jsonl",
+        "-c",
+        "id",
+    )
     ids = [json.loads(line)["id"] for line in r.out.splitlines()]
     assert ids == sorted(left)  # each once, sorted by id
-    assert json.loads(run("count", "VIP Arabic Speakers", "--json").out)["count"] == int(run("count", "VIP Arabic Speakers").out)
+    assert json.loads(run("count", "VIP Arabic Speakers", "--json").out)["count"] == int(
+        run("count", "VIP Arabic Speakers").out
+    )
 
 
 def test_create_edit_rename_describe_delete(sample_db):
@@ -94,7 +106,7 @@ def test_unknown_segment_suggests_the_nearest(sample_db):
 
 
 FILTER_ERRORS = [
-    ("teir = gold", 'unknown field "teir" (did you mean \'tier\'?)', "^^^^"),
+    ("teir = gold", "unknown field \"teir\" (did you mean 'tier'?)", "^^^^"),
     ("tags = VIP", '"=" does not apply to tags, a list field', "^^^^^^^^^^"),
     ("country > OM", '">" does not apply to country, a country field', None),
     ("lifetime_value > abc", 'lifetime_value: "abc" is not a number', "^^^"),
@@ -130,7 +142,16 @@ def test_members_formats_columns_sort_limit(sample_db):
     lines = list(csv.reader(r.out.splitlines()))
     assert lines[0] == ["id", "name", "tier", "tags", "lifetime_value"]
     assert all(row[2] == "gold" for row in lines[1:])
-    r = run("members", "Gold Tier in Oman", "--format", "json", "--columns", "id,lifetime_value", "--sort", "-lifetime_value")
+    r = run(
+        "members",
+        "Gold Tier in Oman",
+        "--format",
+        "json",
+        "--columns",
+        "id,lifetime_value",
+        "--sort",
+        "-lifetime_value",
+    )
     data = json.loads(r.out)
     values = [d["lifetime_value"] for d in data if d["lifetime_value"] is not None]
     assert values == sorted(values, reverse=True) and len(data) == int(run("count", "Gold Tier in Oman").out)
@@ -141,7 +162,17 @@ def test_members_formats_columns_sort_limit(sample_db):
 
 
 def test_filter_counts_lists_and_saves(sample_db):
-    r = run("filter", "--where", "tags contains VIP and language = Arabic", "--format", "csv", "-c", "id", "--save-as", "VIP AR")
+    r = run(
+        "filter",
+        "--where",
+        "tags contains VIP and language = Arabic",
+        "--format",
+        "csv",
+        "-c",
+        "id",
+        "--save-as",
+        "VIP AR",
+    )
     assert r.code == 0
     n = int(run("count", "VIP Arabic Speakers").out)
     assert f"{n} customers match" in r.err and len(r.out.splitlines()) == n + 1

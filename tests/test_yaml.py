@@ -59,7 +59,10 @@ segments:
 INVALID = [
     ("segments:\n  - name: X\n    wehre: tier = gold\n", 'stdin:3: unknown key "wehre" in a segment'),
     ("segments:\n  - name: X\n    where: tier = gold\n    groups: [[tier = gold]]\n", "needs either where or groups"),
-    ("segments:\n  - name: OK\n    where: country = OM\n  - name: X\n    where: teir = gold\n", 'stdin:5: segment "X": unknown field "teir"'),
+    (
+        "segments:\n  - name: OK\n    where: country = OM\n  - name: X\n    where: teir = gold\n",
+        'stdin:5: segment "X": unknown field "teir"',
+    ),
     ("attributes:\n  score: {type: numbr}\n", 'stdin:2: score: unknown type "numbr"'),
     ("attributes:\n  tier: {type: enum}\n", "an enum needs its values"),
     ("colours: [red]\n", 'unknown key "colours"'),
@@ -107,7 +110,11 @@ def test_enum_values_may_grow_but_not_drop_values_in_use(sample_db):
 
 def test_inferred_text_can_become_an_enum(tmp_path):
     run("import", str(write(tmp_path / "a.csv", "id,tier\n1,GOLD\n2,silver\n")))
-    r = run("apply", "-", stdin="attributes:\n  tier: {type: enum, values: [Gold, Silver]}\nsegments:\n  - name: G\n    where: tier = gold\n")
+    r = run(
+        "apply",
+        "-",
+        stdin="attributes:\n  tier: {type: enum, values: [Gold, Silver]}\nsegments:\n  - name: G\n    where: tier = gold\n",
+    )
     assert r.code == 0, r
     assert run("count", "G").out == "1\n"
     assert run("members", "G", "-c", "tier", "-f", "csv").out == "tier\nGold\n"

@@ -39,7 +39,9 @@ def global_options(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option(*_DB.flags, envvar=_DB.env, help=_DB.help)] = None,
     now: Annotated[str | None, typer.Option(*_NOW.flags, envvar=_NOW.env, help=_NOW.help)] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     # Bad settings are usage errors before anything runs, naming where they came from. ``ctx.obj``
     # arrives as the entry point's list of what the command commits.

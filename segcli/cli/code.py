@@ -33,7 +33,9 @@ def apply(
 
 def dump(
     ctx: typer.Context,
-    names: Annotated[list[str] | None, typer.Argument(help="Segments to dump (default: all).", autocompletion=complete_segment)] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Segments to dump (default: all).", autocompletion=complete_segment)
+    ] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")] = None,
 ) -> None:
     """Segments and their attributes as YAML that `seg apply` reads back."""

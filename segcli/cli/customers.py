@@ -22,8 +22,13 @@ def import_(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="CSV, JSON or JSONL files; - for stdin.")],
     format: Annotated[Format | None, typer.Option("--format", help="Format, if the extension does not say.")] = None,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the others to the rejects file.")] = False,
-    rejects: Annotated[str | None, typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv; PATH.rejects.jsonl for JSON input).")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the valid rows; write the others to the rejects file.")
+    ] = False,
+    rejects: Annotated[
+        str | None,
+        typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv; PATH.rejects.jsonl for JSON input)."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
@@ -44,8 +49,12 @@ def import_(
     progress = ImportProgress("importing")
     try:
         summaries = seg(ctx).import_files(
-            paths, fmt=format.value if format else None, skip_invalid=skip_invalid,
-            rejects=rejects, dry_run=dry_run, progress=progress,
+            paths,
+            fmt=format.value if format else None,
+            skip_invalid=skip_invalid,
+            rejects=rejects,
+            dry_run=dry_run,
+            progress=progress,
         )
     finally:
         progress.close()

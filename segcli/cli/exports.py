@@ -25,9 +25,15 @@ def export(
     exclude: Exclude = None,
     columns: Columns = None,
     format: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.csv,
-    include_opted_out: Annotated[bool, typer.Option("--include-opted-out", help="Keep customers who opted out of marketing.")] = False,
-    require: Annotated[list[str] | None, typer.Option("--require", help="Leave out customers with no value in FIELD.")] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="Do not neutralize cells that look like spreadsheet formulas.")] = False,
+    include_opted_out: Annotated[
+        bool, typer.Option("--include-opted-out", help="Keep customers who opted out of marketing.")
+    ] = False,
+    require: Annotated[
+        list[str] | None, typer.Option("--require", help="Leave out customers with no value in FIELD.")
+    ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Do not neutralize cells that look like spreadsheet formulas.")
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the waterfall and file as JSON on stdout.")] = False,
 ) -> None:
     """Write a campaign audience to a file, print its waterfall, and record it in the history."""
@@ -38,8 +44,15 @@ def export(
     progress = ExportProgress(output)
     try:
         result = seg(ctx).export(
-            names, output, exclude=exclude or [], columns=split_columns(columns), fmt=format.value,
-            include_opted_out=include_opted_out, require=require or [], raw=raw, progress=progress,
+            names,
+            output,
+            exclude=exclude or [],
+            columns=split_columns(columns),
+            fmt=format.value,
+            include_opted_out=include_opted_out,
+            require=require or [],
+            raw=raw,
+            progress=progress,
         )
     finally:
         progress.close()

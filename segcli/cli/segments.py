@@ -62,8 +62,10 @@ def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option("--json")] = F
     if json_:
         print_json([{k: r[k] for k in ("name", "count", "filter", "description", "error")} for r in rows])
     else:
-        table([{**r, "count": "(error)" if r["count"] is None else r["count"]} for r in rows],
-              ["name", "count", "filter", "description"])
+        table(
+            [{**r, "count": "(error)" if r["count"] is None else r["count"]} for r in rows],
+            ["name", "count", "filter", "description"],
+        )
     fail_for_segments([{"segment": r["name"], "error": r["error"]} for r in rows if r["error"]])
 
 

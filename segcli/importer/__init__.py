@@ -1,11 +1,11 @@
 """Importing customers from files (SPEC §2): ``import_files`` and what it reports.
 
-    read.py      CSV / JSON / JSONL -> Records, streamed, with line numbers
-    infer.py     types of attributes a file brings
-    columns.py   a file's keys -> fields; raw cells -> stored columns (values.py normalizes)
-    write.py     upserts by id, chunk by chunk
-    rejects.py   the rejects file of --skip-invalid
-    run.py       one import: one transaction, strict or --skip-invalid
+read.py      CSV / JSON / JSONL -> Records, streamed, with line numbers
+infer.py     types of attributes a file brings
+columns.py   a file's keys -> fields; raw cells -> stored columns (values.py normalizes)
+write.py     upserts by id, chunk by chunk
+rejects.py   the rejects file of --skip-invalid
+run.py       one import: one transaction, strict or --skip-invalid
 """
 
 from __future__ import annotations

@@ -49,10 +49,7 @@ class TypeInference:
         return FieldType.TEXT
 
 
-
-def infer_new_attributes(
-    store: Store, fmt: str, open_input: Callable[[], BinaryIO], label: str
-) -> list[Field]:
+def infer_new_attributes(store: Store, fmt: str, open_input: Callable[[], BinaryIO], label: str) -> list[Field]:
     """Read the file once to type every attribute it names that is not declared yet."""
     registry = store.registry()
     inference: dict[str, TypeInference] = {}
@@ -99,5 +96,3 @@ def infer_new_attributes(
         if type_ is not None:
             new.append(attribute_field(names[key], type_))
     return new
-
-

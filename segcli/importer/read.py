@@ -35,8 +35,9 @@ class Record:
 
     __slots__ = ("_cells", "error", "id", "keys", "line", "patch", "raw", "text")
 
-    def __init__(self, line: int, cells: list, raw: object, error: tuple[int, str] | None = None,
-                 keys: list[str] | None = None) -> None:
+    def __init__(
+        self, line: int, cells: list, raw: object, error: tuple[int, str] | None = None, keys: list[str] | None = None
+    ) -> None:
         self.line = line
         self._cells = cells
         self.raw = raw  # the row as read, written back unchanged to the rejects file
@@ -93,7 +94,9 @@ class _Lines:
         while line := readline(MAX_LINE + 1):
             number += 1
             if len(line) > MAX_LINE:
-                raise DataError(f"{self.path}:{number}: a line longer than {MAX_LINE // 1048576} MiB; nothing was imported")
+                raise DataError(
+                    f"{self.path}:{number}: a line longer than {MAX_LINE // 1048576} MiB; nothing was imported"
+                )
             yield line
 
     @property
@@ -142,7 +145,9 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
             except InvalidValue as exc:
                 raise DataError(f"{path}:1:{number}: {exc}") from None
     if attribute_column("id") not in seen:
-        raise DataError(f"{path}: no id column (the header is: {', '.join(header[:20])}{'...' if len(header) > 20 else ''})")
+        raise DataError(
+            f"{path}: no id column (the header is: {', '.join(header[:20])}{'...' if len(header) > 20 else ''})"
+        )
     if len(keys) > MAX_ATTRIBUTES + len(BUILTIN_BY_NAME):
         raise DataError(f"{path}: {len(keys)} columns; seg takes at most {MAX_ATTRIBUTES} custom attributes")
     width = len(keys)
@@ -236,8 +241,14 @@ class _KeyColumn:
 
 
 def _json_kind(obj: object) -> str:
-    return {list: "an array", str: "a string", int: "a number", float: "a number",
-            bool: "a boolean", type(None): "null"}.get(type(obj), type(obj).__name__)
+    return {
+        list: "an array",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(obj), type(obj).__name__)
 
 
 #: How deep a JSON value may nest. A customer needs 3 levels (the object, its ``attributes``, an
@@ -493,5 +504,3 @@ def records_of(fmt: str, fh: BinaryIO, label: str) -> tuple[list[str] | None, It
         return None, records, pos
     records, pos = read_json_array(fh, label)
     return None, records, pos
-
-

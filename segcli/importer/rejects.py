@@ -19,7 +19,9 @@ def rejects_target(label: str, fmt: str, given: str | None) -> str:
 class Rejects:
     """Invalid rows, written unchanged with an ``_error`` column; renamed into place at the end."""
 
-    def __init__(self, path: str, fmt: str, header: list[str] | None, *, database: str, inputs: tuple[str, ...]) -> None:
+    def __init__(
+        self, path: str, fmt: str, header: list[str] | None, *, database: str, inputs: tuple[str, ...]
+    ) -> None:
         self.path = path
         self.fmt = fmt
         self.file = AtomicFile(path, database=database, inputs=inputs)
@@ -38,7 +40,9 @@ class Rejects:
                 json.dumps({"_line": record.line, "_raw": record.text, "_error": message}, ensure_ascii=False) + "\n"
             )
         else:
-            self.fh.write(json.dumps({"_line": record.line, "_raw": record.raw, "_error": message}, ensure_ascii=False) + "\n")
+            self.fh.write(
+                json.dumps({"_line": record.line, "_raw": record.raw, "_error": message}, ensure_ascii=False) + "\n"
+            )
 
     def sync(self) -> None:
         """On disk before the import commits: a full disk then fails the import, not the rename."""
@@ -62,5 +66,3 @@ def _json_row(obj: dict) -> str | None:
         return json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n"
     except ValueError:
         return None
-
-

@@ -237,5 +237,3 @@ def _reporting(records: Iterator[Record], progress: Progress, position: object, 
         if n % 2000 == 0:
             progress(getattr(position, "bytes_read", 0), total)
         yield record
-
-

@@ -38,5 +38,3 @@ class ImportSummary:
             "rejects_path": self.rejects_path,
             "dry_run": self.dry_run,
         }
-
-

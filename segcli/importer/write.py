@@ -14,6 +14,7 @@ from .summary import ImportSummary
 #: Validated rows a writer holds before it writes them.
 CHUNK = 2000
 
+
 class Writer:
     """Upserts validated records by id, a chunk at a time. Rows are lists in table order with the
     primary key first, as ``Store.insert_customers`` and ``update_customers`` take them."""
@@ -70,8 +71,6 @@ class Writer:
         self.store.update_customers(self.columns, updates)
 
 
-
-
 def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     """Upsert a chunk of rows a column at a time, when every row is valid, all have the same
     fields (a CSV's header; a JSON file's keys, in the same order) and no id repeats within the
@@ -125,6 +124,3 @@ def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     entries = ((cid, present, patch) for cid, patch in zip(ids, patches, strict=True))
     writer.upsert(entries, stored=existing)
     return True
-
-
-

@@ -21,7 +21,6 @@ from .base import BUILTIN_COLUMNS
 Step = str | Callable[[sqlite3.Connection], None]
 
 
-
 class Migration(NamedTuple):
     name: str
     steps: tuple[Step, ...]

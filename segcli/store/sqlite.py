@@ -52,7 +52,9 @@ class SQLiteStore(Store):
 
     engine = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, path: str, *, file: str | None = None, read_only: bool = False) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: str, *, file: str | None = None, read_only: bool = False
+    ) -> None:
         self.conn = conn
         self.path = path  # the database as the user named it
         #: The file open: a new database has a temporary name until its first write commits.
@@ -85,9 +87,7 @@ class SQLiteStore(Store):
             return cls._connect(path, path, existed=False)
         exists = os.path.exists(path)
         if not exists and not create:
-            raise NotFoundError(
-                f"no database at {path} (import customers first, or pass --db / set SEG_DB)"
-            )
+            raise NotFoundError(f"no database at {path} (import customers first, or pass --db / set SEG_DB)")
         if exists and os.path.isdir(path):
             raise DataError(f"{path} is a folder, not a database file")
         if exists:
@@ -298,9 +298,7 @@ class SQLiteStore(Store):
 
     def registry(self) -> FieldRegistry:
         if self._registry is None:
-            rows = self.conn.execute(
-                "SELECT name, type, enum_values FROM attributes ORDER BY rowid"
-            ).fetchall()
+            rows = self.conn.execute("SELECT name, type, enum_values FROM attributes ORDER BY rowid").fetchall()
             self._registry = FieldRegistry(
                 [
                     attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")))
@@ -368,9 +366,7 @@ class SQLiteStore(Store):
         folded copy goes. Every stored value must already be one of ``values``."""
         assert f.type is FieldType.TEXT and f.fold_column
         for value in values:
-            self.conn.execute(
-                f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, fold(value))
-            )
+            self.conn.execute(f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, fold(value)))
         self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")  # made by seg before schema 3
         self.conn.execute(f"ALTER TABLE customers DROP COLUMN {f.fold_column}")
         self.conn.execute(
@@ -382,10 +378,7 @@ class SQLiteStore(Store):
     def distinct_values(self, f: Field) -> list[object]:
         assert f.column
         return [
-            r[0]
-            for r in self.conn.execute(
-                f"SELECT DISTINCT {f.column} FROM customers WHERE {f.column} IS NOT NULL"
-            )
+            r[0] for r in self.conn.execute(f"SELECT DISTINCT {f.column} FROM customers WHERE {f.column} IS NOT NULL")
         ]
 
     def value_counts(self) -> dict[str, int]:
@@ -415,9 +408,7 @@ class SQLiteStore(Store):
     def insert_customers(self, columns: Sequence[str], rows: list) -> None:
         """Insert rows given as (pk, *columns)."""
         marks = ", ".join("?" * (len(columns) + 1))
-        self.conn.executemany(
-            f"INSERT INTO customers (pk, {', '.join(columns)}) VALUES ({marks})", rows
-        )
+        self.conn.executemany(f"INSERT INTO customers (pk, {', '.join(columns)}) VALUES ({marks})", rows)
 
     def insert_new_customers(self, columns: Sequence[str], rows: list) -> bool:
         """``insert_customers`` for rows whose ids should all be new. If one is stored already,
@@ -449,8 +440,7 @@ class SQLiteStore(Store):
             yield False
             return
         indexes = self.conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            " AND tbl_name = 'customers'"
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'customers'"
         ).fetchall()
         for name, _ in indexes:
             if not re.match(r"^[a-z_][a-z0-9_]*$", name):
@@ -595,7 +585,11 @@ class SQLiteStore(Store):
         out = []
         for column, desc, nulls_last in terms:
             ref = f"{'+' if few else ''}c.{column}"
-            out.append(f"{ref} IS NULL, {ref} {'DESC' if desc else 'ASC'}" if nulls_last else f"{ref} {'DESC' if desc else 'ASC'}")
+            out.append(
+                f"{ref} IS NULL, {ref} {'DESC' if desc else 'ASC'}"
+                if nulls_last
+                else f"{ref} {'DESC' if desc else 'ASC'}"
+            )
         return ", ".join(out)
 
     def count_steps(self, where: str, params: dict, steps: Sequence[str]) -> list[int]:
