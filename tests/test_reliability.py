@@ -183,13 +183,10 @@ def test_two_imports_at_once_one_waits_or_fails_clearly(sample_db, tmp_path):
         if code == 1:
             assert "locked by seg import" in err
     assert integrity_ok()
-    count = lambda prefix: (
-        sqlite3.connect(os.environ["SEG_DB"])
-        .execute(  # noqa: E731
-            "SELECT count(*) FROM customers WHERE id LIKE ?", (prefix + "%",)
-        )
-        .fetchone()[0]
-    )
+    def count(prefix: str) -> int:
+        conn = sqlite3.connect(os.environ["SEG_DB"])
+        return conn.execute("SELECT count(*) FROM customers WHERE id LIKE ?", (prefix + "%",)).fetchone()[0]
+
     for (code, _), prefix in zip(results, "AB", strict=True):
         assert count(prefix) == (30000 if code == 0 else 0)
 
