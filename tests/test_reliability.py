@@ -183,6 +183,7 @@ def test_two_imports_at_once_one_waits_or_fails_clearly(sample_db, tmp_path):
         if code == 1:
             assert "locked by seg import" in err
     assert integrity_ok()
+
     def count(prefix: str) -> int:
         conn = sqlite3.connect(os.environ["SEG_DB"])
         return conn.execute("SELECT count(*) FROM customers WHERE id LIKE ?", (prefix + "%",)).fetchone()[0]
