@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from . import catalog, settings
 from .catalog import Catalog
-from .compile import CompileContext, Compiled, Dialect, compile_audience, compile_condition
+from .compile import CompileContext, Compiled, compile_audience, compile_condition
 from .errors import InvalidValue, NotFoundError, SegError, UsageError, hint
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
@@ -147,7 +147,7 @@ class Seg:
             return None, exc.message
 
     def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
-        return compile_audience(self.registry(), self.now, list(include), list(exclude))
+        return compile_audience(self.registry(), self.now, list(include), list(exclude), dialect=self.catalog.dialect)
 
     def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
         """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
@@ -268,7 +268,7 @@ class Seg:
         for group in flt.groups:
             conditions = []
             for cond in group.conditions:
-                ctx = CompileContext(registry, self.now, Dialect())
+                ctx = CompileContext(registry, self.now, self.catalog.dialect)
                 sql = compile_condition(ctx, cond)
                 f = registry.get(cond.field)
                 conditions.append(

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import faults
-from .compile import compile_audience
+from .compile import Dialect, compile_audience, dialect_of
 from .errors import (
     DataError,
     FilterError,
@@ -54,6 +54,11 @@ class Catalog:
     def registry(self) -> FieldRegistry:
         return self.store().registry()
 
+    @property
+    def dialect(self) -> Dialect:
+        """The SQL dialect of the store's engine, for compiling filters."""
+        return dialect_of(self.store().engine)
+
     def parse(self, where: str | Sequence[str], *, groups_before: int = 0) -> Filter:
         """Filter text (or several, joined with ``or``) -> a checked Filter model. Before the
         database exists, only the built-in fields are known. ``groups_before``: how many groups
@@ -76,7 +81,7 @@ class Catalog:
         try:
             if segment.unreadable:
                 raise DataError(segment.unreadable)
-            compile_audience(self.registry(), self.now, [segment.filter])
+            compile_audience(self.registry(), self.now, [segment.filter], dialect=self.dialect)
         except SegError as exc:
             raise DataError(
                 f'segment "{segment.name}" cannot be evaluated: {exc.message}; change its filter with seg edit'
@@ -88,7 +93,7 @@ class Catalog:
         the database cannot evaluate (too large for it)."""
         text = text if text is not None else flt.to_text()
         try:
-            compiled = compile_audience(self.registry(), self.now, [flt])
+            compiled = compile_audience(self.registry(), self.now, [flt], dialect=self.dialect)
             self.store().explain(compiled.sql, compiled.params)
         except (TooLargeError, DataError) as exc:
             raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None

@@ -82,6 +82,14 @@ class Dialect:
         )
 
 
+DIALECTS: dict[str, Dialect] = {"sqlite": Dialect()}
+
+
+def dialect_of(engine: str) -> Dialect:
+    """The dialect of a store's engine (``Store.engine``)."""
+    return DIALECTS[engine]
+
+
 class Compiled(NamedTuple):
     """A WHERE expression over ``customers c`` and its named parameters."""
 

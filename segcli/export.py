@@ -163,7 +163,8 @@ def export_audience(
 
     result = ExportResult(output, fmt)
     converters = [_json_value(f) for f in fields]
-    cells = compile_cells(fields, neutralize=not raw)
+    dialect = catalog.dialect
+    cells = compile_cells(fields, neutralize=not raw, dialect=dialect)
     keys = [f.name for f in fields]
     sql_columns = [f.column for f in fields]
 
@@ -171,10 +172,10 @@ def export_audience(
         hashing = _HashingWriter(binary)
         text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 16), encoding="utf-8", newline="")
         with store.snapshot():  # the counts and the rows: one state of the database
-            matched, step_sql = compile_waterfall(registry, now, inc_filters, steps)
+            matched, step_sql = compile_waterfall(registry, now, inc_filters, steps, dialect=dialect)
             counts = store.count_steps(matched.sql, matched.params, step_sql)
             result.waterfall.extend(zip(labels, counts, strict=True))
-            final = compile_audience(registry, now, inc_filters, exc_filters, required=rules)
+            final = compile_audience(registry, now, inc_filters, exc_filters, dialect=dialect, required=rules)
             total = result.waterfall[-1][1]
             written = 0
             if fmt == "csv":
