@@ -99,6 +99,7 @@ class Seg:
         self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists, now=now)
         self.segments = Segments(self)
         self.attributes = self.catalog.attributes
+        self.settings = self.catalog.settings
 
     def _exists(self) -> bool:
         return self._store is not None or os.path.exists(self.path)

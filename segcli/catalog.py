@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import faults
 from .compile import Dialect, compile_audience, dialect_of
@@ -47,6 +47,7 @@ class Catalog:
         self.now = now
         self.segments = Segments(self)
         self.attributes = Attributes(self)
+        self.settings = Settings(self)
 
     def store(self, *, write: bool = False) -> Store:
         return self._open(write)
@@ -300,3 +301,103 @@ def _enum_values(name: str, kind: FieldType, values: Sequence[str] | None) -> tu
             raise UsageError(f'{name}: the value "{v}" is listed twice')
         seen.add(fold(v))
     return tuple(clean)
+
+
+class Setting(NamedTuple):
+    name: str
+    default: str | None
+    help: str
+    check: Callable[[str], str]  # the value as stored; InvalidValue says why it cannot be one
+
+
+def _zone(value: str) -> str:
+    from .timeutil import zone
+
+    return str(zone(value))
+
+
+def _week_start(value: str) -> str:
+    day = value.strip().lower()
+    if day not in ("monday", "sunday", "saturday"):
+        raise InvalidValue(f'"{value}" is not a first day of the week (monday, sunday or saturday)')
+    return day
+
+
+def _region(value: str) -> str:
+    from .values import normalize_country
+
+    return normalize_country(value)
+
+
+def _keep(value: str) -> str:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 10_000:
+        raise InvalidValue(f'"{value}" is not a number of exports to keep (1 to 10000)')
+    return str(int(value))
+
+
+#: The settings a database keeps (``seg config``), with their defaults.
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("timezone", "UTC", "the zone of calendar days and naive timestamps (an IANA name)", _zone),
+        Setting("week_start", "monday", "the first day of a week: monday, sunday or saturday", _week_start),
+        Setting("default_region", None, "the country of phone numbers written without a country code", _region),
+        Setting("audience_keep", "30", "how many exports of each saved audience keep their membership", _keep),
+    )
+}
+
+
+class Settings:
+    """Settings kept in the database (``seg config``): each has a default, and a value is checked
+    before it is stored; a bad one is a UsageError and the setting is left unchanged."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def list(self) -> list[dict]:
+        """Every setting: ``name``, ``value`` (the default if not set), ``default``, ``set``, ``help``."""
+        stored = self.catalog.store().settings() if self.catalog._exists() else {}
+        return [
+            {
+                "name": s.name,
+                "value": stored.get(s.name, s.default),
+                "default": s.default,
+                "set": s.name in stored,
+                "help": s.help,
+            }
+            for s in SETTINGS.values()
+        ]
+
+    def get(self, name: str) -> str | None:
+        """The setting's value, or its default."""
+        setting = self._setting(name)
+        stored = self.catalog.store().settings() if self.catalog._exists() else {}
+        return stored.get(setting.name, setting.default)
+
+    def set(self, name: str, value: str) -> str:
+        """Store a setting; returns the value as stored (``Asia/Muscat``, ``monday``, ``OM``)."""
+        setting = self._setting(name)
+        try:
+            clean = setting.check(value)
+        except InvalidValue as exc:
+            raise UsageError(f"{setting.name}: {exc}; the setting is unchanged") from None
+        store = self.catalog.store(write=True)
+        with store.transaction("config"):
+            store.set_setting(setting.name, clean)
+        return clean
+
+    def unset(self, name: str) -> None:
+        """Remove a setting, so that its default applies."""
+        setting = self._setting(name)
+        store = self.catalog.store(write=True)
+        with store.transaction("config"):
+            store.set_setting(setting.name, None)
+
+    @staticmethod
+    def _setting(name: str) -> Setting:
+        setting = SETTINGS.get(name.strip().lower())
+        if setting is None:
+            raise UsageError(
+                f'unknown setting "{name}" (one of {", ".join(SETTINGS)}){did_you_mean(name, list(SETTINGS))}'
+            )
+        return setting

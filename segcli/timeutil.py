@@ -77,3 +77,16 @@ def check_day(day: str) -> None:
         date.fromisoformat(day)
     except ValueError:
         raise InvalidValue(f'"{day}" is not a valid date') from None
+
+
+def zone(name: str):
+    """The IANA time zone ``name`` (``Asia/Muscat``), from the system's zone files or the ``tzdata``
+    package; InvalidValue if there is no such zone."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        if not name or name != name.strip() or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidValue(f'"{name}" is not a time zone (use an IANA name like Asia/Muscat or UTC)') from None

@@ -140,6 +140,16 @@ class Store:
     def delete_segment(self, pk: int) -> None:
         raise NotImplementedError
 
+    # --- settings -----------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, str]:
+        """The settings stored in the database, by name (only those that were set)."""
+        raise NotImplementedError
+
+    def set_setting(self, name: str, value: str | None) -> None:
+        """Store a setting (None: remove it, so that its default applies), inside a transaction."""
+        raise NotImplementedError
+
     # --- exports --------------------------------------------------------------------------------
 
     def insert_export(self, record: dict) -> int:

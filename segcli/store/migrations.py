@@ -201,5 +201,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration("text compared by its NFKC_Casefold (Unicode), not by str.casefold", (_nfkc_casefold,)),
+    Migration(
+        "settings kept in the database: its time zone, the first day of a week, and the like",
+        ("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

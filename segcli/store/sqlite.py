@@ -515,6 +515,17 @@ class SQLiteStore(Store):
     def delete_segment(self, pk: int) -> None:
         self.conn.execute("DELETE FROM segments WHERE pk = ?", (pk,))
 
+    # --- settings -----------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT name, value FROM settings ORDER BY name"))
+
+    def set_setting(self, name: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM settings WHERE name = ?", (name,))
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
+
     # --- exports ------------------------------------------------------------------------------
 
     def insert_export(self, record: dict) -> int:
