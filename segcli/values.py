@@ -13,8 +13,9 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from .errors import InvalidValue
 from .fields import Field, FieldType
@@ -312,7 +313,21 @@ def fold_items(elements: list[str] | None) -> str | None:
     return ITEM_SEP + ITEM_SEP.join(map(fold, elements)) + ITEM_SEP
 
 
-def normalize(f: Field, raw: object) -> object:
+class ValueContext(NamedTuple):
+    """How a source writes its values, beyond each field's type: the zone of its naive timestamps
+    (None: UTC), whether ``03/04/2026`` is day first, the region of phone numbers written without
+    a country code. Filter literals and imports without a profile use the database's settings."""
+
+    zone: tzinfo | None = None
+    dayfirst: bool | None = None
+    default_region: str | None = None
+
+
+#: Values read as SPEC §2 reads them when nothing else is said.
+PLAIN = ValueContext()
+
+
+def normalize(f: Field, raw: object, context: ValueContext = PLAIN) -> object:
     """The stored value of ``raw`` for field ``f``; ``None`` for a missing value.
 
     Raises InvalidValue with a message for the user when ``raw`` is not of the field's type.
@@ -345,11 +360,12 @@ class Normalizer:
     ``column(cells)`` gives what ``[one(c) for c in cells]`` gives, and raises InvalidValue if
     any cell is invalid; subclasses take short paths for the spellings files use most."""
 
-    def __init__(self, f: Field) -> None:
+    def __init__(self, f: Field, context: ValueContext = PLAIN) -> None:
         self.field = f
+        self.context = context
 
     def one(self, raw: object) -> object:
-        return normalize(self.field, raw)
+        return normalize(self.field, raw, self.context)
 
     def column(self, cells: Sequence[object], *, strings: bool = False) -> list:
         """``[one(c) for c in cells]``, faster. ``strings``: every cell is known to be a ``str``."""
@@ -367,7 +383,7 @@ class _Text(Normalizer):
     def one(self, raw: object) -> object:
         if type(raw) is str and "\x00" not in raw and "\ufeff" not in raw:
             return raw.strip() or None
-        return normalize(self.field, raw)
+        return normalize(self.field, raw, self.context)
 
     def _strings(self, cells: list[str]) -> list:
         check_characters("".join(cells))
@@ -376,7 +392,7 @@ class _Text(Normalizer):
 
 class _List(Normalizer):
     def one(self, raw: object) -> object:
-        return _split_items(raw) if type(raw) is str else normalize(self.field, raw)
+        return _split_items(raw) if type(raw) is str else normalize(self.field, raw, self.context)
 
 
 _INTEGER = re.compile(r"-?[1-9]\d{0,14}\Z").match  # as int() reads it, and within SQLite's range
@@ -391,7 +407,7 @@ class _Number(Normalizer):
                 return int(text)
             if not text:
                 return None
-        return normalize(self.field, raw)
+        return normalize(self.field, raw, self.context)
 
     def _strings(self, cells: list[str]) -> list:
         out = []
@@ -419,7 +435,7 @@ class _Date(Normalizer):
                 return text
             if not text:
                 return None
-        return normalize(self.field, raw)
+        return normalize(self.field, raw, self.context)
 
     def _strings(self, cells: list[str]) -> list:
         """The spellings exports use most take a short path: an instant in the stored form stays
@@ -456,8 +472,8 @@ class _Memoized(Normalizer):
 
     LIMIT = 4096
 
-    def __init__(self, f: Field) -> None:
-        super().__init__(f)
+    def __init__(self, f: Field, context: ValueContext = PLAIN) -> None:
+        super().__init__(f, context)
         self.memo: dict[tuple[type, object], object] = {}
 
     def one(self, raw: object) -> object:
@@ -465,12 +481,12 @@ class _Memoized(Normalizer):
         try:
             return self.memo[key]
         except KeyError:
-            value = normalize(self.field, raw)  # raises InvalidValue for bad values, not memoized
+            value = normalize(self.field, raw, self.context)  # raises InvalidValue for bad values, not memoized
             if len(self.memo) < self.LIMIT:
                 self.memo[key] = value
             return value
         except TypeError:  # an unhashable value (a list): no memo
-            return normalize(self.field, raw)
+            return normalize(self.field, raw, self.context)
 
     def _strings(self, cells: list[str]) -> list:
         table = {raw: self.one(raw) for raw in set(cells)}
@@ -480,9 +496,9 @@ class _Memoized(Normalizer):
 _NORMALIZERS = {FieldType.TEXT: _Text, FieldType.ARRAY: _List, FieldType.NUMBER: _Number, FieldType.DATE: _Date}
 
 
-def normalizer(f: Field) -> Normalizer:
-    """The Normalizer of field ``f``."""
-    return _NORMALIZERS.get(f.type, _Memoized)(f)
+def normalizer(f: Field, context: ValueContext = PLAIN) -> Normalizer:
+    """The Normalizer of field ``f`` for values written as ``context`` says."""
+    return _NORMALIZERS.get(f.type, _Memoized)(f, context)
 
 
 def _split_items(text: str) -> list[str] | None:
