@@ -304,6 +304,15 @@ def _any_of(ctx: CompileContext, filters: list[Filter], *, grouped: bool = False
     return any_of(ctx.dialect, [compile_filter(ctx, f) for f in filters], parenthesize_one=grouped)
 
 
+def compile_many(
+    registry: FieldRegistry, now: datetime, filters: list[Filter], dialect: Dialect | None = None
+) -> tuple[list[str], dict[str, object]]:
+    """One WHERE expression per filter, sharing one set of parameters: for counting many segments
+    (``Store.count_many``) in one statement."""
+    ctx = CompileContext(registry, now, dialect or Dialect())
+    return [compile_filter(ctx, f) for f in filters], ctx.params
+
+
 def compile_waterfall(
     registry: FieldRegistry,
     now: datetime,

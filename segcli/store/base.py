@@ -184,6 +184,10 @@ class Store:
         """How many customers match ``where``, and how many of them each of ``steps`` keeps."""
         raise NotImplementedError
 
+    def count_many(self, wheres: Sequence[str], params: dict) -> list[int]:
+        """How many customers match each of ``wheres`` (sharing ``params``), in one pass or better."""
+        raise NotImplementedError
+
     def select_cells(
         self, where: str, params: dict, expressions: Sequence[str], expected: int | None = None
     ) -> Iterator[Sequence]:

@@ -610,6 +610,14 @@ class SQLiteStore(Store):
         row = query(self.conn, f"SELECT count(*){sums} FROM customers c WHERE {where}", params).fetchone()
         return list(row)
 
+    def count_many(self, wheres: Sequence[str], params: dict) -> list[int]:
+        """How many customers match each of ``wheres`` (compiled with one shared set of
+        parameters): one scan for them all, not one per expression."""
+        if not wheres:
+            return []
+        counts = ", ".join(f"count(*) FILTER (WHERE {w})" for w in wheres)
+        return list(query(self.conn, f"SELECT {counts} FROM customers c", params).fetchone())
+
     def select_cells(
         self, where: str, params: dict, expressions: Sequence[str], expected: int | None = None
     ) -> sqlite3.Cursor:
