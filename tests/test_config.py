@@ -24,7 +24,12 @@ def test_set_get_and_unset_a_setting():
     assert run("config", "set", "timezone", "Asia/Muscat").code == 0
     assert run("config", "set", "week_start", "Sunday").code == 0
     assert run("config", "set", "default_region", "Oman").code == 0
-    assert settings() == {"timezone": "Asia/Muscat", "week_start": "sunday", "default_region": "OM", "audience_keep": "30"}
+    assert settings() == {
+        "timezone": "Asia/Muscat",
+        "week_start": "sunday",
+        "default_region": "OM",
+        "audience_keep": "30",
+    }
     assert run("config", "get", "timezone").out == "Asia/Muscat\n"
     assert run("config", "unset", "timezone").code == 0
     assert run("config", "get", "timezone").out == "UTC\n"
