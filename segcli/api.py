@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import catalog, settings
 from .catalog import Catalog
 from .compile import CompileContext, Compiled, compile_audience, compile_condition
-from .errors import InvalidValue, NotFoundError, SegError, UsageError, hint
+from .errors import InvalidValue, NotFoundError, SegError, TooLargeError, UsageError, hint
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
 from .store import Store, open_store
