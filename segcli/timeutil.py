@@ -8,7 +8,7 @@ history, the writer marker, JSON output) goes through ``format_instant``.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 
 from .errors import InvalidValue
@@ -39,14 +39,22 @@ def stamp() -> str:
     return format_instant(utcnow())
 
 
-def parse_date(text: str) -> tuple[datetime, bool]:
+def localize(wall: datetime, zone: tzinfo | None) -> datetime:
+    """A naive wall-clock time in ``zone`` (None: UTC) as an aware instant (SPEC §9): a time that a
+    DST change skips moves forward by the gap, a time it repeats is its first occurrence (zoneinfo
+    reads both so with ``fold=0``: the offset in force before the change)."""
+    return wall.replace(tzinfo=zone or UTC, fold=0)
+
+
+def parse_date(text: str, zone: tzinfo | None = None) -> tuple[datetime, bool]:
     """An ISO 8601 date or datetime -> (UTC instant, whether it was a date only). A datetime
-    without an offset is UTC; a date only is midnight UTC. InvalidValue says why it is not one."""
-    return _parse_date_text(text)
+    without an offset is a wall-clock time in ``zone`` (None: UTC); a date only is its midnight
+    there. InvalidValue says why it is not one."""
+    return _parse_date_text(text, zone)
 
 
 @lru_cache(maxsize=8192)  # bounded: an import of a million distinct dates must not grow memory
-def _parse_date_text(text: str) -> tuple[datetime, bool]:
+def _parse_date_text(text: str, zone: tzinfo | None = None) -> tuple[datetime, bool]:
     if not text or not text[:4].isdigit():
         raise InvalidValue(f'"{text}" is not an ISO 8601 date {_ISO_HINT}')
     if _DATE_ONLY_RE.match(text):
@@ -54,17 +62,21 @@ def _parse_date_text(text: str) -> tuple[datetime, bool]:
             d = date.fromisoformat(text)
         except ValueError:
             raise InvalidValue(f'"{text}" is not a valid date') from None
-        return datetime.combine(d, time(0), UTC), True
+        return _to_utc(localize(datetime.combine(d, time(0)), zone), text), True
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidValue(f'"{text}" is not an ISO 8601 date {_ISO_HINT}') from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        dt = localize(dt, zone)
     if re.fullmatch(r"\d{8}", text):  # ISO basic format date: 20260131
-        return dt, True
+        return _to_utc(dt, text), True
+    return _to_utc(dt, text).replace(microsecond=0), False
+
+
+def _to_utc(dt: datetime, text: str) -> datetime:
     try:
-        return dt.astimezone(UTC).replace(microsecond=0), False
+        return dt.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC
         edge = f"before {EARLIEST}, the earliest" if dt.year == 1 else f"after {LATEST}, the latest"
         raise InvalidValue(f'"{text}" is out of range: in UTC it is {edge} instant seg stores') from None

@@ -174,8 +174,9 @@ def normalize_boolean(raw: object) -> bool:
     raise InvalidValue(f'"{_as_text(raw)}" is not a boolean (use true/false, yes/no, 1/0)')
 
 
-def normalize_date(raw: object) -> str:
-    return format_instant(parse_date(_as_text(raw))[0])
+def normalize_date(raw: object, zone: tzinfo | None = None) -> str:
+    """An instant as stored; a date or datetime written without an offset is read in ``zone``."""
+    return format_instant(parse_date(_as_text(raw), zone)[0])
 
 
 def normalize_platform(raw: object) -> str:
@@ -340,6 +341,8 @@ def normalize(f: Field, raw: object, context: ValueContext = PLAIN) -> object:
         raise InvalidValue("expected a single value, got a list")
     if f.type is FieldType.ENUM:
         return normalize_enum(raw, f.enum_values)
+    if f.type is FieldType.DATE:
+        return normalize_date(raw, context.zone)
     return _NORMALIZE[f.type](raw)
 
 
@@ -444,13 +447,14 @@ class _Date(Normalizer):
         other forms, invalid dates) goes through ``one``."""
         out = []
         days: set[str] = set()
+        local_is_utc = self.context.zone is None  # else a day is its local midnight: through ``one``
         for raw in cells:
             if STORED_INSTANT.match(raw):
                 value = raw
             elif not raw:
                 out.append(None)
                 continue
-            elif _DAY(raw):
+            elif _DAY(raw) and local_is_utc:
                 value = raw + "T00:00:00Z"
             elif _OFFSET_INSTANT(raw):
                 try:
