@@ -24,6 +24,7 @@ from . import errors
 from .base import MAX_ATTRIBUTES, Store
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .sqlite_import import ImportTables
 
 if TYPE_CHECKING:
     from .lock import WriterMarker
@@ -47,7 +48,7 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(Store):
+class SQLiteStore(ImportTables, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"
@@ -64,6 +65,8 @@ class SQLiteStore(Store):
         #: The operations committed through this store (not migrations): what a later failure
         #: of the same command must not claim was undone.
         self.committed: list[str] = []
+        #: What migrating the file changed that its user should know (phones it could not read).
+        self.migration_notes: list[str] = []
         self._registry: FieldRegistry | None = None
         self._discard_new = None
         if self.file != path:  # removed however this object ends, unless its first commit moves it
@@ -181,7 +184,9 @@ class SQLiteStore(Store):
                     continue
                 for statement in MIGRATIONS[number].steps:
                     if callable(statement):
-                        statement(self.conn)
+                        note = statement(self.conn)
+                        if note:
+                            self.migration_notes.append(note)
                     else:
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number + 1:d}")
@@ -298,11 +303,13 @@ class SQLiteStore(Store):
 
     def registry(self) -> FieldRegistry:
         if self._registry is None:
-            rows = self.conn.execute("SELECT name, type, enum_values FROM attributes ORDER BY rowid").fetchall()
+            rows = self.conn.execute(
+                "SELECT name, type, enum_values, column_name FROM attributes ORDER BY rowid"
+            ).fetchall()
             self._registry = FieldRegistry(
-                [
-                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")))
-                    for name, type_, values in rows
+                [  # each attribute keeps the column it was made with, whatever today's slug rule says
+                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")), column)
+                    for name, type_, values, column in rows
                 ]
             )
         return self._registry
@@ -326,7 +333,7 @@ class SQLiteStore(Store):
     def add_attribute(self, f: Field, *, inferred: bool) -> None:
         """Create the attribute's column (and its folded copy). Call inside a transaction."""
         assert not f.builtin and f.column
-        if not re.fullmatch(r"attr_[a-z][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
+        if not re.fullmatch(r"attr_[a-z0-9][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
             raise DataError(f'"{f.name}" cannot be an attribute name')
         if self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0] >= MAX_ATTRIBUTES:
             raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
@@ -334,7 +341,7 @@ class SQLiteStore(Store):
         if clash:
             raise DataError(
                 f'the attribute "{f.name}" would share its column ({f.column}) with "{clash[0]}": '
-                "names that differ only in case, spaces, '-' or '_' are the same attribute"
+                "names with the same slug (they differ only in case, spaces or punctuation) are the same attribute"
             )
         self.conn.execute(
             "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
