@@ -16,7 +16,7 @@ from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group, literal
 from .operators import OPERATORS, SYMBOLS, Shape, applicable
 from .timeutil import format_instant, parse_date
-from .values import normalize
+from .values import PLAIN, ValueContext, normalize
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -54,11 +54,14 @@ def _expected(names: set[str]) -> str:
 MAX_GROUPS = 100
 
 
-def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0) -> Filter:
+def parse_filter(
+    text: str, registry: FieldRegistry, *, groups_before: int = 0, context: ValueContext = PLAIN
+) -> Filter:
     """Parse filter text into a Filter, checking every field, operator and value.
 
     ``groups_before``: how many groups the filter this text is added to already has (``--where``
     given several times, ``--or-where``, a YAML segment's ``groups``): at most ``MAX_GROUPS`` in all.
+    ``context``: how values are read (the database's ``default_region`` for phone literals).
     Raises FilterError naming the problem and its position in ``text``.
     """
     if not text.strip():
@@ -92,7 +95,10 @@ def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0) 
             len(text),
         )
     return Filter(
-        tuple(Group(tuple(_condition(c, text, registry) for c in g.children if isinstance(c, Tree))) for g in trees)
+        tuple(
+            Group(tuple(_condition(c, text, registry, context) for c in g.children if isinstance(c, Tree)))
+            for g in trees
+        )
     )
 
 
@@ -128,7 +134,7 @@ def _unquote(tok: Token) -> str:
     return str(tok)
 
 
-def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
+def _condition(tree: Tree, text: str, registry: FieldRegistry, context: ValueContext = PLAIN) -> Condition:
     field_tree, predicate = tree.children
     field_tok: Token = field_tree.children[0]
     name = _unquote(field_tok)
@@ -177,7 +183,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry) -> Condition:
             raise FilterError(why, text, first.start_pos, last.end_pos)
         return Condition(field.name, op, (), negated, seconds)
 
-    normalized = tuple(_value(v.children[0], field, op, text) for v in values)
+    normalized = tuple(_value(v.children[0], field, op, text, context) for v in values)
     if operator.shape is Shape.LIST:
         normalized = tuple(dict.fromkeys(normalized))  # (a, a) is (a)
     if op == "between" and _bound(normalized[0]) > _bound(normalized[1]):
@@ -202,7 +208,7 @@ def _type_name(field: Field) -> str:
     return "list" if field.is_list else str(field.type)
 
 
-def _value(tok: Token, field: Field, op: str, text: str) -> object:
+def _value(tok: Token, field: Field, op: str, text: str, context: ValueContext = PLAIN) -> object:
     raw = _unquote(tok)
     if not raw.strip():
         raise FilterError("empty value", text, tok.start_pos, tok.end_pos)
@@ -214,7 +220,7 @@ def _value(tok: Token, field: Field, op: str, text: str) -> object:
             return format_instant(instant)
         if field.is_list or op in ("contains", "starts_with", "ends_with"):
             return raw.strip()
-        return normalize(field, raw)
+        return normalize(field, raw, context)
     except InvalidValue as exc:
         raise FilterError(f"{field.name}: {exc}", text, tok.start_pos, tok.end_pos) from None
 

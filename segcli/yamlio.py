@@ -17,11 +17,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import faults
 from .catalog import Attributes, check_segment_name
-from .errors import DataError, FilterError, UsageError, YamlError
-from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
+from .errors import DataError, FilterError, InvalidValue, UsageError, YamlError
+from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_field
 from .model import Filter
 from .parse import parse_filter
 from .values import name_key
+
+if TYPE_CHECKING:
+    from .importer.profiles import Profile
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -67,6 +70,22 @@ class SegmentDecl:
     line: int
     lines: list[int]
     filter: Filter | None = None
+
+
+@dataclass
+class ProfileDecl:
+    profile: Profile
+    line: int
+
+
+@dataclass
+class Document:
+    """A seg YAML document: its sections, checked for structure (filters are checked later)."""
+
+    attributes: list[AttributeDecl]
+    segments: list[SegmentDecl]
+    profiles: list[ProfileDecl]
+    sections: set[str]  # the sections the file has: apply --prune deletes only within them (SPEC §14)
 
 
 @dataclass
@@ -136,8 +155,7 @@ def _sequence(source: str, node: Node, what: str) -> list[Node]:
     return node.value
 
 
-def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
-    """Check the structure of a seg YAML document; filters are checked later, against fields."""
+def _compose(text: str, source: str) -> Node | None:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
         raise YamlError(f"{source}: the file is larger than {MAX_DOCUMENT_BYTES // 1048576} MiB")
     try:
@@ -148,10 +166,32 @@ def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[Seg
         raise YamlError(f"{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise YamlError(f"{source}: not valid YAML: {exc}") from None
+    if root is not None:
+        _check_tags(source, root)
+    return root
+
+
+def read_document(text: str, source: str) -> Document:
+    """Check the structure of a seg YAML document; filters are checked later, against fields.
+    A standalone profile file (``profile: NAME`` at the top) is a document of that one profile."""
+    root = _compose(text, source)
     if root is None:
-        return [], []
-    _check_tags(source, root)
-    top = _mapping(source, root, "the file", ["attributes", "segments"])
+        return Document([], [], [], set())
+    if isinstance(root, MappingNode) and any(_key_is(k, "profile") for k, _ in root.value):
+        return Document([], [], [_profile(source, root, "profile")], {"profile"})
+    top = _mapping(source, root, "the file", ["attributes", "profiles", "segments"])
+    profiles: list[ProfileDecl] = []
+    if "profiles" in top and not _is_null(top["profiles"]):
+        names: dict[str, int] = {}
+        for node in _sequence(source, top["profiles"], "profiles"):
+            decl = _profile(source, node, "name")
+            key = name_key(decl.profile.name)
+            if key in names:
+                raise _err(
+                    source, node, f'the profile "{decl.profile.name}" is defined twice (first at line {names[key]})'
+                )
+            names[key] = decl.line
+            profiles.append(decl)
     attributes: list[AttributeDecl] = []
     if "attributes" in top and not _is_null(top["attributes"]):
         node = top["attributes"]
@@ -198,7 +238,66 @@ def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[Seg
                 if not texts:
                     raise _err(source, spec["groups"], "groups needs at least one group")
             segments.append(SegmentDecl(name, description or None, texts, _line(node), lines))
-    return attributes, segments
+    return Document(attributes, segments, profiles, set(top))
+
+
+def read_profile_file(text: str, source: str) -> Profile:
+    """A standalone profile file (``profile: NAME`` and the profile's keys), for ``--profile FILE``."""
+    root = _compose(text, source)
+    if not isinstance(root, MappingNode) or not any(_key_is(k, "profile") for k, _ in root.value):
+        raise YamlError(f"{source}: a profile file starts with profile: NAME (see seg profiles show auto)")
+    return _profile(source, root, "profile").profile
+
+
+_PROFILE_KEYS = ["description", "key", "timezone", "dayfirst", "default_region", "columns", "skip"]
+
+
+def _key_is(node: Node, word: str) -> bool:
+    return isinstance(node, ScalarNode) and node.value == word
+
+
+def _profile(source: str, node: Node, name_key_word: str) -> ProfileDecl:
+    """A profile from its YAML (SPEC §8), each problem with its line."""
+    from .importer.profiles import column_from_spec, profile_from_dict
+
+    spec = _mapping(source, node, "a profile", [name_key_word, *_PROFILE_KEYS])
+    if name_key_word not in spec:
+        raise _err(source, node, f"a profile needs a {name_key_word}")
+    data = {k: _plain(source, v) for k, v in spec.items() if k != "columns"}
+    columns: dict[str, object] = {}
+    if "columns" in spec and not _is_null(spec["columns"]):
+        if not isinstance(spec["columns"], MappingNode):
+            raise _err(source, spec["columns"], "columns must be a mapping of field: column")
+        for key_node, value_node in spec["columns"].value:
+            target = _scalar(source, key_node, "a field name")
+            if target in columns:
+                raise _err(source, key_node, f'"{target}" is mapped twice')
+            try:
+                column_from_spec(target, _plain(source, value_node))
+            except InvalidValue as exc:
+                raise _err(source, key_node, str(exc)) from None
+            columns[target] = _plain(source, value_node)
+    data["columns"] = columns
+    try:
+        profile = profile_from_dict(data)
+    except InvalidValue as exc:
+        raise _err(source, node, f"profile: {exc}") from None
+    return ProfileDecl(profile, _line(node))
+
+
+def _plain(source: str, node: Node) -> object:
+    """A YAML node as plain data, every scalar as the text written (``yes`` stays ``yes``)."""
+    if isinstance(node, ScalarNode):
+        return None if _is_null(node) else node.value
+    if isinstance(node, SequenceNode):
+        return [_plain(source, n) for n in node.value]
+    out: dict[str, object] = {}
+    for key_node, value_node in node.value:
+        key = _scalar(source, key_node, "a key")
+        if key in out:
+            raise _err(source, key_node, f'"{key}" appears twice')
+        out[key] = _plain(source, value_node)
+    return out
 
 
 def _is_null(node: Node) -> bool:
@@ -207,12 +306,12 @@ def _is_null(node: Node) -> bool:
 
 def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry_run: bool) -> Plan:
     """Check the whole document, then create, update and (with ``prune``) delete in one transaction."""
-    attributes, segments = read_document(text, source)
+    document = read_document(text, source)
     store = catalog.store(write=True)
     plan = Plan()
     try:
         with store.transaction("apply"):
-            _apply(catalog, store, attributes, segments, plan, source, prune)
+            _apply(catalog, store, document, plan, source, prune)
             faults.point("apply:before-commit")
             if dry_run:
                 raise _DryRun
@@ -222,7 +321,8 @@ def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry
     return plan
 
 
-def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
+def _apply(catalog, store, document: Document, plan, source, prune) -> None:
+    attributes, segments = document.attributes, document.segments
     registry = store.registry()
     # Check attributes and work out the fields the segments will see.
     planned = dict(registry.attributes)
@@ -233,7 +333,9 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
             raise YamlError(f"{source}:{decl.line}: {exc.message}") from None
         existing = registry.get(name)
         if existing is None or existing.type != kind or existing.enum_values != values:
-            planned[attribute_column(name)] = attribute_field(name, kind, values)
+            column = existing.column if existing is not None and not existing.builtin else None
+            f = attribute_field(name, kind, values, column)
+            planned[f.column] = f
     future = FieldRegistry(list(planned.values()))
     for decl in segments:
         try:
@@ -243,7 +345,7 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
         flt = Filter()
         for text_, line in zip(decl.texts, decl.lines, strict=True):
             try:
-                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups))
+                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups), context=catalog.value_context())
             except FilterError as exc:
                 raise FilterError(
                     f'{source}:{line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end
@@ -283,11 +385,35 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
             plan.changes.append(("~", "segment", f"{name}: {filter_text}"))
         else:
             plan.unchanged += 1
-    if prune:
+    if prune and "segments" in document.sections:  # only within the sections the file has (SPEC §14)
         for current in store.segments():
             if name_key(current.name) not in keep:
                 store.delete_segment(current.pk)
                 plan.changes.append(("-", "segment", current.name))
+    _apply_profiles(store, document, plan, prune)
+
+
+def _apply_profiles(store, document: Document, plan: Plan, prune: bool) -> None:
+    """Save the document's import profiles (SPEC §8); with ``prune``, delete those it does not
+    name, if it has a ``profiles:`` section."""
+    import json
+
+    keep: set[str] = set()
+    for decl in document.profiles:
+        profile = decl.profile
+        keep.add(name_key(profile.name))
+        definition = json.dumps(profile.to_dict(), ensure_ascii=False)
+        current = store.profile(profile.name)
+        if current == definition:
+            plan.unchanged += 1
+            continue
+        store.save_profile(profile.name, definition)
+        plan.changes.append(("+" if current is None else "~", "profile", profile.name))
+    if prune and "profiles" in document.sections:
+        for name, _ in store.profiles():
+            if name_key(name) not in keep:
+                store.delete_profile(name)
+                plan.changes.append(("-", "profile", name))
 
 
 class _DryRun(Exception):
@@ -302,7 +428,7 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
     used: set[str] = set()
     for s in chosen:
         for group in s.filter.groups:
-            used.update(attribute_column(c.field) for c in group.conditions)
+            used.update(f.column for c in group.conditions if (f := registry.get(c.field)) is not None)
     attributes = {}
     for f in registry.attributes.values():
         if names and f.column not in used:
@@ -314,6 +440,12 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
     doc: dict = {}
     if attributes:
         doc["attributes"] = attributes
+    if not names:  # every section (SPEC §14); a dump of some segments is those and what they use
+        import json
+
+        profiles = [json.loads(definition) for _, definition in store.profiles()]
+        if profiles:
+            doc["profiles"] = profiles
     segs = []
     for s in chosen:
         item = {"name": s.name}
