@@ -16,6 +16,7 @@ imported on first use, not when seg starts.
 from __future__ import annotations
 
 import re
+import traceback
 from functools import cache
 
 from .errors import InvalidValue
@@ -58,7 +59,7 @@ def _parse(text: str, region: str | None) -> str:
     if regional is not None and phonenumbers.is_valid_number(regional):
         return _e164(regional)
     # WhatsApp writes the country code without "+" (97427051223); "00" dials out almost everywhere.
-    for candidate in ("+" + digits, "+" + digits[2:] if digits.startswith("00") else ""):
+    for candidate in ("+" + digits[2:] if digits.startswith("00") else "", "+" + digits):
         number = _read(candidate, None) if len(candidate) > 1 else None
         if number is not None and phonenumbers.is_valid_number(number):
             return _e164(number)
@@ -77,11 +78,19 @@ def _parse(text: str, region: str | None) -> str:
 
 
 def _read(text: str, region: str | None):
+    """The library's reading of ``text`` (None if it has none). Without a region, only a number
+    that starts with + has one: the library is not asked (it would raise)."""
     import phonenumbers
 
+    if region is None and not text.lstrip().startswith("+"):
+        return None
     try:
         return phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
+    except phonenumbers.NumberParseException as exc:
+        # phonenumbers keeps an exception in a local of its parse frame: a reference cycle that
+        # holds every caller's frame (a chunk of rows) until the cycle collector runs, and the
+        # import command turns that collector off. Clearing the frames breaks the cycle.
+        traceback.clear_frames(exc.__traceback__)
         return None
 
 
