@@ -401,8 +401,10 @@ def _parse_map(text: str) -> tuple[str, str]:
 
 
 def _read_text(path: str) -> str:
+    import io  # ``open`` is this module's own
+
     try:
-        with open(path, "rb") as fh:
+        with io.open(path, "rb") as fh:  # noqa: UP020
             return fh.read(10 * 1024 * 1024 + 1).decode("utf-8-sig")
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such profile file") from None
