@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 
 from ..errors import InvalidValue
-from ..fields import Field, FieldRegistry, FieldType
+from ..fields import Field, FieldRegistry, FieldType, slug
 from ..values import PLAIN, ValueContext, fold, fold_items, is_missing, normalizer
 from .hashes import parse_hash, parse_quoted_list
 from .mapping import KEEP, OPT_OUT, Layout, Rule
@@ -69,7 +69,8 @@ class Source:
         if rule.format:
             context = context._replace(date_format=rule.format)
         self.normalizer = normalizer(slot.field, context)
-        self.consent = slot.name == OPT_OUT
+        self.builtin = slot.field.builtin
+        self.consent = self.builtin and slot.name == OPT_OUT
         self.phone = slot.field.is_phone
         self.plain = len(rule.indexes) == 1 and not (
             rule.values or rule.guard or rule.parse or rule.inverted or self.consent
@@ -208,8 +209,7 @@ class Bound:
         self.sources = sources
         self.hashes = hashes
         self.key = layout.key
-        self.id_source = next((s for s in sources if s.name == "id"), None)
-        self.country = next((s for s in sources if s.name == "country"), None)
+        self.id_source = next((s for s in sources if s.builtin and s.name == "id"), None)
 
 
 class Plan:
@@ -233,14 +233,15 @@ class Plan:
         self.bound: dict[tuple[str, ...], Bound] = {}
         self.slots: dict[str, Slot | None] = {}
 
-    def slot(self, name: str) -> Slot | None:
-        """The slot of a field or stored attribute, None if there is none (an attribute that had
-        no value anywhere in the file, so was never created)."""
+    def slot(self, name: str, *, attribute: bool = False) -> Slot | None:
+        """The slot of a built-in field or (``attribute``) of a stored attribute, None if there
+        is none (an attribute that had no value anywhere in the file, so was never created)."""
+        key = ("\0attr\0" if attribute else "") + name
         try:
-            return self.slots[name]
+            return self.slots[key]
         except KeyError:
-            f = self.registry.get(name)
-            slot = self.slots[name] = Slot(f, self.index) if f is not None else None
+            f = self.registry.attribute(name) if attribute else self.registry.get(name)
+            slot = self.slots[key] = Slot(f, self.index) if f is not None else None
             return slot
 
     def bind(self, headers: tuple[str, ...]) -> Bound:
@@ -254,7 +255,7 @@ class Plan:
         for rule in layout.rules:
             if rule.parse == "hash":
                 continue
-            slot = self.slot(rule.target)
+            slot = self.slot(rule.target, attribute=rule.attribute)
             if slot is not None:
                 sources.append(Source(rule, slot, self.column_contexts.get(rule.target, self.context)))
         bound = Bound(layout, sources, [r for r in layout.rules if r.parse == "hash"])
@@ -266,8 +267,8 @@ class Plan:
     def hash_source(self, key: str, taken: set[str]) -> Source | None:
         """The source of a hash's key (an attribute named by it), unless a column of the file
         feeds that attribute already."""
-        slot = self.slot(key) if key.strip() else None
-        if slot is None or slot.field.builtin or slot.name in taken:
+        slot = self.slot(key, attribute=True) if key.strip() else None
+        if slot is None or slug(slot.name) in taken:
             return None
         cache_key = "\0hash\0" + slot.name
         source = self.slots.get(cache_key)
@@ -300,7 +301,7 @@ def validate(record: Record, plan: Plan) -> list[tuple[object, str]]:
             at = next((i for i in rule.indexes if not is_missing(values[i])), rule.indexes[0] if rule.indexes else 0)
             errors.append((record.column_at(at), f"{source.name}: {exc}"))
             continue
-        name = source.name
+        name = source.name if source.builtin else None
         if name == "country":
             region = value
         elif name == "id":
@@ -322,7 +323,7 @@ def validate(record: Record, plan: Plan) -> list[tuple[object, str]]:
 
 
 def _hash_values(bound: Bound, plan: Plan, values: list, record: Record, patch: list, errors: list) -> None:
-    taken = {s.name for s in bound.sources}
+    taken = {slug(s.name) for s in bound.sources if not s.builtin}  # a column of the file wins
     for rule in bound.hashes:
         i = rule.indexes[0]
         raw = values[i]

@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from ..dateforms import read_date, slashed
 from ..errors import DataError, InvalidValue
-from ..fields import Field, FieldType, attribute_field
+from ..fields import Field, FieldType, attribute_field, slug
 from ..values import FALSE_WORDS, TRUE_WORDS, ValueContext, normalize_number
 from .columns import raw_value
 from .hashes import parse_hash
@@ -186,7 +186,7 @@ def infer_new_attributes(
             return  # reported as the row's problem later
         for key, value in items.items():
             name = key.strip()
-            if not name or name in columns_of_file or taken(name):
+            if not name or slug(name) in columns_of_file or taken(name):
                 continue
             if name not in inference:
                 inference[name] = TypeInference(context)
@@ -206,7 +206,7 @@ def infer_new_attributes(
                 watch(rule)
             live = [r for r in new if r.target in inference]
             if live or hashes:
-                mapped = {r.target for r in layout.rules}
+                mapped = {slug(r.target) for r in layout.rules if r.attribute}
                 chunk: list[list[str]] = []
                 for row in rows:
                     chunk.append(row)
@@ -241,7 +241,7 @@ def infer_new_attributes(
                     if rule.target in inference and rule.new:
                         inference[rule.target].add(raw_value(rule, values))
                     elif rule.parse == "hash":
-                        add_hash(values[rule.indexes[0]], {r.target for r in layout.rules})
+                        add_hash(values[rule.indexes[0]], {slug(r.target) for r in layout.rules if r.attribute})
                 if len(layouts) > 1024:
                     layouts.clear()
     out = Inferred()

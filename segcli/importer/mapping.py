@@ -62,6 +62,7 @@ class Rule:
     guard: bool = False
     parse: str | None = None  # "tags" (Mailchimp), "hash" (Chatwoot: target is None)
     constant: object = None  # for a rule without cells
+    attribute: bool = False  # the target is a custom attribute (the older Shopify's "Country"), not a field
     new: bool = False  # an attribute that does not exist yet
     why: str = ""  # for the preview: "profile", "synonym", "existing attribute"...
 
@@ -82,13 +83,14 @@ class Layout:
     notes: list[str] = field(default_factory=list)
 
     def rule(self, target: str) -> Rule | None:
-        return next((r for r in self.rules if r.target == target), None)
+        """The rule of a built-in field."""
+        return next((r for r in self.rules if r.target == target and not r.attribute), None)
 
     def new_attributes(self) -> list[Rule]:
         return [r for r in self.rules if r.new]
 
     def unmapped_fields(self) -> list[str]:
-        mapped = {r.target for r in self.rules}
+        mapped = {r.target for r in self.rules if not r.attribute}
         return [f for f in dict.fromkeys(f.name for f in BUILTIN_BY_NAME.values()) if f not in mapped]
 
 
@@ -159,7 +161,7 @@ def layout(headers: tuple[str, ...], profile: Profile, registry: FieldRegistry) 
             continue
         existing = registry.attribute(h)
         if existing is not None:
-            rules.append(Rule(existing.name, (i,), why="existing attribute"))
+            rules.append(Rule(existing.name, (i,), attribute=True, why="existing attribute"))
             used.add(i)
             shown[i] = f"attribute {existing.name}"
             synonym = SYNONYM_KEYS.get(keys[i]) or ("marketing_opt_out" if keys[i] in OPT_IN_KEYS else None)
@@ -205,7 +207,7 @@ def layout(headers: tuple[str, ...], profile: Profile, registry: FieldRegistry) 
         rules.append(Rule(OPT_OUT, tuple(consent), "consent", inverts=inverts, why="consent"))
         for j in consent:
             shown[j] = _describe(rules[-1], headers, "")
-    if profile.file_consent and OPT_OUT not in {r.target for r in rules}:
+    if profile.file_consent and not any(r.target == OPT_OUT and not r.attribute for r in rules):
         value = next(
             (v for prefix, v in profile.file_consent if any(h.strip().upper().startswith(prefix) for h in headers)),
             profile.consent_default,
@@ -218,7 +220,7 @@ def layout(headers: tuple[str, ...], profile: Profile, registry: FieldRegistry) 
         )
 
     # 5. Everything else: attributes named as the header.
-    slugs: dict[str, int] = {slug(r.target): -1 for r in rules if r.target and r.target not in BUILTIN_BY_NAME}
+    slugs: dict[str, int] = {slug(r.target): -1 for r in rules if r.attribute}
     for i, h in enumerate(headers):
         if i in used:
             continue
@@ -238,20 +240,26 @@ def layout(headers: tuple[str, ...], profile: Profile, registry: FieldRegistry) 
             )
         slugs[s] = i
         existing = registry.attribute(name)
-        rules.append(Rule(existing.name if existing else name, (i,), new=existing is None, why="header"))
+        rules.append(
+            Rule(existing.name if existing else name, (i,), attribute=True, new=existing is None, why="header")
+        )
         shown[i] = f"attribute {name}" if existing else f"new attribute {name}"
 
-    targets: dict[str, Rule] = {}
+    targets: dict[tuple[bool, str], Rule] = {}
     for rule in rules:
-        if rule.target and rule.target in targets:
+        key = (rule.attribute, slug(rule.target) if rule.attribute else rule.target)
+        if rule.target and key in targets:
             where = rule.indexes[0] if rule.indexes else 0
             raise HeaderError(
                 where + 1,
-                f'two columns feed "{rule.target}": {_headers_of(targets[rule.target], headers)} and {_headers_of(rule, headers)}',
+                f'two columns feed "{rule.target}": {_headers_of(targets[key], headers)} and {_headers_of(rule, headers)}',
             )
-        targets[rule.target] = rule
+        targets[key] = rule
     rules.sort(key=lambda r: r.target != "country")  # a row's country is read before its phone
-    key = next((k for k in profile.key if any(r.target == k and (r.indexes or r.constant) for r in rules)), None)
+    key = next(
+        (k for k in profile.key if any(r.target == k and not r.attribute and (r.indexes or r.constant) for r in rules)),
+        None,
+    )
     return Layout(tuple(headers), rules, key or profile.key[0], key is not None, shown, notes)
 
 
@@ -265,6 +273,7 @@ def _profile_rule(column: Column, present: tuple[int, ...], registry: FieldRegis
         existing = registry.attribute(target)
         new = existing is None
         target = existing.name if existing else target
+    attribute = builtin is None
     combine = "join" if column.joins() else "first"
     values = {_fold(k): v for k, v in column.values} or None
     return Rule(
@@ -276,6 +285,7 @@ def _profile_rule(column: Column, present: tuple[int, ...], registry: FieldRegis
         column.format,
         column.guard,
         column.parse,
+        attribute=attribute,
         new=new,
         why="profile",
     )
@@ -304,6 +314,6 @@ def _describe(rule: Rule, headers: tuple[str, ...], why: str) -> str:
         text += f" (format {rule.format})"
     if rule.values:
         text += f" ({len(rule.values)} values mapped)"
-    if rule.target not in BUILTIN_BY_NAME:
+    if rule.attribute:
         text = ("new attribute " if rule.new else "attribute ") + text
     return text + (f" [{why}]" if why else "")

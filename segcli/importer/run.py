@@ -354,7 +354,7 @@ def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
         key = plan.bind(valid[0].header()).key
         if key != "id":
             if resolver is None:
-                resolver = KeyResolver(writer.store, key, summary)
+                resolver = KeyResolver(writer.store, key, summary, plan)
             writer.flush()  # the rows before are where the lookups can find them
             for record, errors in zip(valid, resolver.resolve(valid), strict=True):
                 if errors:

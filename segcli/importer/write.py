@@ -102,7 +102,7 @@ def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     regions = None
     for source in bound.sources:
         try:
-            if source.name == "country":  # kept as read: the region of each row's phone
+            if source.builtin and source.name == "country":  # kept as read: the region of each row's phone
                 regions = source.column(columns, strings)
                 filled = source.slot.store(regions)
             else:
@@ -110,7 +110,7 @@ def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
         except InvalidValue:
             return False
         stored.update(filled)
-        if source.name == "id":
+        if source.builtin and source.name == "id":
             ids = filled[0][1]
     if ids is None or None in ids or len(set(ids)) != len(ids):
         return False
@@ -152,9 +152,10 @@ class KeyResolver:
     customer's, makes the row invalid. Rows of one file with the same key are one customer (the
     later wins), counted in ``summary.merged``."""
 
-    def __init__(self, store: Store, key: str, summary: ImportSummary) -> None:
+    def __init__(self, store: Store, key: str, summary: ImportSummary, plan: Plan) -> None:
         self.store = store
         self.key = key
+        self.id_slot = plan.slot("id")
         self.column = "phone" if key == "phone" else "email_fold"
         self.summary = summary
         store.forget_keys()
@@ -178,6 +179,7 @@ class KeyResolver:
                 out.append([(1, f'id "{r.id}" is not the id of the customer with {self.key} {key} ("{matched}")')])
                 continue
             r.id = matched if matched is not None else r.id if r.id is not None else key
+            r.patch.extend((i, stored[0]) for i, stored in self.id_slot.store([r.id]))
             if key in local or key in earlier:
                 self.summary.merged += 1
             local[key] = r.id
