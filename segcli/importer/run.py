@@ -347,7 +347,7 @@ def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
             errors = validate(record, plan)
             if errors:
                 reject(record, errors)
-            elif skip_invalid or not state["rejected"]:
+            else:
                 valid.append(record)
         if not valid:
             return
@@ -361,7 +361,7 @@ def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
                     reject(record, errors)
                 elif skip_invalid or not state["rejected"]:
                     writer.add(record)
-        else:
+        elif skip_invalid or not state["rejected"]:
             for record in valid:
                 writer.add(record)
 
