@@ -164,18 +164,23 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def report(sizes: list[int], repeat: int, out: Path) -> list[dict]:
+    """Measure each size, print the table and write it (and the raw numbers) to ``out``."""
+    results = [bench_profiles(n, repeat, out) for n in sizes]
+    text = table(results)
+    print(text)
+    (out / "profiles.md").write_text(text + "\n", encoding="utf-8")
+    (out / "profiles.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000", help="comma-separated N (default 100000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is kept (default 3)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"), help="where data and results go")
     args = parser.parse_args()
-    out = Path(args.out)
-    results = [bench_profiles(int(n), args.repeat, out) for n in args.sizes.split(",")]
-    text = table(results)
-    print(text)
-    (out / "profiles.md").write_text(text + "\n", encoding="utf-8")
-    (out / "profiles.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    report([int(n) for n in args.sizes.split(",")], args.repeat, Path(args.out))
 
 
 if __name__ == "__main__":

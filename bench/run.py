@@ -12,7 +12,9 @@ processes, medians over --repeat runs:
   the counts must be equal;
 - `seg export "WhatsApp Opted-In"` with 16 columns  vs  a plain Python csv.writer loop over the
   same rows;
-- the peak RSS of import and export.
+- the peak RSS of import and export;
+- then (bench/profiles.py) imports of real exports: through a profile, with attributes undeclared,
+  and the cost of phones.
 
 It prints a Markdown table (medians and ratios) and writes it, with the raw numbers as JSON, to
 bench/out/. The machine is shared and noisy: compare ratios within one run.
@@ -211,6 +213,7 @@ def main() -> None:
     print(text)
     (out / "results.md").write_text(text + "\n", encoding="utf-8")
     (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    __import__("profiles").report([int(n) for n in args.sizes.split(",")], args.repeat, out)  # imports of exports
 
 
 if __name__ == "__main__":

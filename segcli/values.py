@@ -17,11 +17,8 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import NamedTuple
 
-from . import phones
-from .dateforms import ascii_digits, read_date
 from .errors import InvalidValue
 from .fields import Field, FieldType
-from .names import country_code, language_code, platform_code
 from .timeutil import STORED_INSTANT, check_day, format_instant
 
 TRUE_WORDS = frozenset({"true", "yes", "1", "y", "t"})
@@ -131,7 +128,12 @@ def normalize_number(raw: object) -> int | float:
         if not math.isfinite(raw):
             raise InvalidValue("a number out of range (at most ±1.8e308)")
         return int(raw) if raw.is_integer() and abs(raw) < 2**53 else raw
-    text = ascii_digits(_as_text(raw)).replace("_", "\0")  # refuse Python's 1_000 spelling
+    text = _as_text(raw)
+    if not text.isascii():  # Arabic-Indic or full-width digits
+        from .dateforms import ascii_digits
+
+        text = ascii_digits(text)
+    text = text.replace("_", "\0")  # refuse Python's 1_000 spelling
     if not _NUMBER_RE.match(text):
         raise InvalidValue(f'"{shown(_as_text(raw))}" is not a number')
     if _INT_RE.match(text):
@@ -181,18 +183,26 @@ def normalize_date(raw: object, context: ValueContext | None = None) -> str:
     written without an offset is read in the context's zone."""
     context = context or PLAIN
     text = _as_text(raw)
+    from .dateforms import read_date  # here, as names and phones below: seg count needs none of them
+
     return format_instant(read_date(text, context.zone, context.dayfirst, context.date_format)[0])
 
 
 def normalize_platform(raw: object) -> str:
+    from .names import platform_code
+
     return platform_code(_as_text(raw))
 
 
 def normalize_language(raw: object) -> str:
+    from .names import language_code
+
     return language_code(_as_text(raw))
 
 
 def normalize_country(raw: object) -> str:
+    from .names import country_code
+
     return country_code(_as_text(raw))
 
 
@@ -203,7 +213,9 @@ def normalize_phone(raw: object, region: str | None = None) -> str:
         raw = _as_text(raw)
     elif "\x00" in raw or "\ufeff" in raw:
         check_characters(raw)
-    return phones.normalize_phone(raw, region)
+    from .phones import normalize_phone as e164
+
+    return e164(raw, region)
 
 
 def normalize_enum(raw: object, values: tuple[str, ...]) -> str:
@@ -474,7 +486,9 @@ class Phone(Normalizer):
         if strings or all(type(c) is str for c in cells):
             cells = list(cells)
             check_characters("".join(cells))
-            return phones.phone_column(cells, regions, self.context.default_region)
+            from .phones import phone_column
+
+            return phone_column(cells, regions, self.context.default_region)
         return [self.one(c, regions[i] if regions else None) for i, c in enumerate(cells)]
 
 
