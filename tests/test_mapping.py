@@ -345,3 +345,16 @@ def test_import_rows_takes_dicts_through_a_profile(tmp_path):
     with pytest.raises(segcli.errors.ImportFailed) as failed:
         db.import_rows([{"id": "x", "language": "Klingonish"}])
     assert "rows:1:" in "\n".join(failed.value.problems)
+
+
+def test_consent_rules_hold_a_column_at_a_time_too(tmp_path):
+    """Chunks of 5,000 valid rows take the column-at-a-time path: an empty opt-out cell keeps a
+    stored opt-out there too, and is false for a new customer."""
+    n = 5000
+    opted = "".join(f"c{i},yes\n" for i in range(n))
+    imported(write(tmp_path / "a.csv", "id,opt_out\n" + opted))
+    empty = "".join(f"c{i},\n" for i in range(n + n))  # the same customers, then as many new ones
+    err = imported(write(tmp_path / "b.csv", "id,opt_out\n" + empty))
+    assert f"{n} created, 0 updated, {n} unchanged" in err
+    assert run("filter", "-w", "opt_out = true", "--limit", "0").err.startswith(f"{n} customers match")
+    assert customer(f"c{n + 1}")["marketing_opt_out"] is False

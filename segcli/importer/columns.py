@@ -130,6 +130,16 @@ class Source:
             if self.phone:
                 return self.normalizer.column(cells, strings=strings, regions=regions)
             return self.normalizer.column(cells, strings=strings)
+        if len(rule.indexes) == 1 and not (rule.values or rule.guard or rule.parse):
+            # One boolean column (a consent column, most often): its distinct cells normalized once.
+            values = self.normalizer.column(columns[rule.indexes[0]], strings=strings)
+            if self.consent:
+                return (
+                    [(True if v is None else not v) for v in values]
+                    if rule.inverted
+                    else [KEEP if v is None else v for v in values]
+                )
+            return [v if v is None else not v for v in values]
         rows = list(zip(*(columns[i] for i in rule.indexes), strict=True))
         if self.consent or rule.inverted:
             spread = [0] * (max(rule.indexes) + 1)

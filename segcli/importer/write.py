@@ -28,6 +28,7 @@ class Writer:
         self.next_pk = store.next_pk()
         self.fresh = False  # the table was empty when the file started: see insert_columns
         self.empty_row = [None, *(0 if c == "marketing_opt_out" else None for c in columns)]
+        self.consent_index = columns.index("marketing_opt_out")
 
     def add(self, record: Record) -> None:
         self.pending.append(record)
@@ -122,9 +123,10 @@ def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     if not existing:  # new customers: whole rows straight from the columns
         first_pk = writer.next_pk
         pks = range(first_pk, first_pk + len(ids))
-        table = [
-            _new(stored.get(i), empty[i + 1]) or itertools.repeat(empty[i + 1]) for i in range(len(writer.columns))
-        ]
+        table = [stored.get(i) or itertools.repeat(empty[i + 1]) for i in range(len(writer.columns))]
+        consent = writer.consent_index
+        if consent in stored and KEEP in stored[consent]:  # a consent nobody stated: a new customer's false
+            table[consent] = [empty[consent + 1] if v is KEEP else v for v in stored[consent]]
         if store.insert_new_customers(writer.columns, list(zip(pks, *table, strict=False))):  # some are repeat()s
             writer.next_pk += len(ids)
             summary.created += len(ids)
@@ -136,13 +138,6 @@ def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     entries = ((cid, present, patch) for cid, patch in zip(ids, patches, strict=True))
     writer.upsert(entries, stored=existing)
     return True
-
-
-def _new(values: list | None, default: object) -> list | None:
-    """A column of a new customer's values: a consent nobody stated is the default (false)."""
-    if values is not None and KEEP in values:
-        return [default if v is KEEP else v for v in values]
-    return values
 
 
 class KeyResolver:
