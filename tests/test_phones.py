@@ -9,7 +9,7 @@ import sqlite3
 
 import phonenumbers
 import pytest
-from conftest import SAMPLE_CSV, db_path, run, snapshot, write
+from conftest import db_path, run, snapshot, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,40 +117,59 @@ def test_key_email_matches_folded_emails(tmp_path):
 # --- the migration of a database written before -------------------------------------------------
 
 
-def test_stored_phones_become_e164_and_those_unread_are_listed(tmp_path):
-    """A file that main's seg wrote (schema 5: phones as given, no profiles table) opens migrated:
-    phones in E.164 read in each customer's country, else default_region; a phone it cannot
-    read is kept and named in the migration's note."""
-    assert run("import", str(SAMPLE_CSV)).code == 0
-    assert run("config", "set", "default_region", "OM").code == 0
-    conn = sqlite3.connect(db_path())
-    old = {"C000001": ("9123 4567", "AE"), "C000002": ("00968 9123 4568", None), "C000003": ("9123 4569", None)}
-    old |= {"C000004": ("call me", None), "C000005": ("+968 9123 4570", None)}
-    for cid, (phone, country) in old.items():
+def _file_before_e164(path: str) -> None:
+    """A database as the seg before this change writes it: every migration up to the E.164 one
+    (whatever its number once merged), phones as given, no profiles table."""
+    from segcli.store.migrations import MIGRATIONS
+
+    before = next(i for i, m in enumerate(MIGRATIONS) if "E.164" in m.name)
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:before]:
+        for step in migration.steps:
+            step(conn) if callable(step) else conn.execute(step)
+    conn.execute(f"PRAGMA user_version = {before}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("INSERT INTO settings (name, value) VALUES ('default_region', 'OM')")
+    rows = {
+        "C1": ("9123 4567", "AE"),  # in the customer's country
+        "C2": ("00968 9123 4568", None),
+        "C3": ("9123 4569", None),  # no country: default_region
+        "C4": ("call me", None),  # kept as it was
+        "C5": ("+968 9123 4570", None),
+        "C6": ("+96891234571", "OM"),  # E.164 already: not rewritten
+    }
+    for pk, (cid, (phone, country)) in enumerate(rows.items(), start=1):
         conn.execute(
-            "UPDATE customers SET phone = ?, phone_fold = lower(?), country = ? WHERE id = ?",
-            (phone, phone, country, cid),
+            "INSERT INTO customers (pk, id, id_fold, phone, phone_fold, country) VALUES (?, ?, ?, ?, ?, ?)",
+            (pk, cid, cid.lower(), phone, phone.lower(), country),
         )
-    conn.execute("DROP TABLE profiles")
-    conn.execute("PRAGMA user_version = 5")
     conn.commit()
     conn.close()
-    r = run("filter", "-w", "id in (C000001, C000002, C000003, C000004, C000005)", "-f", "jsonl", "-c", "id,phone")
+
+
+def test_stored_phones_become_e164_and_those_unread_are_listed():
+    """Opening a file written before phones were E.164 migrates it: each phone read in its
+    customer's country, else default_region; one it cannot read is kept and named in the note
+    the first command prints."""
+    _file_before_e164(db_path())
+    r = run("filter", "-w", "id is set", "-f", "jsonl", "-c", "id,phone")
     assert r.code == 0, r
     phones = {c["id"]: c["phone"] for c in map(json.loads, r.out.splitlines())}
     assert phones == {
-        "C000001": "+97191234567",  # in the customer's country: 9123 4567 is a number in the UAE too
-        "C000002": "+96891234568",
-        "C000003": "+96891234569",  # no country: default_region
-        "C000004": "call me",  # kept as it was
-        "C000005": "+96891234570",
+        "C1": "+97191234567",
+        "C2": "+96891234568",
+        "C3": "+96891234569",
+        "C4": "call me",
+        "C5": "+96891234570",
+        "C6": "+96891234571",
     }
-    assert "seg: note: phones now in E.164" in r.err and "1 kept as they were" in r.err and 'C000004 "call me"' in r.err
-    assert run("filter", "-w", "phone = +96891234570", "-f", "csv", "-c", "id").out == "id\nC000005\n"  # folded again
+    assert "seg: note: phones now in E.164: 4 rewritten; 1 kept as they were" in r.err
+    assert 'C4 "call me"' in r.err
+    assert run("filter", "-w", "phone = +96891234570", "-f", "csv", "-c", "id").out == "id\nC5\n"  # folded again
     conn = sqlite3.connect(db_path())
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
-    assert "note" not in run("count", "x").err  # migrated once
+    assert "note" not in run("filter", "-w", "id is set").err  # migrated once
 
 
 # --- the short path ------------------------------------------------------------------------------

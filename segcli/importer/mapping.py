@@ -82,10 +82,6 @@ class Layout:
     shown: list[str] = field(default_factory=list)  # per header: what it became
     notes: list[str] = field(default_factory=list)
 
-    def rule(self, target: str) -> Rule | None:
-        """The rule of a built-in field."""
-        return next((r for r in self.rules if r.target == target and not r.attribute), None)
-
     def new_attributes(self) -> list[Rule]:
         return [r for r in self.rules if r.new]
 

@@ -91,10 +91,6 @@ class Profile:
     #: built-in only: an opt-in column that the file may lack: then nobody consented (SPEC §14)
     opt_in: tuple[str, ...] = ()
 
-    def column(self, target: str) -> Column | None:
-        key = header_key(target)
-        return next((c for c in self.columns if header_key(c.target) == key), None)
-
     def with_options(
         self,
         *,
