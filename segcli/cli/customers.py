@@ -52,7 +52,7 @@ def import_(
     ] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", metavar="HEADER", help="Leave a header out.")] = None,
     delimiter: Annotated[
-        str, typer.Option("--delimiter", metavar="auto|,|;|tab||", help="A CSV's delimiter (default: sniffed).")
+        str, typer.Option("--delimiter", metavar="auto|,|;|tab|'|'", help="A CSV's delimiter (default: sniffed).")
     ] = "auto",
     encoding: Annotated[
         Encoding,
