@@ -27,4 +27,30 @@ def count(session: Session, names: list[str], exclude: list[str], json: bool) ->
         sys.stdout.write(f"{n}\n")
 
 
+def list_segments(session: Session, json: bool) -> None:
+    """``seg list``: every segment with its count now, its change since the latest snapshot and a
+    sparkline of the last 30; exit 1 after the list, naming any segment that cannot be counted."""
+    from ..render import print_json, signed, sparkline, table
+    from .common import fail_for_segments
+
+    rows = session.seg.segments.list()
+    if json:
+        keys = ("name", "count", "filter", "description", "error")  # as before: the series is show --history's
+        print_json([{k: r[k] for k in keys} for r in rows])
+    else:
+        table(
+            [
+                {
+                    **r,
+                    "count": "(error)" if r["count"] is None else r["count"],
+                    "change": signed(r["change"]),
+                    "trend": sparkline([p["count"] for p in r["history"]]),
+                }
+                for r in rows
+            ],
+            ["name", "count", "change", "trend", "filter", "description"],
+        )
+    fail_for_segments([{"segment": r["name"], "error": r["error"]} for r in rows if r["error"]])
+
+
 COMMANDS = {"count": count}
