@@ -560,45 +560,6 @@ class SQLiteStore(AudienceTables, Store):
         else:
             self.conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
 
-    # --- exports ------------------------------------------------------------------------------
-
-    _EXPORT_COLUMNS = (
-        "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
-        "audience_pk", "audience", "added", "removed", "unchanged", "data_version",
-    )  # fmt: skip
-
-    def insert_export(self, record: dict) -> int:
-        """Record an export (call inside a transaction); returns its id. An export of a saved
-        audience also gives ``audience_pk``, ``audience`` (its name then), ``added``, ``removed``,
-        ``unchanged`` and the ``data_version`` it was made at."""
-        columns = [c for c in self._EXPORT_COLUMNS if c in record]
-        cur = self.conn.execute(
-            f"INSERT INTO exports ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
-            {c: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for c, v in record.items()},
-        )
-        return cur.lastrowid
-
-    def exports(self, limit: int | None = None) -> list[dict]:
-        sql = (
-            "SELECT pk, exported_at, now, segments, excluded, options, waterfall, count, path, sha256,"
-            " audience, added, removed, unchanged FROM exports ORDER BY pk DESC"
-        )
-        params: tuple = ()
-        if limit is not None:
-            sql += " LIMIT ?"
-            params = (limit,)
-        keys = ("id", "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256")
-        out = []
-        for row in self.conn.execute(sql, params):
-            item = dict(zip(keys, row[: len(keys)], strict=True))
-            for k in ("segments", "excluded", "options", "waterfall"):
-                item[k] = json.loads(item[k])
-            audience, added, removed, unchanged = row[len(keys) :]
-            item["audience"] = audience
-            item["changes"] = None if added is None else {"added": added, "removed": removed, "unchanged": unchanged}
-            out.append(item)
-        return out
-
     # --- filtered queries ---------------------------------------------------------------------
 
     def count_where(self, where: str, params: dict) -> int:
@@ -656,11 +617,28 @@ class SQLiteStore(AudienceTables, Store):
 
     def count_many(self, wheres: Sequence[str], params: dict) -> list[int]:
         """How many customers match each of ``wheres`` (compiled with one shared set of
-        parameters): one scan for them all, not one per expression."""
-        if not wheres:
-            return []
-        counts = ", ".join(f"count(*) FILTER (WHERE {w})" for w in wheres)
-        return list(query(self.conn, f"SELECT {counts} FROM customers c", params).fetchone())
+        parameters): one scan for them all, shared between the cores, and none at all for those an
+        index answers (``sqlite_counts``)."""
+        from .sqlite_counts import count_many
+
+        return count_many(self, wheres, params)
+
+    def can_share_reads(self) -> bool:
+        """Whether other connections can read this database as this one does (``reader``)."""
+        return not self.read_only and self.path != ":memory:" and self._discard_new is None
+
+    def reader(self) -> sqlite3.Connection:
+        """Another connection to this database, for reading only, set up as this one is."""
+        from urllib.parse import quote
+
+        conn = sqlite3.connect(
+            f"file:{quote(os.path.realpath(self.file))}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
+        return conn
 
     def select_cells(
         self, where: str, params: dict, expressions: Sequence[str], expected: int | None = None

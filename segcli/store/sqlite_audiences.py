@@ -1,5 +1,5 @@
-"""The SQLite engine's statements for what SPEC §10 keeps over time: saved audiences, the membership
-of each of their exports, segment counts taken by ``seg snapshot``, the data version and the counts
+"""The SQLite engine's statements for what seg keeps over time (SPEC §5, §10): the history of
+exports, saved audiences, the membership of each of their exports, segment counts taken by ``seg snapshot``, the data version and the counts
 it lets a later command reuse. A mixin of ``SQLiteStore`` (``sqlite.py``), which holds the rest.
 
 Memberships are kept as chunks of a bitmap over customer ``pk``s (``membership.py`` encodes them),
@@ -25,13 +25,52 @@ _STAGED = {"added": "temp.seg_added", "removed": "temp.seg_removed"}
 
 
 class AudienceTables:
-    """Statements over ``audiences``, ``audience_segments``, ``audience_memberships``,
+    """Statements over ``exports``, ``audiences``, ``audience_segments``, ``audience_memberships``,
     ``segment_counts``, ``count_cache``, ``data_version`` and ``deleted_customers``."""
 
     conn: sqlite3.Connection
     read_only: bool
     busy_timeout_ms: int
     _discard_new: object
+
+    # --- exports ------------------------------------------------------------------------------
+
+    _EXPORT_COLUMNS = (
+        "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
+        "audience_pk", "audience", "added", "removed", "unchanged", "data_version",
+    )  # fmt: skip
+
+    def insert_export(self, record: dict) -> int:
+        """Record an export (call inside a transaction); returns its id. An export of a saved
+        audience also gives ``audience_pk``, ``audience`` (its name then), ``added``, ``removed``,
+        ``unchanged`` and the ``data_version`` it was made at."""
+        columns = [c for c in self._EXPORT_COLUMNS if c in record]
+        cur = self.conn.execute(
+            f"INSERT INTO exports ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
+            {c: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for c, v in record.items()},
+        )
+        return cur.lastrowid
+
+    def exports(self, limit: int | None = None) -> list[dict]:
+        sql = (
+            "SELECT pk, exported_at, now, segments, excluded, options, waterfall, count, path, sha256,"
+            " audience, added, removed, unchanged FROM exports ORDER BY pk DESC"
+        )
+        params: tuple = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        keys = ("id", "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256")
+        out = []
+        for row in self.conn.execute(sql, params):
+            item = dict(zip(keys, row[: len(keys)], strict=True))
+            for k in ("segments", "excluded", "options", "waterfall"):
+                item[k] = json.loads(item[k])
+            audience, added, removed, unchanged = row[len(keys) :]
+            item["audience"] = audience
+            item["changes"] = None if added is None else {"added": added, "removed": removed, "unchanged": unchanged}
+            out.append(item)
+        return out
 
     # --- the data version and reused counts -------------------------------------------------
 
