@@ -9,7 +9,8 @@ import typer
 
 from .. import api
 from ..render import is_terminal, note, print_json, printable, say, table
-from .common import Columns, complete_segment, fail_for_segments, seg, split_columns
+from .common import Columns, complete_segment, seg, split_columns
+from .fast import fail_for_segments
 from .session import after_commit
 
 

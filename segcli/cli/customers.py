@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ..render import cell, note, print_json, table
-from .common import fail_for_segments, seg
+from .common import seg
+from .fast import fail_for_segments
 from .session import after_commit
 
 

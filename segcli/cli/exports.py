@@ -9,6 +9,7 @@ import typer
 
 from ..errors import UsageError
 from ..render import note, print_json, table
+from .audiences import complete_audience
 from .common import Columns, Exclude, complete_segment, seg, split_columns
 from .session import after_commit
 
@@ -47,7 +48,12 @@ def export(
     ] = False,
     audience: Annotated[
         str | None,
-        typer.Option("--audience", "-a", help="Export a saved audience (then only -o, --format, --raw, --changes)."),
+        typer.Option(
+            "--audience",
+            "-a",
+            help="Export a saved audience (then only -o, --format, --raw, --changes).",
+            autocompletion=complete_audience,
+        ),
     ] = None,
     changes: Annotated[
         bool, typer.Option("--changes", help="Also write the added and removed customers beside the file.")

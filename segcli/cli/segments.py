@@ -11,7 +11,9 @@ import typer
 from .. import api
 from ..errors import UsageError
 from ..render import cell, is_terminal, note, print_json, printable, say, table
-from .common import Columns, Exclude, Names, Where, complete_segment, fail_for_segments, seg, split_columns
+from .common import Columns, Exclude, Names, Where, complete_segment, seg, split_columns
+from .fast import fail_for_segments
+from .options import JSON
 
 
 def create(
@@ -56,7 +58,7 @@ def delete(
         note(f"deleted {name}")
 
 
-def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option(*JSON.flags, help=JSON.help)] = False) -> None:
     """Every segment with its current count, its change since the last snapshot, a sparkline of
     the last 30 snapshots, its filter and description."""
     from .fast import list_segments
