@@ -12,7 +12,10 @@ processes, medians over --repeat runs:
   the counts must be equal;
 - `seg export "WhatsApp Opted-In"` with 16 columns  vs  a plain Python csv.writer loop over the
   same rows;
-- the peak RSS of import and export.
+- the peak RSS of import and export;
+- audiences over time (bench/audiences.py): `seg list` with 50 segments against the slowest single
+  `seg count`, an export of a saved audience with `--changes` against the same without, the bytes
+  of a kept membership.
 
 It prints a Markdown table (medians and ratios) and writes it, with the raw numbers as JSON, to
 bench/out/. The machine is shared and noisy: compare ratios within one run.
@@ -33,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
+import audiences  # noqa: E402  (bench/audiences.py, beside this file)
 from generate import generate  # noqa: E402
 
 ANCHOR = "2026-11-29T12:00:00Z"
@@ -164,6 +168,7 @@ def bench_size(n: int, repeat: int, out: Path) -> dict:
     floor_rows = sum(1 for _ in floor_target.open(encoding="utf-8")) - 1
     results["export"] = {"seg": exp_t, "floor": floor_t, "rss_kib": exp_rss, "rows": seg_rows, "floor_rows": floor_rows}
     print(f"export: {seg_rows} rows in {exp_t:.2f}s (csv.writer floor {floor_t:.2f}s)", file=sys.stderr)
+    results["audiences"] = audiences.bench_audiences(db, repeat, audiences.LISTED, seg, measure)
     return results
 
 
@@ -194,6 +199,7 @@ def table(all_results: list[dict]) -> str:
             f"| {n} | peak RSS import / export | {imp['rss_kib'] / 1024:.0f} / {exp['rss_kib'] / 1024:.0f} MiB | | | "
             "≤ 150 / ≤ 80 MiB |"
         )
+        lines += audiences.table(r["n"], r["audiences"]) if "audiences" in r else []
     return "\n".join(lines)
 
 

@@ -15,8 +15,12 @@ def test_bench_runs_and_counts_agree(tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
     import run as bench
 
+    bench.audiences.LISTED = 8  # a tiny run: the six examples and two more
     result = bench.bench_size(3000, 1, tmp_path)
     assert set(result["count"]) == set(bench.FLOOR_SQL)
     assert all(c["count"] > 0 for c in result["count"].values())
     assert result["export"]["rows"] == result["export"]["floor_rows"] == result["count"]["WhatsApp Opted-In"]["count"]
     assert "| 3,000 | import" in bench.table([result])
+    listing = result["audiences"]
+    assert listing["segments"] == 8 and listing["export"]["members"] > 0 and listing["export"]["membership_bytes"] > 0
+    assert "| 3,000 | seg list, 8 segments" in bench.table([result])
