@@ -222,13 +222,14 @@ def _check_utf8(text: str, what: str) -> str:
 def check_segment_name(name: str, what: str = "segment") -> str:
     """A segment (or audience) name as stored: trimmed, inner white space collapsed; UsageError if
     it cannot be one."""
-    name = " ".join(_check_utf8(name or "", f"a {what} name").split())
+    a = f"{'an' if what[0] in 'aeiou' else 'a'} {what} name"
+    name = " ".join(_check_utf8(name or "", a).split())
     if not name:
-        raise UsageError(f"a {what} name cannot be empty")
+        raise UsageError(f"{a} cannot be empty")
     if len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"a {what} name has at most {MAX_NAME_LENGTH} characters")
+        raise UsageError(f"{a} has at most {MAX_NAME_LENGTH} characters")
     if _CONTROL.search(name):
-        raise UsageError(f"a {what} name cannot hold control characters")
+        raise UsageError(f"{a} cannot hold control characters")
     return name
 
 
