@@ -1,11 +1,16 @@
-"""Campaign audiences (SPEC §5): every customer in any of the segments and none of the excluded,
-minus opted-out customers and those missing a required field, written atomically and recorded.
+"""Campaign audiences (SPEC §5, §10): every customer in any of the segments and none of the
+excluded, minus opted-out customers, those missing a required field and (``--unique``) those whose
+number another customer of the audience has, written atomically and recorded. A saved audience
+brings its own definition; each of its exports keeps its membership (``membership.py``) and says
+what changed since the previous one, and with ``--changes`` writes the added and removed customers
+beside the file.
 
-The waterfall counts and the rows come from one read transaction, so they describe one state of the
-database even while an import commits. Rows are streamed from the cursor to the file, never held in
-memory; the file is a temporary one beside the target, flushed to disk and renamed into place, and
-the export is recorded in the same step, so a failed export leaves the earlier file and the history
-as they were.
+The waterfall counts, the rows and the changes come from one read transaction, so they describe one
+state of the database even while an import commits. Rows are streamed from the cursor to the file,
+never held in memory; each file is a temporary one beside its target, flushed to disk and renamed
+into place on its own, and the export and its membership are recorded in a transaction that commits
+after the last rename, so a failed export leaves the earlier files and the history as they were (or,
+killed between two renames, records nothing: the next export repeats the changes).
 """
 
 from __future__ import annotations
@@ -424,8 +429,10 @@ def export_audience(
         return result
 
     result.path = os.path.abspath(output)
-    targets = [AtomicFile(path, database=store.path) for path in paths]
+    targets: list[AtomicFile] = []
     try:
+        for path in paths:
+            targets.append(AtomicFile(path, database=store.path))
         export_rows(targets[0].file, [t.file for t in targets[1:]] if changes else None, targets[0].tmp)
         for t in targets:
             t.sync()

@@ -139,6 +139,21 @@ def test_changes_to_stdout_are_a_usage_error(shop):
     assert snapshot() == before
 
 
+def test_change_files_are_checked_before_any_work(shop, tmp_path):
+    """SPEC §13: a change file that would be a folder (or the database) is refused, exit 2, before
+    anything is written or recorded; the export's own file included."""
+    (tmp_path / "a.added.csv").mkdir()
+    before = snapshot()
+    r = run("export", "--audience", "Nightly", "-o", str(tmp_path / "a.csv"), "--changes")
+    assert r.code == 2 and "a.added.csv: it is a folder" in r.err, r
+    assert snapshot() == before and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("a.")) == [
+        "a.added.csv"
+    ]
+    r = run("export", "--audience", "Nightly", "-o", str(tmp_path / "x"), "--changes")
+    assert r.code == 0, r
+    assert (tmp_path / "x.added").exists() and (tmp_path / "x.removed").exists()  # no extension: .added, .removed
+
+
 def _import(tmp_path: Path, name: str, text: str) -> None:
     r = run("import", str(write(tmp_path / name, text)))
     assert r.code == 0, r
