@@ -46,7 +46,8 @@ class Store:
         raise NotImplementedError
 
     def snapshot(self) -> AbstractContextManager[None]:
-        """A read transaction: every query inside sees one consistent state."""
+        """A read transaction: every query inside sees one consistent state (inside another
+        transaction, that one's)."""
         raise NotImplementedError
 
     def check_writable(self) -> None:

@@ -308,7 +308,11 @@ class SQLiteStore(AudienceTables, Store):
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """A read transaction: every query inside sees one consistent state."""
+        """A read transaction: every query inside sees one consistent state. Inside another
+        transaction (a caller's snapshot or write), that one is the state."""
+        if self.conn.in_transaction:
+            yield
+            return
         self.conn.execute("BEGIN")
         try:
             yield

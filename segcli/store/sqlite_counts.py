@@ -2,10 +2,10 @@
 ``seg overlap`` count every segment together, never one scan per segment.
 
 - A filter that SQLite answers from an index alone (a range of ``created_at`` or
-  ``last_interaction_at``: its plan is a search of a covering index) and that few customers match is
-  counted on its own, without visiting a row: an index entry costs about three times what one more
-  expression costs in the shared scan, so the index is read up to a quarter of the customers, and a
-  filter that reaches that many (``older than 30 days``: most customers) joins the scan.
+  ``last_interaction_at``: its plan is a search of a covering index) is counted on its own, without
+  visiting a row: 1-25 ms at a million customers, no more than it costs in the shared scan even when
+  most customers match (``older than 30 days``: an index entry costs what one more expression costs
+  a row in the scan, 27 against 24 ns measured), and far less for a short window.
 - The others are counted in one scan, one ``count(*) FILTER (WHERE ...)`` per distinct expression
   (identical expressions are counted once), their conditions cheapest first (``compile_many``).
 - On a large table that scan is cut into ranges of ``pk``, one per core, each read by its own
@@ -53,17 +53,11 @@ def count_many(store: SQLiteStore, wheres: Sequence[str], params: dict) -> list[
         distinct = list(dict.fromkeys(wheres))
         counts: dict[str, int] = {}
         scanned = []
-        cap = None
         for where in distinct:
             if _by_index(store, where, params):
-                if cap is None:  # a quarter of the customers (pk is dense: seg numbers them)
-                    cap = max(conn.execute("SELECT coalesce(max(pk), 0) FROM customers").fetchone()[0] // 4, 1)
-                n = query(conn, f"SELECT count(*) FROM (SELECT 1 FROM customers c WHERE {where} LIMIT {cap:d})", params)
-                found = n.fetchone()[0]
-                if found < cap:
-                    counts[where] = found
-                    continue
-            scanned.append(where)
+                counts[where] = store.count_where(where, params)
+            else:
+                scanned.append(where)
         if scanned:
             counts.update(zip(scanned, _scan(store, scanned, params), strict=True))
     finally:
