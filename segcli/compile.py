@@ -11,21 +11,34 @@ Semantics (SPEC §3), in one place:
 - text is compared through its folded copy (``*_fold`` columns), so case is ignored in every script;
   a list's fold column holds its folded elements between ``ITEM_SEP``s, so "has element X" is
   ``instr`` of ``ITEM_SEP X ITEM_SEP``;
-- a date-only literal ``D`` is the whole UTC day ``[D, D+1)``; instants are stored as fixed-width
-  UTC text, so text order is time order.
+- a date-only literal ``D`` (or a relative day, ``30 days ago``) is the whole local day
+  ``[D 00:00, D+1 00:00)`` in the zone in force, and a period (``during last week``) the local days
+  it holds; instants are stored as fixed-width UTC text, so text order is time order, and every
+  time boundary is computed once, in Python, from the command's ``Clock`` (``timeutil``) and bound
+  as a parameter: the SQL stays a range on the column, which its index serves.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from .errors import DataError
 from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group
 from .operators import OPERATORS
-from .timeutil import EARLIEST, format_instant
+from .timeutil import (
+    Clock,
+    DayStart,
+    OutOfCalendar,
+    PeriodStart,
+    RelativeDay,
+    Shifted,
+    anniversary_ranges,
+    days_after,
+    resolve,
+)
 from .values import INTEGER_MAX, INTEGER_MIN, ITEM_SEP, fold
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -51,6 +64,12 @@ class Dialect:
 
     def negate(self, sql: str) -> str:
         return f"NOT coalesce({sql}, 0)"
+
+    def local_day(self, column: str, zone: str) -> str:
+        """The local calendar day (``YYYY-MM-DD``) of an instant column in the zone bound as
+        ``zone``: SQLite calls ``seg_local_day``, the one function seg registers on its
+        connections (``timeutil.local_day``); PostgreSQL would use ``AT TIME ZONE``."""
+        return f"seg_local_day({column}, {zone})"
 
     # Output cells: exports format values in SQL, so that Python never touches most cells.
 
@@ -98,14 +117,19 @@ class Compiled(NamedTuple):
 
 
 class CompileContext:
-    """Collects parameters while one statement is compiled; holds the injected ``now``.
+    """Collects parameters while one statement is compiled; holds the injected ``now``, or a whole
+    ``Clock`` (now, the zone of calendar days, the first day of a week; a bare ``now`` is a clock
+    in UTC).
 
     Its public methods are the primitives that operator rows (``operators.py``) are written with:
-    each returns the SQL of a positive condition on one field."""
+    each returns the SQL of a positive condition on one field. Time boundaries reach SQL through
+    ``boundary``, the one place that turns them into instants."""
 
-    def __init__(self, registry: FieldRegistry, now: datetime, dialect: Dialect) -> None:
+    def __init__(self, registry: FieldRegistry, now: datetime | Clock, dialect: Dialect) -> None:
+        clock = Clock.of(now)
+        self.clock = clock._replace(now=clock.now.astimezone(UTC).replace(microsecond=0))
+        self.now = self.clock.now
         self.registry = registry
-        self.now = now.astimezone(UTC).replace(microsecond=0)
         self.dialect = dialect
         self.params: dict[str, object] = {}
         self._names: dict[tuple[type, object], str] = {}
@@ -140,10 +164,12 @@ class CompileContext:
     def ago(self, seconds: int | None) -> str:
         """The instant ``seconds`` before now, or the earliest instant seg stores if that is earlier
         still: either way the same customers are after (or before) it."""
-        try:
-            return format_instant(self.now - timedelta(seconds=seconds or 0))
-        except OverflowError:
-            return EARLIEST
+        return resolve(Shifted(seconds=-(seconds or 0)), self.clock)
+
+    def boundary(self, b: DayStart | PeriodStart | Shifted) -> str:
+        """SQL for a time boundary: the instant it is for this command's clock, bound as a parameter
+        (computed once, here, so that the comparison stays a range that the column's index serves)."""
+        return self.bind(resolve(b, self.clock))
 
     def equals(self, f: Field, value: object) -> str:
         if f.type is FieldType.DATE and _is_day(value):
@@ -159,19 +185,45 @@ class CompileContext:
         return f"{self.column(f, folded=True)} IN ({', '.join(binds)})"
 
     def above(self, f: Field, value: object, *, inclusive: bool) -> str:
-        """After (or from) ``value``: a number, an instant, or a whole day ``[D, D+1)``, which the
-        value is above only from its end (from its start when ``inclusive``)."""
+        """After (or from) ``value``: a number, an instant, a time boundary, or a whole local day
+        ``[D, D+1)``, which the value is above only from its end (from its start when ``inclusive``)."""
         if f.type is FieldType.DATE and _is_day(value):
-            edge = _day_start(value) if inclusive else _next_day_start(value)
-            return f"{self.column(f)} >= {self.bind(edge)}"
+            edge = self.boundary(DayStart(value, 0 if inclusive else 1))
+            return f"{self.column(f)} >= {edge}"
+        if isinstance(value, _BOUNDARIES):
+            return f"{self.column(f)} {'>=' if inclusive else '>'} {self.boundary(value)}"
         return f"{self.column(f)} {'>=' if inclusive else '>'} {self.bind(value)}"
 
     def below(self, f: Field, value: object, *, inclusive: bool) -> str:
         """Before (or up to) ``value``; a whole day counts up to its end when ``inclusive``."""
         if f.type is FieldType.DATE and _is_day(value):
-            edge = _next_day_start(value) if inclusive else _day_start(value)
-            return f"{self.column(f)} < {self.bind(edge)}"
+            edge = self.boundary(DayStart(value, 1 if inclusive else 0))
+            return f"{self.column(f)} < {edge}"
+        if isinstance(value, _BOUNDARIES):
+            return f"{self.column(f)} {'<=' if inclusive else '<'} {self.boundary(value)}"
         return f"{self.column(f)} {'<=' if inclusive else '<'} {self.bind(value)}"
+
+    def anniversary(self, f: Field, start: DayStart | PeriodStart, end: DayStart | PeriodStart) -> str:
+        """Customers whose value's local month and day is the anniversary of a local day from
+        ``start`` until ``end`` (the first day not included), in any year; 29 February counts as 28
+        February in a common year. The local day of each value is ``Dialect.local_day`` (in UTC,
+        simply its first ten characters)."""
+        first, last = _local_day(start, self.clock), _local_day(end, self.clock, last=True)
+        ranges = anniversary_ranges(first, last) if first is not None and last is not None and last >= first else []
+        if ranges is None:
+            return self.is_set(f)
+        if not ranges:
+            return "0"
+        column = self.column(f)
+        if self.clock.zone_name == "UTC":
+            day = f"substr({column}, 6, 5)"
+        else:
+            day = f"substr({self.dialect.local_day(column, self.bind(self.clock.zone_name))}, 6, 5)"
+        parts = [
+            f"{day} = {self.bind(low)}" if low == high else f"{day} BETWEEN {self.bind(low)} AND {self.bind(high)}"
+            for low, high in ranges
+        ]
+        return any_of(self.dialect, parts)
 
     @staticmethod
     def both(first: str, second: str) -> str:
@@ -204,16 +256,23 @@ class CompileContext:
         return f"{self.column(f)} IS NOT NULL"
 
 
-def _day_start(day: str) -> str:
-    return f"{day}T00:00:00Z"
+_BOUNDARIES = (DayStart, PeriodStart, Shifted)
 
 
-def _next_day_start(day: str) -> str:
-    """The instant a day ends, as stored instants compare with it. The last day there is,
-    9999-12-31, ends at its 24:00 (ISO 8601's end of a day): later than any stored instant."""
-    if day == "9999-12-31":
-        return "9999-12-31T24:00:00Z"
-    return format_instant(datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), UTC))
+def _local_day(b: DayStart | PeriodStart, clock: Clock, *, last: bool = False) -> date | None:
+    """The local day a day boundary begins (``last``: the day before it, the last one of a range
+    that ends there), kept within the calendar; None if it is before the calendar begins."""
+    try:
+        if isinstance(b, PeriodStart):
+            day = b.period.first_day(clock, b.shift)
+        else:
+            day = b.day.date(clock) if isinstance(b.day, RelativeDay) else date.fromisoformat(b.day)
+            day = days_after(day, b.days)
+        return days_after(day, -1) if last else day
+    except OutOfCalendar as exc:
+        if exc.before:
+            return None if last else date.min
+        return date.max
 
 
 #: SQLite parses a chain of terms joined by OR or AND into a tree as deep as the chain is long, and
@@ -243,7 +302,8 @@ def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False
 
 
 def _is_day(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 10
+    """A whole day: a literal ``YYYY-MM-DD`` or a relative day (``30 days ago``)."""
+    return (isinstance(value, str) and len(value) == 10) or isinstance(value, RelativeDay)
 
 
 def compile_condition(ctx: CompileContext, cond: Condition) -> str:

@@ -113,7 +113,7 @@ FILTER_ERRORS = [
     ("tier = platinum", 'tier: "platinum" is not one of gold, silver, bronze', "^^^^^^^^"),
     ("language = Klingon", 'language: "Klingon" is not a known language', None),
     ("country = Atlantis", 'country: "Atlantis" is not a known country', None),
-    ("created_at > yesterday", 'created_at: "yesterday" is not an ISO 8601 date', None),
+    ("created_at > someday", 'created_at: "someday" is not an ISO 8601 date', None),  # yesterday is a day (§9)
     ("tier = gold and", "the filter ends too soon", None),
     ("tier = gold silver", 'unexpected "silver"', None),
     ("name = 'unclosed", "unclosed quote", None),

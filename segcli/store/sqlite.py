@@ -18,7 +18,7 @@ from .. import settings
 from ..errors import DataError, LockedError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType, attribute_field
 from ..model import Filter, Segment
-from ..timeutil import stamp
+from ..timeutil import local_day, stamp
 from ..values import fold, name_key
 from . import errors
 from .base import MAX_ATTRIBUTES, Store
@@ -150,6 +150,9 @@ class SQLiteStore(Store):
 
     def _prepare(self, existed: bool) -> None:
         c = self.conn
+        # The one SQL function seg registers (SQLite-specific; deterministic): each row's local day,
+        # for anniversaries in a zone other than UTC (compile.Dialect.local_day, SPEC §14).
+        c.create_function("seg_local_day", 2, local_day, deterministic=True)
         c.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
         version = c.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -531,22 +534,35 @@ class SQLiteStore(Store):
     def insert_export(self, record: dict) -> int:
         """Record an export (call inside a transaction); returns its id."""
         cur = self.conn.execute(
-            "INSERT INTO exports (exported_at, now, segments, excluded, options, waterfall, count, path, sha256)"
-            " VALUES (:exported_at, :now, :segments, :excluded, :options, :waterfall, :count, :path, :sha256)",
-            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in record.items()},
+            "INSERT INTO exports (exported_at, now, zone, segments, excluded, options, waterfall, count, path, sha256)"
+            " VALUES (:exported_at, :now, :zone, :segments, :excluded, :options, :waterfall, :count, :path, :sha256)",
+            {"zone": "UTC"}
+            | {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in record.items()},
         )
         return cur.lastrowid
 
     def exports(self, limit: int | None = None) -> list[dict]:
         sql = (
-            "SELECT pk, exported_at, now, segments, excluded, options, waterfall, count, path, sha256"
-            " FROM exports ORDER BY pk DESC"
+            "SELECT pk, exported_at, now, coalesce(zone, 'UTC'), segments, excluded, options, waterfall, count, path,"
+            " sha256 FROM exports ORDER BY pk DESC"
         )
         params: tuple = ()
         if limit is not None:
             sql += " LIMIT ?"
             params = (limit,)
-        keys = ("id", "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256")
+        keys = (
+            "id",
+            "exported_at",
+            "now",
+            "zone",
+            "segments",
+            "excluded",
+            "options",
+            "waterfall",
+            "count",
+            "path",
+            "sha256",
+        )
         out = []
         for row in self.conn.execute(sql, params):
             item = dict(zip(keys, row, strict=True))
