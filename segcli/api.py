@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import catalog, settings
@@ -28,6 +28,7 @@ from .errors import InvalidValue, NotFoundError, SegError, TooLargeError, UsageE
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
 from .store import Store, open_store
+from .timeutil import Clock
 
 if TYPE_CHECKING:
     from .export import ExportResult
@@ -49,18 +50,39 @@ def parse_now(text: str | None, name: str = "--now") -> datetime:
         raise UsageError(f'{name}: "{text}" is out of range once moved to UTC') from None
 
 
-def open(path: str | os.PathLike | None = None, *, now: datetime | str | None = None) -> Seg:
+def parse_zone(name: str | tzinfo | None, source: str = "--tz") -> tzinfo | None:
+    """``--tz`` / ``SEG_TZ``: an IANA zone name (a ``ZoneInfo`` is taken as it is); None stays
+    None. A bad one is a UsageError naming ``source``, the option or variable it came from."""
+    if name is None or isinstance(name, tzinfo):
+        return name
+    from .timeutil import zone
+
+    try:
+        return UTC if name.strip() == "UTC" else zone(name.strip())
+    except InvalidValue as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def open(
+    path: str | os.PathLike | None = None,
+    *,
+    now: datetime | str | None = None,
+    tz: str | tzinfo | None = None,
+) -> Seg:
     """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``).
 
     The file is created by the first write that commits; reading a file that does not exist raises
     NotFoundError. ``now`` pins the instant that relative dates are measured from (default
-    ``$SEG_NOW`` or the clock)."""
+    ``$SEG_NOW`` or the clock). ``tz`` is the zone of calendar days and of naive timestamps in
+    imported files (an IANA name like ``Asia/Muscat``; default ``$SEG_TZ``, else the database's
+    ``timezone`` setting, else UTC)."""
     path = os.fspath(path) if path is not None else settings.database_path()
     if now is None:
         now = parse_now(settings.now_text(), "SEG_NOW")
     elif isinstance(now, str):
         now = parse_now(now)
-    return Seg(path, now)
+    zone = parse_zone(tz) if tz is not None else parse_zone(settings.tz_text(), "SEG_TZ")
+    return Seg(path, now, zone)
 
 
 class GroupTrace(NamedTuple):
@@ -92,11 +114,11 @@ class WhyReport:
 class Seg:
     """An open seg database. Reads open the file lazily; the first write creates it."""
 
-    def __init__(self, path: str, now: datetime) -> None:
+    def __init__(self, path: str, now: datetime, zone: tzinfo | None = None) -> None:
         self.path = path
         self.now = now
         self._store: Store | None = None
-        self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists, now=now)
+        self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists, now=now, zone=zone)
         self.segments = Segments(self)
         self.attributes = self.catalog.attributes
         self.settings = self.catalog.settings
@@ -130,6 +152,16 @@ class Seg:
     def registry(self) -> FieldRegistry:
         return self.store().registry()
 
+    @property
+    def zone(self) -> tzinfo:
+        """The zone in force: the ``tz`` given (or ``SEG_TZ``), else the database's setting, else UTC."""
+        return self.catalog.zone()
+
+    def clock(self) -> Clock:
+        """``now``, the zone in force and the first day of a week: what relative dates are measured
+        against (``timeutil.Clock``)."""
+        return self.catalog.clock()
+
     def parse(self, where: str | Sequence[str], *, groups_before: int = 0) -> Filter:
         """Filter text (or several, joined with ``or``) -> a checked Filter model. ``groups_before``:
         how many groups the filter it will be added to has (at most 100 in all)."""
@@ -148,7 +180,8 @@ class Seg:
             return None, exc.message
 
     def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
-        return compile_audience(self.registry(), self.now, list(include), list(exclude), dialect=self.catalog.dialect)
+        clock = self.clock()
+        return compile_audience(self.registry(), clock, list(include), list(exclude), dialect=self.catalog.dialect)
 
     def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
         """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
@@ -160,16 +193,18 @@ class Seg:
 
     def import_file(self, path: str, **options) -> ImportSummary:
         """Import customers from a CSV, JSON or JSONL file (``-`` for stdin). Options: ``fmt``,
-        ``skip_invalid``, ``rejects``, ``dry_run``, ``progress``; see ``segcli.importer``."""
-        from .importer import import_file
-
-        return import_file(self.store(write=True), path, **options)
+        ``skip_invalid``, ``rejects``, ``dry_run``, ``progress``, ``zone`` (of naive timestamps:
+        default the zone in force); see ``segcli.importer``."""
+        return self.import_files([path], **options)[0]
 
     def import_files(self, paths: Sequence[str], **options) -> list[ImportSummary]:
-        """Import several files in one transaction: all of them, or none if one fails."""
+        """Import several files in one transaction: all of them, or none if one fails. Naive
+        timestamps are wall-clock times in the zone in force unless ``zone`` says otherwise."""
         from .importer import import_files
 
-        return import_files(self.store(write=True), list(paths), **options)
+        store = self.store(write=True)
+        options.setdefault("zone", self.zone)
+        return import_files(store, list(paths), **options)
 
     def customer(self, customer_id: str) -> dict:
         """One customer: its fields, tags, attributes, and the segments it is in now."""
@@ -202,7 +237,7 @@ class Seg:
         """How many customers match each filter, counted together (one pass, not one per filter)."""
         from .compile import compile_many
 
-        wheres, params = compile_many(self.registry(), self.now, list(filters), dialect=self.catalog.dialect)
+        wheres, params = compile_many(self.registry(), self.clock(), list(filters), dialect=self.catalog.dialect)
         try:
             return self.store().count_many(wheres, params)
         except TooLargeError:  # fine one by one, too large together (the engine's parameter limit)
@@ -257,7 +292,7 @@ class Seg:
         ``require`` (fields that must have a value), ``raw``, ``progress``. See SPEC §5."""
         from .export import export_audience
 
-        return export_audience(self.catalog, self.now, names, output, **options)
+        return export_audience(self.catalog, self.clock(), names, output, **options)
 
     def history(self, limit: int | None = None) -> list[dict]:
         """Recorded exports, newest first: time, segments and filters as they were, options,
@@ -275,11 +310,12 @@ class Seg:
             raise NotFoundError(f'no customer with id "{customer_id}"')
         flt = self.saved_filter(segment)
         registry = store.registry()
+        clock = self.clock()
         report = WhyReport(segment.name, customer_id)
         for group in flt.groups:
             conditions = []
             for cond in group.conditions:
-                ctx = CompileContext(registry, self.now, self.catalog.dialect)
+                ctx = CompileContext(registry, clock, self.catalog.dialect)
                 sql = compile_condition(ctx, cond)
                 f = registry.get(cond.field)
                 conditions.append(

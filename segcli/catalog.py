@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import faults
@@ -26,6 +26,7 @@ from .errors import (
 )
 from .fields import ATTRIBUTE_TYPES, Field, FieldRegistry, FieldType, attribute_field, check_attribute_name
 from .model import Filter, Segment
+from .timeutil import WEEK_STARTS, Clock
 from .values import fold, normalize_enum
 
 if TYPE_CHECKING:
@@ -39,15 +40,46 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 class Catalog:
     """Segments and attributes of one database. ``open_store(write)`` gives the store, creating
-    the database on the first write."""
+    the database on the first write. ``now`` is the instant relative dates are measured from;
+    ``zone``, if given, the zone in force (``--tz``, ``SEG_TZ``), else the database's setting."""
 
-    def __init__(self, open_store: Callable[[bool], Store], *, exists: Callable[[], bool], now: datetime) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[bool], Store],
+        *,
+        exists: Callable[[], bool],
+        now: datetime,
+        zone: tzinfo | None = None,
+    ) -> None:
         self._open = open_store
         self._exists = exists
         self.now = now
+        self.zone_override = zone
         self.segments = Segments(self)
         self.attributes = Attributes(self)
         self.settings = Settings(self)
+
+    def zone(self, stored: dict[str, str] | None = None) -> tzinfo:
+        """The zone in force (SPEC §9): the one given (``--tz``, ``SEG_TZ``), else the database's
+        ``timezone`` setting, else UTC."""
+        if self.zone_override is not None:
+            return self.zone_override
+        name = (self.settings.stored() if stored is None else stored).get("timezone")
+        if not name or name == "UTC":
+            return UTC
+        from .timeutil import zone
+
+        try:
+            return zone(name)
+        except InvalidValue as exc:  # set by hand, or by a seg that knew a zone this one does not
+            raise DataError(f"the database's timezone setting: {exc}; change it with seg config set timezone") from None
+
+    def clock(self) -> Clock:
+        """What this command measures relative dates against: ``now``, the zone in force and the
+        first day of a week (the ``week_start`` setting)."""
+        stored = self.settings.stored()
+        week_start = stored.get("week_start", "monday")
+        return Clock(self.now, self.zone(stored), week_start if week_start in WEEK_STARTS else "monday")
 
     def store(self, *, write: bool = False) -> Store:
         return self._open(write)
@@ -70,9 +102,10 @@ class Catalog:
         if not texts:
             raise UsageError("a filter is needed (--where)")
         registry = self.registry() if self._exists() else FieldRegistry()
+        zone = self.zone()
         result = Filter()
         for text in texts:
-            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups))
+            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups), zone=zone)
         return result
 
     def saved_filter(self, segment: Segment) -> Filter:
@@ -82,7 +115,7 @@ class Catalog:
         try:
             if segment.unreadable:
                 raise DataError(segment.unreadable)
-            compile_audience(self.registry(), self.now, [segment.filter], dialect=self.dialect)
+            compile_audience(self.registry(), self.clock(), [segment.filter], dialect=self.dialect)
         except SegError as exc:
             raise DataError(
                 f'segment "{segment.name}" cannot be evaluated: {exc.message}; change its filter with seg edit'
@@ -94,7 +127,7 @@ class Catalog:
         the database cannot evaluate (too large for it)."""
         text = text if text is not None else flt.to_text()
         try:
-            compiled = compile_audience(self.registry(), self.now, [flt], dialect=self.dialect)
+            compiled = compile_audience(self.registry(), self.clock(), [flt], dialect=self.dialect)
             self.store().explain(compiled.sql, compiled.params)
         except (TooLargeError, DataError) as exc:
             raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
@@ -354,9 +387,13 @@ class Settings:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
+    def stored(self) -> dict[str, str]:
+        """The settings stored in the database (none before it exists)."""
+        return self.catalog.store().settings() if self.catalog._exists() else {}
+
     def list(self) -> list[dict]:
         """Every setting: ``name``, ``value`` (the default if not set), ``default``, ``set``, ``help``."""
-        stored = self.catalog.store().settings() if self.catalog._exists() else {}
+        stored = self.stored()
         return [
             {
                 "name": s.name,
@@ -371,8 +408,7 @@ class Settings:
     def get(self, name: str) -> str | None:
         """The setting's value, or its default."""
         setting = self._setting(name)
-        stored = self.catalog.store().settings() if self.catalog._exists() else {}
-        return stored.get(setting.name, setting.default)
+        return self.stored().get(setting.name, setting.default)
 
     def set(self, name: str, value: str) -> str:
         """Store a setting; returns the value as stored (``Asia/Muscat``, ``monday``, ``OM``)."""

@@ -28,7 +28,7 @@ from .errors import UsageError
 from .fields import Field, FieldType
 from .model import Condition, Filter
 from .render import CsvWriter
-from .timeutil import format_instant, stamp
+from .timeutil import Clock, format_instant, stamp
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -114,7 +114,7 @@ def _json_value(f: Field) -> Callable[[object], object]:
 
 def export_audience(
     catalog: Catalog,
-    now: datetime,
+    now: datetime | Clock,
     names: Sequence[str],
     output: str,
     *,
@@ -127,7 +127,9 @@ def export_audience(
     progress: Progress | None = None,
     stdout: BinaryIO | None = None,
 ) -> ExportResult:
-    """Write the audience to ``output`` (``-``: stdout) and record it; see SPEC §5."""
+    """Write the audience to ``output`` (``-``: stdout) and record it; see SPEC §5. ``now`` is the
+    instant relative dates are measured from, or a whole Clock (with the zone and first day of a
+    week the record keeps)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (use csv or jsonl)")
     if not names:
@@ -201,8 +203,10 @@ def export_audience(
         result.waterfall.append(("written", written))
         result.sha256 = hashing.sha.hexdigest()
 
+    clock = Clock.of(now)
     record = {
-        "now": format_instant(now),
+        "now": format_instant(clock.now),
+        "zone": clock.zone_name,
         "segments": [{"name": s.name, "filter": s.where} for s in included],
         "excluded": [{"name": s.name, "filter": s.where} for s in excluded],
         "options": {
@@ -211,6 +215,7 @@ def export_audience(
             "include_opted_out": include_opted_out,
             "require": [f.name for f in required_fields],
             "raw": raw,
+            "week_start": clock.week_start,
         },
     }
 

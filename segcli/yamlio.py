@@ -235,6 +235,7 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
         if existing is None or existing.type != kind or existing.enum_values != values:
             planned[attribute_column(name)] = attribute_field(name, kind, values)
     future = FieldRegistry(list(planned.values()))
+    zone = catalog.zone()
     for decl in segments:
         try:
             check_segment_name(decl.name)
@@ -243,7 +244,7 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
         flt = Filter()
         for text_, line in zip(decl.texts, decl.lines, strict=True):
             try:
-                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups))
+                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups), zone=zone)
             except FilterError as exc:
                 raise FilterError(
                     f'{source}:{line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end

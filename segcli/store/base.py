@@ -153,10 +153,12 @@ class Store:
     # --- exports --------------------------------------------------------------------------------
 
     def insert_export(self, record: dict) -> int:
-        """Record an export (inside a transaction); returns its id."""
+        """Record an export (inside a transaction); returns its id. ``record["zone"]``: the zone
+        its calendar days were in (SPEC §9), ``UTC`` if absent."""
         raise NotImplementedError
 
     def exports(self, limit: int | None = None) -> list[dict]:
+        """Recorded exports, newest first; ``zone`` is ``UTC`` for those recorded before seg kept it."""
         raise NotImplementedError
 
     # --- filtered queries (``where`` and ``params`` from compile.py) ----------------------------
