@@ -11,9 +11,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import tzinfo
 from itertools import islice
 from typing import TextIO
+
+from .timeutil import format_local
 
 # What a terminal acts on instead of showing: C0 and C1 controls and DEL (ESC starts colour,
 # title, hyperlink and screen sequences; BEL rings; CR returns to the start of the line), line
@@ -65,6 +68,20 @@ def cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return str(value)
+
+
+def local_time(value: object, zone: tzinfo) -> object:
+    """An instant as people read it (SPEC §9): local time in ``zone`` with its offset,
+    ``2026-11-29 08:00 +04:00``. Anything else is returned as it is. Only human output (tables,
+    piped or not, ``customers show``, ``why``, ``history``) does this: CSV, JSON and JSONL keep
+    UTC instants (``2026-11-29T04:00:00Z``)."""
+    return format_local(value, zone) if isinstance(value, str) else value
+
+
+def local_times(rows: Iterable[dict], instants: Collection[str], zone: tzinfo) -> Iterator[dict]:
+    """``rows`` with the values of the columns ``instants`` as local times (``local_time``)."""
+    for row in rows:
+        yield {k: local_time(v, zone) if k in instants else v for k, v in row.items()} if instants else row
 
 
 class _Lines(list):
