@@ -283,18 +283,15 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry, zone: tzinfo | No
 
 
 def _after(first: object, second: object) -> bool:
-    """Whether a between's first bound is after its second, when that does not depend on the day
-    it is: two numbers, two dates, two relative days."""
-    if isinstance(first, RelativeDay) or isinstance(second, RelativeDay):
-        return isinstance(first, RelativeDay) and isinstance(second, RelativeDay) and first.days > second.days
-    return _bound(first) > _bound(second)
-
-
-def _bound(value: object) -> object:
-    """A between bound in comparable form: a whole day counts from its start."""
-    if isinstance(value, str) and len(value) == 10:
-        return value + "T00:00:00Z"
-    return value
+    """Whether a between's first bound is after its second, when that depends neither on the day
+    it is nor on the zone: two numbers, two days, two instants, two relative days."""
+    if isinstance(first, RelativeDay) and isinstance(second, RelativeDay):
+        return first.days > second.days
+    if isinstance(first, str) and isinstance(second, str):  # a day or an instant (a day's start moves with the zone)
+        return len(first) == len(second) and first > second
+    if isinstance(first, int | float) and isinstance(second, int | float):
+        return first > second
+    return False
 
 
 def _type_name(field: Field) -> str:
@@ -366,9 +363,10 @@ def _date_value(raw: str, op: str, zone: tzinfo | None) -> object:
     relative = relative_day(raw)
     if relative is not None:
         return relative
-    instant, date_only = parse_date(raw, zone)
+    instant, date_only = parse_date(raw)  # a day is checked here, and placed in a zone when evaluated
     if date_only:
         return date.fromisoformat(raw).isoformat()
+    instant = parse_date(raw, zone)[0]
     if op == "anniversary":
         raise InvalidValue(f'"{raw}": an anniversary is of a day (like 2026-12-25 or today), not of an instant')
     return format_instant(instant)

@@ -343,3 +343,12 @@ def test_the_api_takes_the_zone(oman, monkeypatch):
         assert db.clock().zone_name == "Asia/Muscat"
     with pytest.raises(segcli.errors.UsageError, match="not a time zone"):
         segcli.open(os.environ["SEG_DB"], tz="Atlantis/Capital")
+
+
+def test_a_day_and_an_instant_bound_a_range_in_the_zone(oman):
+    """In Muscat, 29 November begins at 20:00 UTC on the 28th, so a range from that day to 22:00
+    UTC on the 28th holds 'early' (21:00 UTC); a between is refused as inverted only when that does
+    not depend on the zone."""
+    text = "created_at between 2026-11-29 and 2026-11-28T22:00:00Z"
+    assert where(text, "--tz", "Asia/Muscat") == ["early"]  # 2026-11-28T21:00Z
+    assert where(text) == []  # in UTC the day begins after the instant: nothing, and no error
