@@ -104,7 +104,7 @@ def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0, 
 
 
 #: Parentheses and ``not`` nested deeper than this are refused (no real filter needs it, and the
-#: expansion below recurses).
+#: expansion below recurses, three calls a level at most).
 MAX_NESTING = 50
 
 _Literal = tuple[Tree, bool]  # a condition's parse tree, and whether a ``not`` applies to it
@@ -142,7 +142,7 @@ class _Expansion:
             self.expanded = True
             return self.groups(parts[0], negated, depth + 1)
         # An OR, or an AND negated, joins its parts' groups; an AND, or an OR negated, multiplies them.
-        expanded = [self.groups(p, negated, depth + 1) for p in parts]
+        expanded = [self.groups(p, negated, depth) for p in parts]
         if (kind == "disjunction") != negated:
             out: list[list[_Literal]] = []
             for part, groups in zip(parts, expanded, strict=True):
