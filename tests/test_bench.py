@@ -20,3 +20,7 @@ def test_bench_runs_and_counts_agree(tmp_path):
     assert all(c["count"] > 0 for c in result["count"].values())
     assert result["export"]["rows"] == result["export"]["floor_rows"] == result["count"]["WhatsApp Opted-In"]["count"]
     assert "| 3,000 | import" in bench.table([result])
+    zoned = result["zones"]  # calendar dates in a zone (bench/zones.py), beside within last 7 days
+    assert zoned["New This Week"]["count"] == result["count"]["New This Week"]["count"]
+    assert zoned["Bench since 7 days ago"]["count"] > 0 and zoned["Bench during this week"]["count"] > 0
+    assert "count `created_at >= 7 days ago` in Asia/Muscat" in bench.table([result])
