@@ -215,10 +215,19 @@ class CompileContext:
         if not ranges:
             return "0"
         column = self.column(f)
+        stored = f"substr({column}, 6, 5)"  # the month and day of the stored UTC instant
         if self.clock.zone_name == "UTC":
-            day = f"substr({column}, 6, 5)"
-        else:
-            day = f"substr({self.dialect.local_day(column, self.bind(self.clock.zone_name))}, 6, 5)"
+            return self._month_days(stored, ranges)
+        # A local day is the UTC day or one either side, so only values whose UTC month and day are
+        # within two days of the window (one more for 29 February) can match: tested first, in plain
+        # SQL, it spares the function call for nearly every row.
+        near = anniversary_ranges(_days_around(first, -2), _days_around(last, 2))
+        prefilter = self._month_days(stored, near) if near is not None else None
+        local = f"substr({self.dialect.local_day(column, self.bind(self.clock.zone_name))}, 6, 5)"
+        exact = self._month_days(local, ranges)
+        return exact if prefilter is None else self.both(prefilter, exact)
+
+    def _month_days(self, day: str, ranges: list[tuple[str, str]]) -> str:
         parts = [
             f"{day} = {self.bind(low)}" if low == high else f"{day} BETWEEN {self.bind(low)} AND {self.bind(high)}"
             for low, high in ranges
@@ -257,6 +266,14 @@ class CompileContext:
 
 
 _BOUNDARIES = (DayStart, PeriodStart, Shifted)
+
+
+def _days_around(day: date, n: int) -> date:
+    """``day`` moved ``n`` days, kept within the calendar."""
+    try:
+        return days_after(day, n)
+    except OutOfCalendar as exc:
+        return date.min if exc.before else date.max
 
 
 def _local_day(b: DayStart | PeriodStart, clock: Clock, *, last: bool = False) -> date | None:

@@ -329,16 +329,36 @@ def local_day(instant: str | None, zone: str | None) -> str | None:
     uses ``AT TIME ZONE``. None for a missing value or anything that is not an instant."""
     if instant is None or zone is None:
         return None
+    text = str(instant)
     try:
-        return _local_day(str(instant)[:19], zone)
-    except (ValueError, OverflowError, InvalidValue):
+        first, changes = _local_days(text[:10], zone)
+    except (ValueError, InvalidValue):
         return None
+    clock = text[11:19]
+    for at, day in changes:
+        if clock >= at:
+            first = day
+    return first
 
 
 @lru_cache(maxsize=65536)
-def _local_day(instant: str, zone_key: str) -> str:
-    utc = datetime.fromisoformat(instant).replace(tzinfo=UTC)
-    return utc.astimezone(zone(zone_key)).date().isoformat()
+def _local_days(utc_day: str, zone_key: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The local day at the start of a UTC day, and the UTC times of that day (``HH:MM:SS``) at
+    which the local day changes, each with the new local day. Computed once per UTC day (a
+    million birthdays span some 30,000 days), so that each row costs a lookup, not a conversion."""
+    z = zone(zone_key)
+    start = datetime.fromisoformat(utc_day).replace(tzinfo=UTC)
+    try:
+        first = start.astimezone(z).date()
+        last = (start + timedelta(seconds=86399)).astimezone(z).date()
+    except OverflowError:  # the first or last hours of the calendar: the calendar's own first or last day
+        return ("0001-01-01" if start.year == 1 else "9999-12-31"), ()
+    changes = []
+    day = first
+    while day < last:
+        day += timedelta(days=1)
+        changes.append((day_start(day, z).strftime("%H:%M:%S"), day.isoformat()))
+    return first.isoformat(), tuple(changes)
 
 
 def format_local(instant: str, z: tzinfo) -> str:

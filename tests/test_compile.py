@@ -337,11 +337,19 @@ ZONED = [
         "(c.created_at >= :p1 AND c.created_at < :p2)",
         {"p1": "2026-11-21T00:00:00Z", "p2": "2026-11-28T00:00:00Z"},
     ),
-    (
+    (  # each row's local day from the one function seg registers, once a plain test lets it through
         MUSCAT,
         "joined anniversary = today",
-        "substr(seg_local_day(c.attr_joined, :p1), 6, 5) = :p2",
-        {"p1": "Asia/Muscat", "p2": "11-29"},
+        "(substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2 AND substr(seg_local_day(c.attr_joined, :p3), 6, 5) = :p4)",
+        {"p1": "11-27", "p2": "12-01", "p3": "Asia/Muscat", "p4": "11-29"},
+    ),
+    (
+        _clock("2026-12-31T12:00:00Z", "Asia/Muscat"),
+        "joined anniversary within next 2 days",
+        "((substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2 OR substr(c.attr_joined, 6, 5) BETWEEN :p3 AND :p4)"
+        " AND (substr(seg_local_day(c.attr_joined, :p5), 6, 5) = :p2"
+        " OR substr(seg_local_day(c.attr_joined, :p5), 6, 5) BETWEEN :p3 AND :p6))",
+        {"p1": "12-29", "p2": "12-31", "p3": "01-01", "p4": "01-04", "p5": "Asia/Muscat", "p6": "01-02"},
     ),
     # a naive datetime literal is a wall-clock time in the zone, stored as its instant
     (MUSCAT, "created > 2026-11-29T08:00:00", "c.created_at > :p1", {"p1": "2026-11-29T04:00:00Z"}),
