@@ -154,7 +154,7 @@ def bench_size(n: int, repeat: int, out: Path) -> dict:
         counts[name] = {"count": int(seg_out), "seg": seg_t, "floor": py_t, "sqlite3": cli_t}
         print(f"count {name}: {seg_out.strip()} in {seg_t * 1000:.0f} ms (floor {py_t * 1000:.0f} ms)", file=sys.stderr)
     results["count"] = counts
-    results["zones"] = zones.measure(seg, db, repeat, env, median_of)
+    results["zones"] = zones.measure(seg, db, repeat, env, measure)
 
     target = data / "audience.csv"
     exp_t, exp_rss, _ = median_of(
