@@ -4,7 +4,9 @@ Everything above ``store/`` (the catalog, the importer, exports, the API) talks 
 each engine (``sqlite.py`` today) implements it with its own SQL. A filter arrives compiled
 (``compile.py``, through the engine's dialect) as a WHERE expression over ``customers c`` and its
 named parameters. Rows of customers are lists in the column order of ``customer_columns``, the
-primary key first.
+primary key first. What the dialect's ``local_day`` calls must exist on the engine's connections
+(SQLite: the function ``seg_local_day``, ``timeutil.local_day``, registered on every connection;
+the only one seg registers, for anniversaries in a zone other than UTC).
 """
 
 from __future__ import annotations
