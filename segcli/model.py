@@ -54,7 +54,10 @@ class Condition(NamedTuple):
     def describe(self) -> str:
         """The condition in plain English, for ``seg show`` and ``seg why``."""
         op = OPERATORS[self.op]
-        value = self.duration() if op.shape is Shape.DURATION else ", ".join(literal(v) for v in self.values)
+        if op.shape is Shape.DURATION:
+            value = self.duration()
+        else:  # between's two bounds read "A and B"; a list's values "a, b"
+            value = (" and " if op.shape is Shape.PAIR else ", ").join(literal(v) for v in self.values)
         text = op.template.format(field=self.field, value=value)
         return "not: " + text if self.negated else text
 

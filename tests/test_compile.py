@@ -471,7 +471,11 @@ def test_golden_in_a_zone(clock, text, sql, params):
 # Each new form in English, for seg show and seg why; and written back as it reads.
 DESCRIPTIONS = [
     ("created >= 30 days ago", "created_at >= 30 days ago", "created_at is at least 30 days ago"),
-    ("created between 7d ago and yesterday", "created_at between 7 days ago and yesterday", None),
+    (
+        "created between 7d ago and yesterday",
+        "created_at between 7 days ago and yesterday",
+        "created_at is between 7 days ago and yesterday",
+    ),
     ("created = in 1 day", "created_at = tomorrow", "created_at is tomorrow"),
     ("created = 0 days ago", "created_at = today", "created_at is today"),
     ("created during THIS Month", "created_at during this month", "created_at falls within this month"),
