@@ -45,6 +45,10 @@ def _friendly(terminal: str) -> str:
 
 
 def _expected(names: set[str]) -> str:
+    if {"NOT", "LPAR", "WORD"} <= names:  # where a condition begins
+        return 'a condition (a field, "not" or "(")'
+    if {"LAST", "NEXT", "WORD"} <= names:  # after during
+        return "a period (this, last or next, then day, week, month, quarter or year)"
     words = sorted({_friendly(n) for n in names})
     if "an operator" in words and len(words) > 4:
         return "an operator (=, !=, >, in, contains, is set, ...)"

@@ -279,6 +279,8 @@ FILTER_ERRORS = [
     ("created_at between tomorrow and yesterday", "the first bound is after the second", "created_at", None),
     ("created_at within last 0 mo", "an empty window", "0 mo", "^^^^"),
     ("(name = A or name = B", "the filter ends too soon", None, None),
+    ("created_at during", "expected a period (this, last or next, then day, week", None, None),
+    ("name = A and (", 'expected a condition (a field, "not" or "(")', None, None),
     ("name = A) ", 'unexpected ")"', ")", "^"),
 ]
 
