@@ -313,6 +313,24 @@ def compile_many(
     return [compile_filter(ctx, f) for f in filters], ctx.params
 
 
+def compile_overlap(
+    registry: FieldRegistry, now: datetime, filters: list[Filter], dialect: Dialect | None = None
+) -> tuple[list[str], dict[str, object], list[tuple[int, int]]]:
+    """For ``seg overlap``: an expression for each filter (the diagonal) and for each pair of
+    filters (customers in both), sharing one set of parameters, and the matrix cell ``(i, j)``
+    each one counts; for ``Store.count_many``, one pass for them all."""
+    ctx = CompileContext(registry, now, dialect or Dialect())
+    each = [compile_filter(ctx, f) for f in filters]
+    expressions, cells = [], []
+    for i, first in enumerate(each):
+        expressions.append(first)
+        cells.append((i, i))
+        for j in range(i + 1, len(each)):
+            expressions.append(f"({first}) AND ({each[j]})")
+            cells.append((i, j))
+    return expressions, ctx.params, cells
+
+
 def compile_waterfall(
     registry: FieldRegistry,
     now: datetime,
