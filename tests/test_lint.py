@@ -317,8 +317,8 @@ def test_what_lint_claims_is_true_of_the_sql(tmp_path):
     use: a group lint says can never match has no members, and where it says ``a`` implies ``b``,
     ``a and b`` has the members of ``a``. (It cannot check what lint leaves unsaid.)"""
     import segcli
-    from segcli.lint import literal, satisfiable
     from segcli.model import Filter, Group
+    from segcli.satisfiable import literal, satisfiable
 
     db = segcli.open(tmp_path / "p.db", now=NOW)
     db.apply(ATTRIBUTES)
