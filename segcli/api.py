@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .fixtures import FixtureReport
     from .importer import ImportSummary
     from .lint import LintReport
+    from .views import SegmentView
 
 
 def parse_now(text: str | None, name: str = "--now") -> datetime:
@@ -358,6 +359,20 @@ class Seg:
         from .fixtures import run_fixture
 
         return run_fixture(text, source, database=self if self._exists() else None, throwaway=_throwaway)
+
+    def views(self, *, keep: bool = True) -> list[SegmentView]:
+        """Make one SQL view per segment (``segment_<slug>``) and keep them in step with every
+        later change to the segments; with ``keep=False``, drop them and stop. Returns the views
+        (``name``, ``segment``, ``notes``, ``error`` for a segment that cannot be evaluated)."""
+        from . import views
+
+        store = self.store(write=True) if keep else self.store()
+        with store.transaction("views"):
+            store.set_setting(views.SETTING, "on" if keep else None)
+            if keep:
+                return views.sync(store, self.now, self.catalog.dialect)
+            store.replace_views({})
+        return []
 
     def sqlite_utils(self):
         """The database as a ``sqlite_utils.Database``, for analysts' own tables and joins (an

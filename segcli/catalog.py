@@ -99,6 +99,14 @@ class Catalog:
         except (TooLargeError, DataError) as exc:
             raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
 
+    def keep_views(self, store: Store) -> None:
+        """Inside a write transaction that changed segments or attributes: if this database keeps
+        views of its segments (``seg views``), bring them in step."""
+        from . import views
+
+        if views.kept(store):
+            views.sync(store, self.now, self.dialect)
+
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
         registry = self.registry()
@@ -142,6 +150,7 @@ class Segments:
             if existing is not None:
                 raise DataError(f'a segment named "{existing.name}" already exists (use seg edit)')
             store.insert_segment(name, _clean(description), flt)
+            self.catalog.keep_views(store)
         return store.segment(name)
 
     def edit(
@@ -172,6 +181,7 @@ class Segments:
             if other is not None and other.pk != current.pk:
                 raise DataError(f'a segment named "{other.name}" already exists')
             store.update_segment(current.pk, new_name, new_description, flt)
+            self.catalog.keep_views(store)
         return store.segment(new_name)
 
     def delete(self, names: Sequence[str]) -> list[str]:
@@ -181,6 +191,7 @@ class Segments:
         with store.transaction("delete"):
             for s in found:
                 store.delete_segment(s.pk)
+            self.catalog.keep_views(store)
             faults.point("delete:before-commit")
         return [s.name for s in found]
 
@@ -259,16 +270,23 @@ class Attributes:
         existing = store.registry().get(name)
         if existing is None:
             store.add_attribute(attribute_field(name, kind, clean), inferred=False)
+            self.catalog.keep_views(store)
             return "created"
         if existing.type is kind:
             if kind is not FieldType.ENUM or existing.enum_values == clean:
                 return "unchanged"
             _check_values_kept(store, existing, clean)
             store.set_enum_values(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         if existing.type is FieldType.TEXT and kind is FieldType.ENUM:
             _check_values_kept(store, existing, clean)
+            from . import views
+
+            if views.kept(store):  # a view naming the column that goes would stop it going
+                store.replace_views({})
             store.text_to_enum(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         raise DataError(
             f"attribute {existing.name} is {existing.type}; it cannot become {kind} "

@@ -436,6 +436,8 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
             if name_key(current.name) not in keep:
                 store.delete_segment(current.pk)
                 plan.changes.append(("-", "segment", current.name))
+    if plan.changes:
+        catalog.keep_views(store)
 
 
 class _DryRun(Exception):

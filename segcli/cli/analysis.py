@@ -1,4 +1,4 @@
-"""Analysts' tools: overlap, lint, test, fields (SPEC §11)."""
+"""Analysts' tools: overlap, lint, test, fields, views (SPEC §11)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 
 from ..errors import DataError
 from ..render import cell, note, overlap_matrix, print_json, say, table, why_lines
-from .common import Names, complete_segment, read_text, seg
+from .common import Names, complete_segment, fail_for_segments, read_text, seg
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -114,8 +114,30 @@ def fields(ctx: typer.Context, json_: Json = False) -> None:
     table(shown, ["name", "type", "aliases", "count", "top values", "operators"])
 
 
+def views(
+    ctx: typer.Context,
+    off: Annotated[bool, typer.Option("--off", help="Drop the views and stop keeping them.")] = False,
+    json_: Json = False,
+) -> None:
+    """One SQL view per segment (segment_<slug>), for Datasette or a BI tool, kept in step with
+    every later create, edit, delete and apply."""
+    made = seg(ctx).views(keep=not off)
+    if json_:
+        print_json([v.to_json() for v in made])
+    elif off:
+        note("views of segments dropped; they are no longer kept")
+    else:
+        table(
+            [{"view": v.name, "segment": v.segment, "notes": "; ".join(v.notes) or v.error or ""} for v in made],
+            ["view", "segment", "notes"],
+        )
+        note(f"{sum(v.error is None for v in made)} views of segments, kept in step with every change to the segments")
+    fail_for_segments([{"segment": v.segment, "error": v.error} for v in made if v.error])
+
+
 def register(app: typer.Typer) -> None:
     app.command()(overlap)
     app.command()(lint)
     app.command()(test)
     app.command()(fields)
+    app.command()(views)

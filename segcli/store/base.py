@@ -215,6 +215,18 @@ class Store:
         list by its elements, a date by its UTC day."""
         raise NotImplementedError
 
+    # --- views of segments (``seg views``) -------------------------------------------------------
+
+    def segment_views(self) -> list[str]:
+        """The names of the views of segments that seg made (others' views are left alone)."""
+        raise NotImplementedError
+
+    def replace_views(self, views: dict[str, str]) -> None:
+        """Inside a transaction: make the views of segments exactly ``views`` (name -> the
+        segment's WHERE expression over ``customers c``, from ``compile.compile_view``), each
+        selecting the customers' fields and attributes (named as in filters); drop seg's others."""
+        raise NotImplementedError
+
     def sqlite_utils(self):
         """The database as a ``sqlite_utils.Database`` (SQLite only): UsageError elsewhere."""
         from ..errors import UsageError

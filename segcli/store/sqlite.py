@@ -24,6 +24,7 @@ from . import errors
 from .base import MAX_ATTRIBUTES, Store
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .sqlite_analysts import AnalystQueries
 
 if TYPE_CHECKING:
     from .lock import WriterMarker
@@ -47,7 +48,7 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(Store):
+class SQLiteStore(AnalystQueries, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"
@@ -630,57 +631,6 @@ class SQLiteStore(Store):
     def explain(self, where: str, params: dict) -> list[str]:
         rows = query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
         return [r[3] for r in rows]
-
-    # --- what analysts look at ------------------------------------------------------------------
-
-    def customer_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM customers").fetchone()[0]
-
-    def field_counts(self, fields: Sequence[Field]) -> list[int]:
-        if not fields:
-            return []
-        counts = ", ".join(f"count({_column(f.column)})" for f in fields)
-        return list(self.conn.execute(f"SELECT {counts} FROM customers").fetchone())
-
-    def top_values(self, f: Field, limit: int) -> list[tuple[object, int]]:
-        column = _column(f.column)
-        if f.is_list:
-            # SQLite's json_each: one row per element. Elements that fold alike are one value,
-            # counted per customer: merged here, from one row per distinct spelling.
-            rows = self.conn.execute(
-                f"SELECT j.value, count(DISTINCT c.pk) FROM customers c, json_each(c.{column}) j"
-                f" WHERE c.{column} IS NOT NULL GROUP BY j.value"
-            )
-            merged: dict[str, list] = {}
-            for value, n in rows:
-                entry = merged.setdefault(fold(str(value)), [value, 0])
-                entry[1] += n
-            ranked = sorted(merged.values(), key=lambda e: (-e[1], fold(str(e[0]))))
-            return [(value, n) for value, n in ranked[:limit]]
-        if f.type is FieldType.DATE:
-            key = shown = f"substr({column}, 1, 10)"  # the UTC day
-        elif f.fold_column:
-            key, shown = _column(f.fold_column), f"min({column})"
-        else:
-            key = shown = column
-        rows = self.conn.execute(
-            f"SELECT {shown}, count(*) FROM customers WHERE {column} IS NOT NULL"
-            f" GROUP BY {key} ORDER BY count(*) DESC, {key} LIMIT ?",
-            (int(limit),),
-        )
-        return [(value, n) for value, n in rows]
-
-    def sqlite_utils(self):
-        import sqlite_utils  # here only: `seg count`, `members` and `export` never load it
-
-        return sqlite_utils.Database(self.conn)
-
-
-def _column(name: str) -> str:
-    """A column name from the field registry, checked again before it reaches SQL."""
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise AssertionError(f"unsafe column {name!r}")
-    return name
 
 
 def _is_text(value: str) -> bool:
