@@ -176,3 +176,14 @@ sys.stderr.write("LOADED" if "sqlite_utils" in sys.modules else "NOT LOADED")
     assert done.returncode == 0, done.stderr
     assert done.stderr.endswith("NOT LOADED"), done.stderr
     assert (tmp_path / "a.csv").exists()
+
+
+def test_overlap_on_a_terminal_is_shaded_and_shows_names_as_text(sample_db):
+    from test_terminal import RAW, on_terminal
+
+    evil = "evil[/]name\u202e[bold]"
+    assert run("create", evil, "--where", "tags contains VIP").code == 0
+    code, shown = on_terminal("overlap", evil, "VIP Arabic Speakers", "Gold Tier in Oman")
+    assert code == 0, shown
+    assert "evil[/]name\\u202e[bold]" in shown and [raw for raw in RAW if raw in shown] == []
+    assert "29 (100%)" in shown and "\x1b[" in shown and ";48;" in shown  # cells have a background
