@@ -29,6 +29,8 @@ from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group
 from .operators import OPERATORS
 from .timeutil import (
+    EARLIEST,
+    END_OF_TIME,
     Clock,
     DayStart,
     OutOfCalendar,
@@ -42,6 +44,7 @@ from .timeutil import (
 from .values import INTEGER_MAX, INTEGER_MIN, ITEM_SEP, fold
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NUMBER_LITERAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$")
 
 
 class Dialect:
@@ -70,6 +73,81 @@ class Dialect:
         ``zone``: SQLite calls ``seg_local_day``, the one function seg registers on its
         connections (``timeutil.local_day``); PostgreSQL would use ``AT TIME ZONE``."""
         return f"seg_local_day({column}, {zone})"
+
+    # Views (``seg views``): a view holds its values in its SQL and reads the clock when queried.
+
+    def literal(self, value: object) -> str:
+        """``value`` written into SQL, for a view, which cannot have parameters: text quoted with
+        its quotes doubled (seg's values hold no NUL), numbers as numbers, booleans as 1/0."""
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int | float):
+            text = repr(value)
+            if not _NUMBER_LITERAL.match(text):
+                raise AssertionError(f"not a number seg stores: {text}")
+            return f"({text})" if text.startswith("-") else text
+        if isinstance(value, str):
+            return "'" + value.replace("'", "''") + "'"
+        raise AssertionError(f"no SQL literal for {type(value).__name__}")
+
+    def clock(self, seconds: int) -> str:
+        """The instant ``seconds`` before the engine's clock at query time (UTC), as seg stores
+        instants; before year 1 (a window longer than the calendar), the first instant seg stores."""
+        if not seconds:
+            return "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+        return f"coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-{int(seconds):d} seconds'), '{EARLIEST}')"
+
+    def moment(self, b: DayStart | PeriodStart | Shifted, week_start: str) -> str:
+        """A time boundary that moves with the clock (``timeutil``), as the engine computes it
+        when a view is read: from its clock, in UTC (SPEC §11), as seg stores instants. SQLite's
+        own month arithmetic does not clamp to the month's end (31 March minus a month is 3
+        March), one way a view may differ from ``seg members``."""
+        if isinstance(b, Shifted):
+            if not b.months:
+                if b.seconds <= 0:
+                    return self.clock(-b.seconds)
+                return self._moment([f"'+{b.seconds:d} seconds'"], later=True)
+            return self._moment([f"'{b.months:+d} months'"], later=b.months > 0)
+        if isinstance(b, DayStart):  # a relative day (a literal one does not move)
+            n = b.day.days + b.days
+            return self._moment(["'start of day'", f"'{n:+d} days'"], later=n > 0)
+        n, unit = b.period.offset + b.shift, b.period.unit
+        modifiers = {
+            "day": ["'start of day'", f"'{n:+d} days'"],
+            # back to the latest day that is the week's first: SQLite numbers Sunday 0
+            "week": ["'start of day'", "'-6 days'", f"'weekday {_SQLITE_WEEKDAY[week_start]}'", f"'{7 * n:+d} days'"],
+            "month": ["'start of month'", f"'{n:+d} months'"],
+            "quarter": [
+                "'start of month'",
+                "'-' || ((CAST(strftime('%m', 'now') AS INTEGER) - 1) % 3) || ' months'",
+                f"'{3 * n:+d} months'",
+            ],
+            "year": ["'start of year'", f"'{n:+d} years'"],
+        }[unit]
+        return self._moment(modifiers, later=n > 0)
+
+    @staticmethod
+    def _moment(modifiers: list[str], *, later: bool) -> str:
+        edge = END_OF_TIME if later else EARLIEST  # past the calendar: as stored instants compare
+        return f"coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', {', '.join(modifiers)}), '{edge}')"
+
+    def anniversary_window(self, column: str, first: str, end: str) -> str:
+        """For a view: values whose month and day (in UTC) fall on a day from the instant ``first``
+        to the one before the instant ``end`` (SQL expressions), in any year, as
+        ``timeutil.anniversary_ranges`` says, computed by the engine when the view is read."""
+        day = f"substr({column}, 6, 5)"
+        low = f"strftime('%m-%d', {first})"
+        last = f"date({end}, '-1 day')"
+        # 29 February counts as 28 February in a common year (one where the 28th is followed by a 1st)
+        high = (
+            f"(CASE WHEN strftime('%m-%d', {last}) = '02-28' AND strftime('%d', {last}, '+1 day') = '01'"
+            f" THEN '02-29' ELSE strftime('%m-%d', {last}) END)"
+        )
+        return (
+            f"(CASE WHEN julianday({last}) - julianday({first}) >= 365 THEN {column} IS NOT NULL"
+            f" WHEN {low} <= {high} THEN {day} BETWEEN {low} AND {high}"
+            f" ELSE ({day} >= {low} OR {day} <= {high}) END)"
+        )
 
     # Output cells: exports format values in SQL, so that Python never touches most cells.
 
@@ -116,6 +194,12 @@ class Compiled(NamedTuple):
     params: dict[str, object]
 
 
+class LiveNow(NamedTuple):
+    """In a view: the instant ``seconds`` before the engine's clock when the view is read."""
+
+    seconds: int
+
+
 class CompileContext:
     """Collects parameters while one statement is compiled; holds the injected ``now``, or a whole
     ``Clock`` (now, the zone of calendar days, the first day of a week; a bare ``now`` is a clock
@@ -123,20 +207,31 @@ class CompileContext:
 
     Its public methods are the primitives that operator rows (``operators.py``) are written with:
     each returns the SQL of a positive condition on one field. Time boundaries reach SQL through
-    ``boundary``, the one place that turns them into instants."""
+    ``boundary``, the one place that turns them into instants.
 
-    def __init__(self, registry: FieldRegistry, now: datetime | Clock, dialect: Dialect) -> None:
+    With ``view``, the SQL is for a view (``compile_view``): values are written into it as
+    literals, and ``now`` is the engine's clock when the view is read, in UTC."""
+
+    def __init__(self, registry: FieldRegistry, now: datetime | Clock, dialect: Dialect, *, view: bool = False) -> None:
         clock = Clock.of(now)
+        if view:  # a view reads the engine's clock, in UTC (SPEC §11)
+            clock = clock._replace(zone=UTC)
         self.clock = clock._replace(now=clock.now.astimezone(UTC).replace(microsecond=0))
         self.now = self.clock.now
         self.registry = registry
         self.dialect = dialect
+        self.view = view
+        self.clock_read = False  # whether a view's SQL reads the clock
         self.params: dict[str, object] = {}
         self._names: dict[tuple[type, object], str] = {}
 
     def bind(self, value: object) -> str:
         """A parameter holding ``value``: one per distinct value, so that segments combined (or a
-        value repeated) do not use up the engine's parameters."""
+        value repeated) do not use up the engine's parameters. In a view, the value itself."""
+        if self.view:
+            if isinstance(value, LiveNow):
+                return self.dialect.clock(value.seconds)
+            return self.dialect.literal(value)
         key = (type(value), value)
         name = self._names.get(key)
         if name is None:
@@ -161,14 +256,22 @@ class CompileContext:
 
     # --- primitives --------------------------------------------------------------------------
 
-    def ago(self, seconds: int | None) -> str:
+    def ago(self, seconds: int | None) -> str | LiveNow:
         """The instant ``seconds`` before now, or the earliest instant seg stores if that is earlier
-        still: either way the same customers are after (or before) it."""
+        still: either way the same customers are after (or before) it. In a view, read from the
+        engine's clock when the view is read."""
+        if self.view:
+            self.clock_read = True
+            return LiveNow(seconds or 0)
         return resolve(Shifted(seconds=-(seconds or 0)), self.clock)
 
     def boundary(self, b: DayStart | PeriodStart | Shifted) -> str:
         """SQL for a time boundary: the instant it is for this command's clock, bound as a parameter
-        (computed once, here, so that the comparison stays a range that the column's index serves)."""
+        (computed once, here, so that the comparison stays a range that the column's index serves).
+        In a view, a boundary that moves with the clock is the engine's expression for it."""
+        if self.view and _moves(b):
+            self.clock_read = True
+            return self.dialect.moment(b, self.clock.week_start)
         return self.bind(resolve(b, self.clock))
 
     def equals(self, f: Field, value: object) -> str:
@@ -208,6 +311,12 @@ class CompileContext:
         ``start`` until ``end`` (the first day not included), in any year; 29 February counts as 28
         February in a common year. The local day of each value is ``Dialect.local_day`` (in UTC,
         simply its first ten characters)."""
+        if self.view and (_moves(start) or _moves(end)):  # the window moves with the engine's clock
+            self.clock_read = True
+            week_start = self.clock.week_start
+            return self.dialect.anniversary_window(
+                self.column(f), self.dialect.moment(start, week_start), self.dialect.moment(end, week_start)
+            )
         first, last = _local_day(start, self.clock), _local_day(end, self.clock, last=True)
         ranges = anniversary_ranges(first, last) if first is not None and last is not None and last >= first else []
         if ranges is None:
@@ -266,6 +375,14 @@ class CompileContext:
 
 
 _BOUNDARIES = (DayStart, PeriodStart, Shifted)
+
+#: SQLite's number of the first day of a week (``strftime('%w')``: Sunday is 0).
+_SQLITE_WEEKDAY = {"monday": 1, "sunday": 0, "saturday": 6}
+
+
+def _moves(b: DayStart | PeriodStart | Shifted) -> bool:
+    """Whether a boundary depends on the clock (all but a literal day)."""
+    return not (isinstance(b, DayStart) and isinstance(b.day, str))
 
 
 def _days_around(day: date, n: int) -> date:
@@ -388,6 +505,42 @@ def compile_many(
     (``Store.count_many``) in one statement."""
     ctx = CompileContext(registry, now, dialect or Dialect())
     return [compile_filter(ctx, f) for f in filters], ctx.params
+
+
+class ViewSql(NamedTuple):
+    """A view's WHERE expression, and whether it reads the clock (relative dates)."""
+
+    sql: str
+    clock: bool
+
+
+def compile_view(
+    registry: FieldRegistry, now: datetime | Clock, flt: Filter, dialect: Dialect | None = None
+) -> ViewSql:
+    """The WHERE expression of a filter for a view of its segment (``seg views``): values written
+    in as literals (a view has no parameters), dates relative to now measured from the engine's
+    clock when the view is read, in UTC, and no SQL function that only seg registers."""
+    ctx = CompileContext(registry, now, dialect or Dialect(), view=True)
+    sql = compile_filter(ctx, flt)
+    return ViewSql(sql, ctx.clock_read)
+
+
+def compile_overlap(
+    registry: FieldRegistry, now: datetime | Clock, filters: list[Filter], dialect: Dialect | None = None
+) -> tuple[list[str], dict[str, object], list[tuple[int, int]]]:
+    """For ``seg overlap``: an expression for each filter (the diagonal) and for each pair of
+    filters (customers in both), sharing one set of parameters, and the matrix cell ``(i, j)``
+    each one counts; for ``Store.count_many``, one pass for them all."""
+    ctx = CompileContext(registry, now, dialect or Dialect())
+    each = [compile_filter(ctx, f) for f in filters]
+    expressions, cells = [], []
+    for i, first in enumerate(each):
+        expressions.append(first)
+        cells.append((i, i))
+        for j in range(i + 1, len(each)):
+            expressions.append(f"({first}) AND ({each[j]})")
+            cells.append((i, j))
+    return expressions, ctx.params, cells
 
 
 def compile_waterfall(

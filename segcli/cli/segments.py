@@ -11,7 +11,7 @@ import typer
 from .. import api
 from ..errors import UsageError
 from ..fields import FieldType
-from ..render import cell, is_terminal, local_time, local_times, note, print_json, printable, say, table
+from ..render import is_terminal, local_time, local_times, note, print_json, printable, say, table, why_lines
 from .common import Columns, Exclude, Names, Where, complete_segment, fail_for_segments, seg, split_columns
 
 
@@ -201,17 +201,14 @@ def why(
         print_json(report.to_json())
         return
     registry, zone = db.registry(), db.zone
-    mark = {True: "✓", False: "✗"}
-    lines = [f"{report.segment} / customer {report.customer_id}"]
-    for i, group in enumerate(report.groups, 1):
-        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
-        for c in group.conditions:
-            f = registry.get(c["field"])
-            value = local_time(c["value"], zone) if f is not None and f.type is FieldType.DATE else c["value"]
-            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(value) or '(missing)'}")
-    verdict = "IN the segment" if report.matched else "NOT in the segment"
-    lines.append(f"{report.customer_id} is {verdict}")
-    say(lines)
+
+    def shown(condition: dict) -> object:  # an instant in the zone in force, with the offset
+        f = registry.get(condition["field"])
+        return (
+            local_time(condition["value"], zone) if f is not None and f.type is FieldType.DATE else condition["value"]
+        )
+
+    say(why_lines(report, shown))
 
 
 def register(app: typer.Typer) -> None:

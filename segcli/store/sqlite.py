@@ -24,6 +24,7 @@ from . import errors
 from .base import MAX_ATTRIBUTES, Store
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .sqlite_analysts import AnalystQueries
 
 if TYPE_CHECKING:
     from .lock import WriterMarker
@@ -47,7 +48,7 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(Store):
+class SQLiteStore(AnalystQueries, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"
