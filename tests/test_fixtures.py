@@ -123,3 +123,32 @@ def test_segments_from_a_database_that_does_not_exist(tmp_path, seg_env):
     path = write(tmp_path / "t.yaml", "now: 2026-01-01\ncustomers: []\nexpect:\n  VIP: []\n")
     r = run("test", str(path))
     assert r.code == 2 and "no segments:" in r.err
+
+
+def test_a_fixture_sets_its_zone_and_week_start(seg_env, tmp_path):
+    """SPEC §14: a fixture may carry timezone and week_start; its naive times and calendar days are
+    then that zone's, whatever SEG_TZ says (the fixture pins them, as it pins now)."""
+    fixture = """now: 2026-11-29T12:00:00Z
+timezone: Asia/Muscat
+week_start: sunday
+segments:
+  - name: On the 29th
+    where: created_at = 2026-11-29
+  - name: This week
+    where: created_at during this week
+customers:
+  - {id: early, created_at: "2026-11-29 01:00:00"}
+  - {id: late, created_at: 2026-11-28T22:00:00Z}
+  - {id: sat, created_at: 2026-11-28T12:00:00+04:00}
+expect:
+  On the 29th: [early, late]
+  This week: [early, late]
+"""
+    os.environ["SEG_TZ"] = "Pacific/Pago_Pago"
+    try:
+        r = run("test", str(write(tmp_path / "zoned.test.yaml", fixture)))
+    finally:
+        del os.environ["SEG_TZ"]
+    assert r.code == 0, r
+    r = run("test", str(write(tmp_path / "utc.test.yaml", fixture.replace("timezone: Asia/Muscat\n", ""))))
+    assert r.code == 1 and "late" in r.out, r  # in UTC, 22:00 on the 28th is the 28th
