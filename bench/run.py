@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
 import audiences  # noqa: E402  (bench/audiences.py, beside this file)
+import zones  # noqa: E402  (bench/zones.py: calendar dates in a zone)
 from generate import generate  # noqa: E402
 
 ANCHOR = "2026-11-29T12:00:00Z"
@@ -157,6 +158,7 @@ def bench_size(n: int, repeat: int, out: Path) -> dict:
         counts[name] = {"count": int(seg_out), "seg": seg_t, "floor": py_t, "sqlite3": cli_t}
         print(f"count {name}: {seg_out.strip()} in {seg_t * 1000:.0f} ms (floor {py_t * 1000:.0f} ms)", file=sys.stderr)
     results["count"] = counts
+    results["zones"] = zones.measure(seg, db, repeat, env, measure)
 
     target = data / "audience.csv"
     exp_t, exp_rss, _ = median_of(
@@ -190,6 +192,7 @@ def table(all_results: list[dict]) -> str:
                 f"{c['seg'] * 1000:.0f} ms | {c['floor'] * 1000:.0f} ms | {ratio:.2f}× | ≤ 4.0× |"
             )
         lines.append(f"| {n} | count, median of the six | | | {statistics.median(ratios):.2f}× | ≤ 2.0× |")
+        lines += zones.table_rows(n, r.get("zones"))
         exp = r["export"]
         lines.append(
             f"| {n} | export WhatsApp Opted-In, 16 columns, {exp['rows']:,} rows (vs csv.writer) | "

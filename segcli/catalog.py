@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import faults
@@ -25,8 +25,17 @@ from .errors import (
     UsageError,
     did_you_mean,
 )
-from .fields import ATTRIBUTE_TYPES, Field, FieldRegistry, FieldType, attribute_field, check_attribute_name
-from .model import UNIQUE_FIELDS, Audience, Filter, Segment, SegmentRef
+from .fields import (
+    ATTRIBUTE_TYPES,
+    Field,
+    FieldRegistry,
+    FieldType,
+    attribute_column,
+    attribute_field,
+    check_attribute_name,
+)
+from .model import UNIQUE_FIELDS, Audience, Filter, Group, Segment, SegmentRef
+from .timeutil import WEEK_STARTS, Clock
 from .values import fold, normalize_enum
 
 if TYPE_CHECKING:
@@ -40,16 +49,47 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 class Catalog:
     """Segments and attributes of one database. ``open_store(write)`` gives the store, creating
-    the database on the first write."""
+    the database on the first write. ``now`` is the instant relative dates are measured from;
+    ``zone``, if given, the zone in force (``--tz``, ``SEG_TZ``), else the database's setting."""
 
-    def __init__(self, open_store: Callable[[bool], Store], *, exists: Callable[[], bool], now: datetime) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[bool], Store],
+        *,
+        exists: Callable[[], bool],
+        now: datetime,
+        zone: tzinfo | None = None,
+    ) -> None:
         self._open = open_store
         self._exists = exists
         self.now = now
+        self.zone_override = zone
         self.segments = Segments(self)
         self.attributes = Attributes(self)
         self.audiences = Audiences(self)
         self.settings = Settings(self)
+
+    def zone(self, stored: dict[str, str] | None = None) -> tzinfo:
+        """The zone in force (SPEC §9): the one given (``--tz``, ``SEG_TZ``), else the database's
+        ``timezone`` setting, else UTC."""
+        if self.zone_override is not None:
+            return self.zone_override
+        name = (self.settings.stored() if stored is None else stored).get("timezone")
+        if not name or name == "UTC":
+            return UTC
+        from .timeutil import zone
+
+        try:
+            return zone(name)
+        except InvalidValue as exc:  # set by hand, or by a seg that knew a zone this one does not
+            raise DataError(f"the database's timezone setting: {exc}; change it with seg config set timezone") from None
+
+    def clock(self) -> Clock:
+        """What this command measures relative dates against: ``now``, the zone in force and the
+        first day of a week (the ``week_start`` setting)."""
+        stored = self.settings.stored()
+        week_start = stored.get("week_start", "monday")
+        return Clock(self.now, self.zone(stored), week_start if week_start in WEEK_STARTS else "monday")
 
     def store(self, *, write: bool = False) -> Store:
         return self._open(write)
@@ -72,9 +112,10 @@ class Catalog:
         if not texts:
             raise UsageError("a filter is needed (--where)")
         registry = self.registry() if self._exists() else FieldRegistry()
+        zone = self.zone()
         result = Filter()
         for text in texts:
-            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups))
+            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups), zone=zone)
         return result
 
     def saved_filter(self, segment: Segment) -> Filter:
@@ -84,7 +125,7 @@ class Catalog:
         try:
             if segment.unreadable:
                 raise DataError(segment.unreadable)
-            compile_audience(self.registry(), self.now, [segment.filter], dialect=self.dialect)
+            compile_audience(self.registry(), self.clock(), [segment.filter], dialect=self.dialect)
         except SegError as exc:
             raise DataError(
                 f'segment "{segment.name}" cannot be evaluated: {exc.message}; change its filter with seg edit'
@@ -96,10 +137,18 @@ class Catalog:
         the database cannot evaluate (too large for it)."""
         text = text if text is not None else flt.to_text()
         try:
-            compiled = compile_audience(self.registry(), self.now, [flt], dialect=self.dialect)
+            compiled = compile_audience(self.registry(), self.clock(), [flt], dialect=self.dialect)
             self.store().explain(compiled.sql, compiled.params)
         except (TooLargeError, DataError) as exc:
             raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
+
+    def keep_views(self, store: Store) -> None:
+        """Inside a write transaction that changed segments or attributes: if this database keeps
+        views of its segments (``seg views``), bring them in step."""
+        from . import views
+
+        if views.kept(store):
+            views.sync(store, self.clock(), self.dialect)
 
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
@@ -144,6 +193,7 @@ class Segments:
             if existing is not None:
                 raise DataError(f'a segment named "{existing.name}" already exists (use seg edit)')
             store.insert_segment(name, _clean(description), flt)
+            self.catalog.keep_views(store)
         return store.segment(name)
 
     def edit(
@@ -174,6 +224,7 @@ class Segments:
             if other is not None and other.pk != current.pk:
                 raise DataError(f'a segment named "{other.name}" already exists')
             store.update_segment(current.pk, new_name, new_description, flt)
+            self.catalog.keep_views(store)
         return store.segment(new_name)
 
     def delete(self, names: Sequence[str]) -> list[str]:
@@ -184,6 +235,7 @@ class Segments:
             for s in found:
                 check_unused(store, s)
                 store.delete_segment(s.pk)
+            self.catalog.keep_views(store)
             faults.point("delete:before-commit")
         return [s.name for s in found]
 
@@ -377,21 +429,61 @@ class Attributes:
         existing = store.registry().get(name)
         if existing is None:
             store.add_attribute(attribute_field(name, kind, clean), inferred=False)
+            self.catalog.keep_views(store)
             return "created"
         if existing.type is kind:
             if kind is not FieldType.ENUM or existing.enum_values == clean:
                 return "unchanged"
             _check_values_kept(store, existing, clean)
+            _refit_segments(store, attribute_field(name, kind, clean))
             store.set_enum_values(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         if existing.type is FieldType.TEXT and kind is FieldType.ENUM:
             _check_values_kept(store, existing, clean)
+            _refit_segments(store, attribute_field(name, kind, clean))
+            from . import views
+
+            if views.kept(store):  # a view naming the column that goes would stop it going
+                store.replace_views({})
             store.text_to_enum(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         raise DataError(
             f"attribute {existing.name} is {existing.type}; it cannot become {kind} "
             "(only text -> enum is supported, when every stored value is one of the enum's)"
         )
+
+
+def _refit_segments(store: Store, f: Field) -> None:
+    """Saved segments whose conditions name attribute ``f`` (about to become this enum), written
+    again in its terms: ``city = doha`` becomes ``city = Doha``, as a filter typed now would. A
+    condition that cannot be (an operator an enum does not take, a value not among its values) is
+    a DataError naming the segment: the change is refused, never a filter silently matching nobody."""
+    from .operators import OPERATORS
+
+    for segment in store.segments():
+        changed = False
+        groups = []
+        for group in segment.filter.groups:
+            conditions = []
+            for cond in group.conditions:
+                if cond.field.casefold() == f.name.casefold() or attribute_column(cond.field) == f.column:
+                    where = f'segment "{segment.name}" has "{cond.to_text()}"'
+                    if not OPERATORS[cond.op].applies_to(f):
+                        raise DataError(
+                            f"attribute {f.name} cannot become an enum: {where}, which an enum does not take"
+                        )
+                    try:
+                        values = tuple(normalize_enum(v, f.enum_values) for v in cond.values)
+                    except InvalidValue as exc:
+                        raise DataError(f"attribute {f.name}: {where}: {exc}") from None
+                    if values != cond.values:
+                        cond, changed = cond._replace(values=values), True
+                conditions.append(cond)
+            groups.append(Group(tuple(conditions)))
+        if changed:
+            store.update_segment(segment.pk, segment.name, segment.description, Filter(tuple(groups)))
 
 
 def _check_values_kept(store: Store, f: Field, values: tuple[str, ...]) -> None:
@@ -472,9 +564,13 @@ class Settings:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
+    def stored(self) -> dict[str, str]:
+        """The settings stored in the database (none before it exists)."""
+        return self.catalog.store().settings() if self.catalog._exists() else {}
+
     def list(self) -> list[dict]:
         """Every setting: ``name``, ``value`` (the default if not set), ``default``, ``set``, ``help``."""
-        stored = self.catalog.store().settings() if self.catalog._exists() else {}
+        stored = self.stored()
         return [
             {
                 "name": s.name,
@@ -489,8 +585,7 @@ class Settings:
     def get(self, name: str) -> str | None:
         """The setting's value, or its default."""
         setting = self._setting(name)
-        stored = self.catalog.store().settings() if self.catalog._exists() else {}
-        return stored.get(setting.name, setting.default)
+        return self.stored().get(setting.name, setting.default)
 
     def set(self, name: str, value: str) -> str:
         """Store a setting; returns the value as stored (``Asia/Muscat``, ``monday``, ``OM``)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .compile import compile_audience, compile_many
 from .errors import SegError, TooLargeError
 from .model import Filter, Segment
-from .timeutil import format_instant
+from .timeutil import Clock, format_instant
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 TREND = 30
 
 
-def _key(catalog: Catalog, now: datetime, flt: Filter) -> str:
+def _key(catalog: Catalog, now: datetime | Clock, flt: Filter) -> str:
     """What a count depends on, besides the data: the filter as compiled for this engine, with its
     bound parameters (the time boundaries among them)."""
     compiled = compile_audience(catalog.registry(), now, [flt], dialect=catalog.dialect)
@@ -41,7 +41,7 @@ class Counter:
     version read is the one counted; ``keep`` then keeps the new ones for reuse, after the read
     transaction (a write cannot start inside it)."""
 
-    def __init__(self, catalog: Catalog, now: datetime) -> None:
+    def __init__(self, catalog: Catalog, now: datetime | Clock) -> None:
         self.catalog = catalog
         self.now = now
         self.fresh: dict[str, int] = {}
@@ -81,7 +81,7 @@ class Counter:
             self.fresh = {}
 
 
-def _count(catalog: Catalog, now: datetime, filters: list[Filter]) -> list[int]:
+def _count(catalog: Catalog, now: datetime | Clock, filters: list[Filter]) -> list[int]:
     store = catalog.store()
     wheres, params = compile_many(catalog.registry(), now, filters, dialect=catalog.dialect)
     try:
@@ -94,11 +94,11 @@ def _count(catalog: Catalog, now: datetime, filters: list[Filter]) -> list[int]:
         return out
 
 
-def snapshot(catalog: Catalog, now: datetime) -> dict:
+def snapshot(catalog: Catalog, now: datetime | Clock) -> dict:
     """``seg snapshot``: record every segment's count at ``now`` (a segment that cannot be counted
     is left out, with its error). ``{"taken_at", "counts": [{"name", "count", "error"}]}``."""
     store = catalog.store(write=True)
-    taken_at = format_instant(now)
+    taken_at = format_instant(Clock.of(now).now)
     counter = Counter(catalog, now)
     with store.snapshot():
         segments = store.segments()
@@ -114,6 +114,6 @@ def snapshot(catalog: Catalog, now: datetime) -> dict:
     }
 
 
-def trends(catalog: Catalog, now: datetime, limit: int | None = TREND) -> dict[int, list[tuple[str, int]]]:
+def trends(catalog: Catalog, now: datetime | Clock, limit: int | None = TREND) -> dict[int, list[tuple[str, int]]]:
     """Each segment's snapshots taken at or before ``now`` (the last ``limit``), oldest first."""
-    return catalog.store().segment_counts(format_instant(now), limit)
+    return catalog.store().segment_counts(format_instant(Clock.of(now).now), limit)

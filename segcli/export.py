@@ -37,7 +37,7 @@ from .errors import UsageError
 from .fields import Field, FieldType
 from .model import UNIQUE_FIELDS, Audience, Condition, Filter, Segment
 from .render import CsvWriter
-from .timeutil import format_instant, stamp
+from .timeutil import Clock, format_instant, stamp
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -203,7 +203,7 @@ class _Plan:
     def unique_rule(self) -> tuple[Field, bool] | None:
         return None if self.unique is None else (self.unique, not self.include_opted_out)
 
-    def final(self, catalog: Catalog, now: datetime) -> Compiled:
+    def final(self, catalog: Catalog, now: datetime | Clock) -> Compiled:
         """The customers written."""
         return compile_audience(
             catalog.registry(),
@@ -215,7 +215,7 @@ class _Plan:
             unique=self.unique_rule,
         )
 
-    def waterfall(self, catalog: Catalog, now: datetime) -> list[tuple[str, int]]:
+    def waterfall(self, catalog: Catalog, now: datetime | Clock) -> list[tuple[str, int]]:
         matched, step_sql = compile_waterfall(
             catalog.registry(), now, self.inc_filters, self.steps, dialect=catalog.dialect, unique=self.unique_rule
         )
@@ -242,7 +242,7 @@ def _deleted_row(fields: list[Field], customer_id: str, cell: Callable[[str], ob
 
 def export_audience(
     catalog: Catalog,
-    now: datetime,
+    now: datetime | Clock,
     names: Sequence[str],
     output: str,
     *,
@@ -258,7 +258,9 @@ def export_audience(
     progress: Progress | None = None,
     stdout: BinaryIO | None = None,
 ) -> ExportResult:
-    """Write the audience to ``output`` (``-``: stdout) and record it; see SPEC §5 and §10.
+    """Write the audience to ``output`` (``-``: stdout) and record it; see SPEC §5 and §10. ``now``
+    is the instant relative dates are measured from, or a whole Clock (with the zone and first day
+    of a week the record keeps).
 
     ``audience`` names a saved audience, which brings its own segments and options: only the
     output options (``fmt``, ``raw``, ``changes``) may be given with it. Its membership is kept,
@@ -388,8 +390,10 @@ def export_audience(
             result.changes = {"added": found.added, "removed": found.removed, "unchanged": found.unchanged}
             result.waterfall += [(k, n) for k, n in result.changes.items()]
 
+    clock = Clock.of(now)
     record = {
-        "now": format_instant(now),
+        "now": format_instant(clock.now),
+        "zone": clock.zone_name,
         "segments": [{"name": s.name, "filter": s.where} for s in plan.included],
         "excluded": [{"name": s.name, "filter": s.where} for s in plan.excluded],
         "options": {
@@ -399,6 +403,7 @@ def export_audience(
             "require": [f.name for f in plan.required],
             "unique": plan.unique.name if plan.unique is not None else None,
             "raw": raw,
+            "week_start": clock.week_start,
         },
     }
 
@@ -485,7 +490,7 @@ class AudienceDiff(NamedTuple):
 
 
 @contextmanager
-def audience_diff(catalog: Catalog, now: datetime, name: str) -> Iterator[AudienceDiff]:
+def audience_diff(catalog: Catalog, now: datetime | Clock, name: str) -> Iterator[AudienceDiff]:
     """``seg audience diff``: the changes an export of the audience ``name`` would write now,
     against its latest kept membership, without exporting or recording anything. The ids are read
     inside one read transaction, open while the caller iterates."""
@@ -507,7 +512,7 @@ def audience_diff(catalog: Catalog, now: datetime, name: str) -> Iterator[Audien
         )
 
 
-def audience_report(catalog: Catalog, now: datetime, name: str) -> dict:
+def audience_report(catalog: Catalog, now: datetime | Clock, name: str) -> dict:
     """``seg audience show``: the audience's definition, its waterfall now, and its exports."""
     plan = _Plan.of_audience(catalog, name)
     store = catalog.store()

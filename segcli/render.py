@@ -11,9 +11,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import tzinfo
 from itertools import islice
 from typing import TextIO
+
+from .timeutil import format_local
 
 # What a terminal acts on instead of showing: C0 and C1 controls and DEL (ESC starts colour,
 # title, hyperlink and screen sequences; BEL rings; CR returns to the start of the line), line
@@ -65,6 +68,20 @@ def cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return str(value)
+
+
+def local_time(value: object, zone: tzinfo) -> object:
+    """An instant as people read it (SPEC §9): local time in ``zone`` with its offset,
+    ``2026-11-29 08:00 +04:00``. Anything else is returned as it is. Only human output (tables,
+    piped or not, ``customers show``, ``why``, ``history``) does this: CSV, JSON and JSONL keep
+    UTC instants (``2026-11-29T04:00:00Z``)."""
+    return format_local(value, zone) if isinstance(value, str) else value
+
+
+def local_times(rows: Iterable[dict], instants: Collection[str], zone: tzinfo) -> Iterator[dict]:
+    """``rows`` with the values of the columns ``instants`` as local times (``local_time``)."""
+    for row in rows:
+        yield {k: local_time(v, zone) if k in instants else v for k, v in row.items()} if instants else row
 
 
 class _Lines(list):
@@ -182,6 +199,57 @@ def note(message: str) -> None:
 def say(lines: Iterable[str]) -> None:
     """Lines of text for people on stdout (``show``, ``why``, a plan), each shown escaped."""
     sys.stdout.write("".join(printable(line) + "\n" for line in lines))
+
+
+def why_lines(report, value_of: Callable[[dict], object] | None = None) -> list[str]:
+    """``seg why``'s report (``api.WhyReport``) as lines: each group, each condition with the
+    customer's value and a mark, and the verdict. ``value_of(condition)`` gives the value as shown
+    (``seg why`` shows instants in local time); by default, the value as it is."""
+    mark = {True: "✓", False: "✗"}
+    lines = [f"{report.segment} / customer {report.customer_id}"]
+    for i, group in enumerate(report.groups, 1):
+        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
+        for c in group.conditions:
+            value = value_of(c) if value_of is not None else c["value"]
+            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(value) or '(missing)'}")
+    verdict = "IN the segment" if report.matched else "NOT in the segment"
+    lines.append(f"{report.customer_id} is {verdict}")
+    return lines
+
+
+def overlap_matrix(names: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
+    """``seg overlap``: each row a segment, each cell the customers it shares with the column's
+    segment and their share of the row's. On a terminal, cells are shaded by that share."""
+
+    def share(i: int, j: int) -> float | None:
+        return counts[i][j] / counts[i][i] if counts[i][i] else None
+
+    def text(i: int, j: int) -> str:
+        s = share(i, j)
+        return f"{counts[i][j]} ({s:.0%})" if s is not None else str(counts[i][j])
+
+    if not is_terminal():
+        columns = ["segment", *names]
+        rows = [{"segment": n, **{m: text(i, j) for j, m in enumerate(names)}} for i, n in enumerate(names)]
+        write_tsv(iter(rows), columns)
+        return
+    from rich.style import Style
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=Text("customers in both (share of the row's segment)"))
+    t.add_column(Text(""))
+    for j, m in enumerate(names, 1):
+        t.add_column(Text(f"{j}. {printable(m)}"), justify="right", overflow="fold")
+    for i, n in enumerate(names):
+        cells = []
+        for j in range(len(names)):
+            s = share(i, j)
+            level = int(40 + 160 * s) if s is not None else 0  # darker blue: a larger share
+            style = Style(bgcolor=f"rgb(0,{level // 3},{level})", color="white") if s is not None else Style()
+            cells.append(Text(text(i, j), style=style))
+        t.add_row(Text(f"{i + 1}. {printable(n)}"), *cells)
+    console().print(t)
 
 
 class ImportProgress:

@@ -147,6 +147,7 @@ SEGMENTS = {
     "Gmail": "email ends with gmail.com",
     "No tags": "tags is not set",
     "Recent again": "created_at within last 30 days",
+    "Sign-up anniversary": "created_at anniversary within next 30 days",  # each row's local day: seg_local_day
 }
 
 
@@ -156,6 +157,7 @@ def test_list_counts_equal_single_counts_and_python(sample_db, monkeypatch, para
     connections), the counts of `seg list` are those of `seg count` and of plain Python."""
     from segcli.store import sqlite_counts
 
+    monkeypatch.setenv("SEG_TZ", "Asia/Muscat")  # local days: a function seg registers, on every connection
     if parallel:  # the sample is small: cut it into ranges all the same, over three connections
         monkeypatch.setattr(sqlite_counts, "PARALLEL_MIN_ROWS", 0)
         monkeypatch.setattr(sqlite_counts, "workers", lambda: 3)

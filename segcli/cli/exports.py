@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..render import note, print_json, table
+from ..render import local_time, note, print_json, table
 from .audiences import complete_audience
 from .common import Columns, Exclude, complete_segment, seg, split_columns
 from .session import after_commit
@@ -101,14 +101,17 @@ def history(
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show the newest N.")] = None,
 ) -> None:
     """Recorded exports, newest first: when, which segments (filters as they were), count, file."""
-    records = seg(ctx).history(limit)
+    db = seg(ctx)
+    records = db.history(limit)
     if json_:
         print_json(records)
         return
+    zone = db.zone
     rows = [
         {
             "id": r["id"],
-            "exported_at": r["exported_at"],
+            "exported_at": local_time(r["exported_at"], zone),
+            "zone": r["zone"],
             "segments": (f"audience {r['audience']}: " if r["audience"] else "")
             + ", ".join(s["name"] for s in r["segments"])
             + (" minus " + ", ".join(s["name"] for s in r["excluded"]) if r["excluded"] else ""),
@@ -119,7 +122,7 @@ def history(
         }
         for r in records
     ]
-    table(rows, ["id", "exported_at", "segments", "count", "changes", "file", "sha256"])
+    table(rows, ["id", "exported_at", "zone", "segments", "count", "changes", "file", "sha256"])
 
 
 def _changes(changes: dict | None) -> str:

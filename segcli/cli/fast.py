@@ -12,8 +12,8 @@ from .session import Session
 
 def run(parsed: Parsed, committed: list[str]) -> None:
     """Run a command line that ``options.parse`` read."""
-    db, now = parsed.globals["db"], parsed.globals["now"]
-    with Session(db, now, committed=committed) as session:
+    db, now, tz = parsed.globals["db"], parsed.globals["now"], parsed.globals["tz"]
+    with Session(db, now, tz, committed=committed) as session:
         COMMANDS[parsed.command](session, parsed.names, **parsed.options)
 
 

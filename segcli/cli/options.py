@@ -26,6 +26,11 @@ class Opt(NamedTuple):
 GLOBAL = {
     "db": Opt(("--db",), "The SQLite file (default: segments.db here).", env="SEG_DB"),
     "now": Opt(("--now",), "Measure relative dates from this ISO 8601 instant.", env="SEG_NOW"),
+    "tz": Opt(
+        ("--tz",),
+        "The time zone of calendar days and naive timestamps (an IANA name; default: the database's).",
+        env="SEG_TZ",
+    ),
 }
 
 EXCLUDE = Opt(("--exclude", "-x"), "Leave out customers in this segment.", multiple=True)
@@ -42,7 +47,7 @@ TAKES_NAMES = {"count"}
 
 class Parsed(NamedTuple):
     command: str
-    globals: dict[str, str | None]  # db, now: None when not on the command line
+    globals: dict[str, str | None]  # db, now, tz: None when not on the command line
     names: list[str]
     options: dict[str, object]
 

@@ -10,7 +10,8 @@ import typer
 
 from .. import api
 from ..errors import UsageError
-from ..render import cell, is_terminal, note, print_json, printable, say, table
+from ..fields import FieldType
+from ..render import is_terminal, local_time, local_times, note, print_json, printable, say, table, why_lines
 from .common import Columns, Exclude, Names, Where, complete_segment, seg, split_columns
 from .fast import fail_for_segments
 from .options import JSON
@@ -159,15 +160,19 @@ OutFormat = Annotated[MembersFormat, typer.Option("--format", "-f")]
 def _print_members(db: api.Seg, names, exclude, where, columns, sort, limit, fmt: MembersFormat) -> None:
     fields = db.columns(split_columns(columns))
     keys = [f.name for f in fields]
+    instants = {f.name for f in fields if f.type is FieldType.DATE}  # a table shows them in the zone
     if fmt is MembersFormat.table and is_terminal():
         total = db.count_filter(where) if where is not None else db.count(names, exclude)
         rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=50 if limit is None else limit)
-        table(rows, keys, total=total)
+        table(local_times(rows, instants, db.zone), keys, total=total)
         return
     from ..render import write_rows
 
     rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=limit)
-    write_rows(rows, keys, "tsv" if fmt is MembersFormat.table else fmt.value)
+    if fmt is MembersFormat.table:
+        write_rows(local_times(rows, instants, db.zone), keys, "tsv")
+    else:
+        write_rows(rows, keys, fmt.value)
 
 
 def members(
@@ -210,19 +215,20 @@ def why(
     json_: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Each group and condition of a segment, the customer's value, and whether it matched."""
-    report = seg(ctx).why(name, customer_id)
+    db = seg(ctx)
+    report = db.why(name, customer_id)
     if json_:
         print_json(report.to_json())
         return
-    mark = {True: "✓", False: "✗"}
-    lines = [f"{report.segment} / customer {report.customer_id}"]
-    for i, group in enumerate(report.groups, 1):
-        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
-        for c in group.conditions:
-            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
-    verdict = "IN the segment" if report.matched else "NOT in the segment"
-    lines.append(f"{report.customer_id} is {verdict}")
-    say(lines)
+    registry, zone = db.registry(), db.zone
+
+    def shown(condition: dict) -> object:  # an instant in the zone in force, with the offset
+        f = registry.get(condition["field"])
+        return (
+            local_time(condition["value"], zone) if f is not None and f.type is FieldType.DATE else condition["value"]
+        )
+
+    say(why_lines(report, shown))
 
 
 def register(app: typer.Typer) -> None:

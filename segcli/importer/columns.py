@@ -7,7 +7,8 @@ import json
 
 from ..errors import InvalidValue
 from ..fields import Field, FieldRegistry, FieldType
-from ..values import fold, fold_items, normalizer
+from ..values import PLAIN as PLAIN_VALUES
+from ..values import ValueContext, fold, fold_items, normalizer
 from .read import Record
 
 _JSON_LIST = json.JSONEncoder(ensure_ascii=False).encode
@@ -18,10 +19,10 @@ class Slot:
 
     PLAIN, TEXT, BOOLEAN, LIST = range(4)
 
-    def __init__(self, f: Field, index: dict[str, int]) -> None:
+    def __init__(self, f: Field, index: dict[str, int], context: ValueContext = PLAIN_VALUES) -> None:
         self.field = f
         self.name = f.name
-        self.normalizer = normalizer(f)
+        self.normalizer = normalizer(f, context)
         self.normalize = self.normalizer.one
         self.index = index[f.column]
         self.fold_index = index[f.fold_column] if f.fold_column else None
@@ -81,10 +82,12 @@ MEMO_LIMIT = 4096
 
 
 class Plan:
-    """Slots by the keys a file uses (header names, JSON keys), resolved once per key."""
+    """Slots by the keys a file uses (header names, JSON keys), resolved once per key; ``context``
+    says how the file writes its values (the zone of its naive timestamps)."""
 
-    def __init__(self, registry: FieldRegistry, columns: list[str]) -> None:
+    def __init__(self, registry: FieldRegistry, columns: list[str], context: ValueContext = PLAIN_VALUES) -> None:
         self.registry = registry
+        self.context = context
         self.index = {c: i for i, c in enumerate(columns)}
         self.slots: dict[str, Slot | None] = {}
 
@@ -93,7 +96,7 @@ class Plan:
             return self.slots[key]
         except KeyError:
             f = self.registry.get(key)
-            slot = self.slots[key] = Slot(f, self.index) if f is not None else None
+            slot = self.slots[key] = Slot(f, self.index, self.context) if f is not None else None
             return slot
 
 

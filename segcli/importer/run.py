@@ -13,12 +13,14 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import tzinfo
 from typing import BinaryIO, NamedTuple
 
 from .. import faults
 from ..atomic import check_target
 from ..errors import AfterCommitError, DataError, ImportFailed, NotFoundError, SegError, UsageError
 from ..store import Store
+from ..values import ValueContext
 from .columns import Plan, validate
 from .infer import infer_new_attributes
 from .read import Record, detect_format, records_of
@@ -47,9 +49,11 @@ def import_files(
     dry_run: bool = False,
     progress: Progress | None = None,
     stdin: BinaryIO | None = None,
+    zone: tzinfo | None = None,
 ) -> list[ImportSummary]:
     """Import customers from ``paths`` (``-`` for stdin) into ``store`` in one transaction: all of
-    the files or, if one fails, none of them. See SPEC §2.
+    the files or, if one fails, none of them. See SPEC §2. ``zone``: where a timestamp written
+    without an offset is a wall-clock time (None: UTC; SPEC §9).
 
     Strict unless ``skip_invalid``: any invalid row raises ImportFailed and nothing is written.
     """
@@ -63,7 +67,9 @@ def import_files(
             raise DataError(f"{path} is a folder, not a file")
     spools: list[str] = []
     pending_rejects: list[Rejects] = []
-    options = _Options(skip_invalid, rejects, progress, pending_rejects, store.path, tuple(paths))
+    options = _Options(
+        skip_invalid, rejects, progress, pending_rejects, store.path, tuple(paths), ValueContext(zone=zone)
+    )
     summaries = [ImportSummary("stdin" if path == "-" else path, dry_run=dry_run) for path in paths]
     if skip_invalid:  # before any work: a refused rejects file changes nothing
         for summary, file_format in zip(summaries, formats, strict=True):
@@ -133,6 +139,7 @@ class _Options(NamedTuple):
     pending_rejects: list[Rejects]
     database: str
     inputs: tuple[str, ...]
+    values: ValueContext  # how the files write values: the zone of naive timestamps
 
 
 def _run(
@@ -151,7 +158,7 @@ def _run(
         store.add_attribute(f, inferred=True)
         summary.new_attributes.append((f.name, str(f.type)))
     columns = store.customer_columns()
-    plan = Plan(store.registry(), columns)
+    plan = Plan(store.registry(), columns, options.values)
     writer = Writer(store, columns, summary)
     problems: list[str] = []
     rejects: Rejects | None = None

@@ -4,7 +4,9 @@ Everything above ``store/`` (the catalog, the importer, exports, the API) talks 
 each engine (``sqlite.py`` today) implements it with its own SQL. A filter arrives compiled
 (``compile.py``, through the engine's dialect) as a WHERE expression over ``customers c`` and its
 named parameters. Rows of customers are lists in the column order of ``customer_columns``, the
-primary key first.
+primary key first. What the dialect's ``local_day`` calls must exist on the engine's connections
+(SQLite: the function ``seg_local_day``, ``timeutil.local_day``, registered on every connection;
+the only one seg registers, for anniversaries in a zone other than UTC).
 """
 
 from __future__ import annotations
@@ -154,10 +156,12 @@ class Store:
     # --- exports --------------------------------------------------------------------------------
 
     def insert_export(self, record: dict) -> int:
-        """Record an export (inside a transaction); returns its id."""
+        """Record an export (inside a transaction); returns its id. ``record["zone"]``: the zone
+        its calendar days were in (SPEC §9), ``UTC`` if absent."""
         raise NotImplementedError
 
     def exports(self, limit: int | None = None) -> list[dict]:
+        """Recorded exports, newest first; ``zone`` is ``UTC`` for those recorded before seg kept it."""
         raise NotImplementedError
 
     # --- filtered queries (``where`` and ``params`` from compile.py) ----------------------------
@@ -203,6 +207,41 @@ class Store:
     def explain(self, where: str, params: dict) -> list[str]:
         """The engine's plan for counting ``where``; preparing it refuses what it cannot evaluate."""
         raise NotImplementedError
+
+    # --- what analysts look at (``seg fields``, ``seg lint``) ---------------------------------
+
+    def customer_count(self) -> int:
+        """How many customers there are."""
+        raise NotImplementedError
+
+    def field_counts(self, fields: Sequence[Field]) -> list[int]:
+        """How many customers have a value in each of ``fields`` (a list: at least one element),
+        in one pass."""
+        raise NotImplementedError
+
+    def top_values(self, f: Field, limit: int) -> list[tuple[object, int]]:
+        """The ``limit`` most common values of ``f`` with how many customers have each, most
+        common first (ties by value): text by its folded form (shown in one of its spellings), a
+        list by its elements, a date by its UTC day."""
+        raise NotImplementedError
+
+    # --- views of segments (``seg views``) -------------------------------------------------------
+
+    def segment_views(self) -> list[str]:
+        """The names of the views of segments that seg made (others' views are left alone)."""
+        raise NotImplementedError
+
+    def replace_views(self, views: dict[str, str]) -> None:
+        """Inside a transaction: make the views of segments exactly ``views`` (name -> the
+        segment's WHERE expression over ``customers c``, from ``compile.compile_view``), each
+        selecting the customers' fields and attributes (named as in filters); drop seg's others."""
+        raise NotImplementedError
+
+    def sqlite_utils(self):
+        """The database as a ``sqlite_utils.Database`` (SQLite only): UsageError elsewhere."""
+        from ..errors import UsageError
+
+        raise UsageError(f"sqlite_utils() needs an SQLite database; this one is {self.engine}")
 
     # --- the data version and reused counts (SPEC §10) -----------------------------------------
 

@@ -114,6 +114,14 @@ def _nfkc_casefold(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE segments SET name = ?, name_key = ? WHERE pk = ?", (new_name, name_key(new_name), pk))
 
 
+def _exports_zone(conn: sqlite3.Connection) -> None:
+    """Exports record the zone their calendar days were in (SPEC §9); those recorded before have
+    none (their days were UTC days, which ``exports`` reports). A file that already has the column
+    (a newer seg's, migrated down by hand) keeps it."""
+    if "zone" not in {row[1] for row in conn.execute("PRAGMA table_info(exports)")}:
+        conn.execute("ALTER TABLE exports ADD COLUMN zone TEXT")
+
+
 #: The data version (SPEC §10, §14): one number that every write to ``customers`` changes, by any
 #: program, so that a count may be reused only while the data it counted is provably the same. seg's
 #: own writers suspend the insert and update triggers inside their transaction and bump the version
@@ -246,6 +254,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "settings kept in the database: its time zone, the first day of a week, and the like",
         ("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",),
     ),
+    Migration("each export records the time zone of its calendar days", (_exports_zone,)),
     Migration(
         "saved audiences, their memberships per export, segment counts over time, and the data version",
         (

@@ -18,12 +18,13 @@ from .. import settings
 from ..errors import DataError, LockedError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType, attribute_field
 from ..model import Filter, Segment
-from ..timeutil import stamp
+from ..timeutil import local_day, stamp
 from ..values import fold, name_key
 from . import errors
 from .base import MAX_ATTRIBUTES, Store
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION, VERSION_TRIGGERS
+from .sqlite_analysts import AnalystQueries
 from .sqlite_audiences import AudienceTables
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(AudienceTables, Store):
+class SQLiteStore(AudienceTables, AnalystQueries, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"
@@ -154,6 +155,9 @@ class SQLiteStore(AudienceTables, Store):
 
     def _prepare(self, existed: bool) -> None:
         c = self.conn
+        # The one SQL function seg registers (SQLite-specific; deterministic): each row's local day,
+        # for anniversaries in a zone other than UTC (compile.Dialect.local_day, SPEC §14).
+        c.create_function("seg_local_day", 2, local_day, deterministic=True)
         c.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
         version = c.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -642,6 +646,7 @@ class SQLiteStore(AudienceTables, Store):
             check_same_thread=False,
         )
         conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
+        conn.create_function("seg_local_day", 2, local_day, deterministic=True)  # as _prepare does
         return conn
 
     def select_cells(

@@ -36,7 +36,7 @@ class AudienceTables:
     # --- exports ------------------------------------------------------------------------------
 
     _EXPORT_COLUMNS = (
-        "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
+        "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
         "audience_pk", "audience", "added", "removed", "unchanged", "data_version",
     )  # fmt: skip
 
@@ -44,6 +44,7 @@ class AudienceTables:
         """Record an export (call inside a transaction); returns its id. An export of a saved
         audience also gives ``audience_pk``, ``audience`` (its name then), ``added``, ``removed``,
         ``unchanged`` and the ``data_version`` it was made at."""
+        record = {"zone": "UTC", **record}
         columns = [c for c in self._EXPORT_COLUMNS if c in record]
         cur = self.conn.execute(
             f"INSERT INTO exports ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
@@ -53,14 +54,16 @@ class AudienceTables:
 
     def exports(self, limit: int | None = None) -> list[dict]:
         sql = (
-            "SELECT pk, exported_at, now, segments, excluded, options, waterfall, count, path, sha256,"
-            " audience, added, removed, unchanged FROM exports ORDER BY pk DESC"
+            "SELECT pk, exported_at, now, coalesce(zone, 'UTC'), segments, excluded, options, waterfall, count, path,"
+            " sha256, audience, added, removed, unchanged FROM exports ORDER BY pk DESC"
         )
         params: tuple = ()
         if limit is not None:
             sql += " LIMIT ?"
             params = (limit,)
-        keys = ("id", "exported_at", "now", "segments", "excluded", "options", "waterfall", "count", "path", "sha256")
+        keys = (
+            "id", "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
+        )  # fmt: skip
         out = []
         for row in self.conn.execute(sql, params):
             item = dict(zip(keys, row[: len(keys)], strict=True))
