@@ -13,6 +13,9 @@ processes, medians over --repeat runs:
 - `seg export "WhatsApp Opted-In"` with 16 columns  vs  a plain Python csv.writer loop over the
   same rows;
 - the peak RSS of import and export;
+- audiences over time (bench/audiences.py): `seg list` with 50 segments against the slowest single
+  `seg count`, an export of a saved audience with `--changes` against the same without, the bytes
+  of a kept membership.
 - then (bench/profiles.py) imports of real exports: through a profile, with attributes undeclared,
   and the cost of phones.
 
@@ -35,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
+import audiences  # noqa: E402  (bench/audiences.py, beside this file)
+import zones  # noqa: E402  (bench/zones.py: calendar dates in a zone)
 from generate import generate  # noqa: E402
 
 ANCHOR = "2026-11-29T12:00:00Z"
@@ -155,6 +160,7 @@ def bench_size(n: int, repeat: int, out: Path) -> dict:
         counts[name] = {"count": int(seg_out), "seg": seg_t, "floor": py_t, "sqlite3": cli_t}
         print(f"count {name}: {seg_out.strip()} in {seg_t * 1000:.0f} ms (floor {py_t * 1000:.0f} ms)", file=sys.stderr)
     results["count"] = counts
+    results["zones"] = zones.measure(seg, db, repeat, env, measure)
 
     target = data / "audience.csv"
     exp_t, exp_rss, _ = median_of(
@@ -166,6 +172,7 @@ def bench_size(n: int, repeat: int, out: Path) -> dict:
     floor_rows = sum(1 for _ in floor_target.open(encoding="utf-8")) - 1
     results["export"] = {"seg": exp_t, "floor": floor_t, "rss_kib": exp_rss, "rows": seg_rows, "floor_rows": floor_rows}
     print(f"export: {seg_rows} rows in {exp_t:.2f}s (csv.writer floor {floor_t:.2f}s)", file=sys.stderr)
+    results["audiences"] = audiences.bench_audiences(db, repeat, audiences.LISTED, seg, measure)
     return results
 
 
@@ -187,6 +194,7 @@ def table(all_results: list[dict]) -> str:
                 f"{c['seg'] * 1000:.0f} ms | {c['floor'] * 1000:.0f} ms | {ratio:.2f}× | ≤ 4.0× |"
             )
         lines.append(f"| {n} | count, median of the six | | | {statistics.median(ratios):.2f}× | ≤ 2.0× |")
+        lines += zones.table_rows(n, r.get("zones"))
         exp = r["export"]
         lines.append(
             f"| {n} | export WhatsApp Opted-In, 16 columns, {exp['rows']:,} rows (vs csv.writer) | "
@@ -196,6 +204,7 @@ def table(all_results: list[dict]) -> str:
             f"| {n} | peak RSS import / export | {imp['rss_kib'] / 1024:.0f} / {exp['rss_kib'] / 1024:.0f} MiB | | | "
             "≤ 150 / ≤ 80 MiB |"
         )
+        lines += audiences.table(r["n"], r["audiences"]) if "audiences" in r else []
     return "\n".join(lines)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
-def open(path=None, *, now=None):
+def open(path=None, *, now=None, tz=None):
     """Open a seg database: see ``segcli.api.open``."""
     from .api import open as _open
 
-    return _open(path, now=now)
+    return _open(path, now=now, tz=tz)

@@ -28,11 +28,17 @@ from .errors import DataError, InvalidValue, NotFoundError, SegError, TooLargeEr
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
 from .store import Store, open_store
+from .timeutil import Clock
 
 if TYPE_CHECKING:
-    from .export import ExportResult
+    from contextlib import AbstractContextManager
+
+    from .export import AudienceDiff, ExportResult
+    from .fixtures import FixtureReport
     from .importer import ImportSummary
     from .importer.profiles import Profile
+    from .lint import LintReport
+    from .views import SegmentView
 
 
 def parse_now(text: str | None, name: str = "--now") -> datetime:
@@ -50,18 +56,39 @@ def parse_now(text: str | None, name: str = "--now") -> datetime:
         raise UsageError(f'{name}: "{text}" is out of range once moved to UTC') from None
 
 
-def open(path: str | os.PathLike | None = None, *, now: datetime | str | None = None) -> Seg:
+def parse_zone(name: str | tzinfo | None, source: str = "--tz") -> tzinfo | None:
+    """``--tz`` / ``SEG_TZ``: an IANA zone name (a ``ZoneInfo`` is taken as it is); None stays
+    None. A bad one is a UsageError naming ``source``, the option or variable it came from."""
+    if name is None or isinstance(name, tzinfo):
+        return name
+    from .timeutil import zone
+
+    try:
+        return UTC if name.strip() == "UTC" else zone(name.strip())
+    except InvalidValue as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def open(
+    path: str | os.PathLike | None = None,
+    *,
+    now: datetime | str | None = None,
+    tz: str | tzinfo | None = None,
+) -> Seg:
     """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``).
 
     The file is created by the first write that commits; reading a file that does not exist raises
     NotFoundError. ``now`` pins the instant that relative dates are measured from (default
-    ``$SEG_NOW`` or the clock)."""
+    ``$SEG_NOW`` or the clock). ``tz`` is the zone of calendar days and of naive timestamps in
+    imported files (an IANA name like ``Asia/Muscat``; default ``$SEG_TZ``, else the database's
+    ``timezone`` setting, else UTC)."""
     path = os.fspath(path) if path is not None else settings.database_path()
     if now is None:
         now = parse_now(settings.now_text(), "SEG_NOW")
     elif isinstance(now, str):
         now = parse_now(now)
-    return Seg(path, now)
+    zone = parse_zone(tz) if tz is not None else parse_zone(settings.tz_text(), "SEG_TZ")
+    return Seg(path, now, zone)
 
 
 class GroupTrace(NamedTuple):
@@ -93,14 +120,15 @@ class WhyReport:
 class Seg:
     """An open seg database. Reads open the file lazily; the first write creates it."""
 
-    def __init__(self, path: str, now: datetime) -> None:
+    def __init__(self, path: str, now: datetime, zone: tzinfo | None = None) -> None:
         self.path = path
         self.now = now
         self._store: Store | None = None
-        self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists, now=now)
+        self.catalog = Catalog(lambda write: self.store(write=write), exists=self._exists, now=now, zone=zone)
         self.segments = Segments(self)
         self.attributes = self.catalog.attributes
         self.settings = self.catalog.settings
+        self.audiences = self.catalog.audiences
 
     def _exists(self) -> bool:
         return self._store is not None or os.path.exists(self.path)
@@ -137,6 +165,16 @@ class Seg:
     def registry(self) -> FieldRegistry:
         return self.store().registry()
 
+    @property
+    def zone(self) -> tzinfo:
+        """The zone in force: the ``tz`` given (or ``SEG_TZ``), else the database's setting, else UTC."""
+        return self.catalog.zone()
+
+    def clock(self) -> Clock:
+        """``now``, the zone in force and the first day of a week: what relative dates are measured
+        against (``timeutil.Clock``)."""
+        return self.catalog.clock()
+
     def parse(self, where: str | Sequence[str], *, groups_before: int = 0) -> Filter:
         """Filter text (or several, joined with ``or``) -> a checked Filter model. ``groups_before``:
         how many groups the filter it will be added to has (at most 100 in all)."""
@@ -155,7 +193,8 @@ class Seg:
             return None, exc.message
 
     def compile(self, include: Sequence[Filter], exclude: Sequence[Filter] = ()) -> Compiled:
-        return compile_audience(self.registry(), self.now, list(include), list(exclude), dialect=self.catalog.dialect)
+        clock = self.clock()
+        return compile_audience(self.registry(), clock, list(include), list(exclude), dialect=self.catalog.dialect)
 
     def audience(self, names: Sequence[str], exclude: Sequence[str] = ()) -> Compiled:
         """The compiled WHERE of customers in any of ``names`` and none of ``exclude``."""
@@ -187,8 +226,8 @@ class Seg:
         ``profile``: a built-in or saved profile's name, a profile file, or a ``Profile``
         (default ``auto``); ``maps``: ``HEADER=FIELD`` mappings laid over it; ``skip``: headers
         left out; ``key``: ``id``, ``phone`` or ``email``; ``dayfirst``: how ``03/04/2026`` reads
-        (False: month first); ``zone``: of naive times (default: the database's ``timezone``; a
-        profile's own wins). Other options: ``fmt``, ``skip_invalid``, ``rejects``, ``dry_run``,
+        (False: month first); ``zone``: where a timestamp written without an offset is a
+        wall-clock time (default: the zone in force, SPEC §9; a profile's own ``timezone`` wins). Other options: ``fmt``, ``skip_invalid``, ``rejects``, ``dry_run``,
         ``progress``, ``delimiter``, ``encoding`` (see ``segcli.importer.import_files``)."""
         from .importer import import_files
 
@@ -200,7 +239,7 @@ class Seg:
             list(paths),
             profile=chosen,
             zone=self._zone(zone),
-            default_region=self.settings.get("default_region"),
+            default_region=self.settings.stored().get("default_region"),
             **options,
         )
 
@@ -236,12 +275,11 @@ class Seg:
         return self.catalog.profiles.get(spec)
 
     def _zone(self, zone: tzinfo | str | None) -> tzinfo | None:
-        """The zone of naive times in files: as given, else the stored ``timezone`` (issue 12 adds
-        ``--tz``/``SEG_TZ``); None for UTC."""
+        """The zone of naive times in files: as given, else the zone in force; None for UTC."""
         from .timeutil import zone as zone_named
 
         if zone is None:
-            zone = self.settings.get("timezone") or "UTC"
+            zone = self.zone
         if isinstance(zone, str):
             try:
                 zone = zone_named(zone)
@@ -277,14 +315,29 @@ class Seg:
         return self.store().count_where(*_where(self.audience(names, exclude)))
 
     def count_many(self, filters: Sequence[Filter]) -> list[int]:
-        """How many customers match each filter, counted together (one pass, not one per filter)."""
-        from .compile import compile_many
+        """How many customers match each filter, counted together (one pass or better, never one
+        per filter), in one state of the data; a count made earlier is reused only at the same data
+        version and time boundaries (``counts.Counter``)."""
+        from .counts import Counter
 
-        wheres, params = compile_many(self.registry(), self.now, list(filters), dialect=self.catalog.dialect)
-        try:
-            return self.store().count_many(wheres, params)
-        except TooLargeError:  # fine one by one, too large together (the engine's parameter limit)
-            return [self.count_filter(f) for f in filters]
+        counter = Counter(self.catalog, self.clock())
+        with self.store().snapshot():
+            return counter.filters(list(filters))  # reused if kept; kept only by seg list and seg snapshot
+
+    def snapshot(self) -> dict:
+        """Record every segment's count at ``now`` (``seg snapshot``): ``{"taken_at", "counts":
+        [{"name", "count", "error"}]}``; a segment that cannot be counted is not recorded."""
+        from .counts import snapshot
+
+        return snapshot(self.catalog, self.clock())
+
+    def history_of(self, name: str) -> list[dict]:
+        """The segment's recorded counts (``seg snapshot``) up to ``now``, oldest first:
+        ``[{"at", "count"}]``."""
+        from .counts import trends
+
+        segment = self.segments.get(name)
+        return [{"at": at, "count": n} for at, n in trends(self.catalog, self.clock(), None).get(segment.pk, [])]
 
     def count_filter(self, flt: Filter) -> int:
         return self.store().count_where(*_where(self.compile([flt])))
@@ -332,10 +385,27 @@ class Seg:
     def export(self, names: Sequence[str], output: str, **options) -> ExportResult:
         """Write the audience of ``names`` to ``output`` (``-``: stdout) and record it in the
         history. Options: ``exclude``, ``columns``, ``fmt`` (csv|jsonl), ``include_opted_out``,
-        ``require`` (fields that must have a value), ``raw``, ``progress``. See SPEC §5."""
+        ``require`` (fields that must have a value), ``unique`` (phone|email), ``raw``,
+        ``progress``; or ``audience`` (a saved audience's name, with no names and only ``fmt``,
+        ``raw`` and ``changes``: write the added and removed customers beside the file). See SPEC
+        §5 and §10."""
         from .export import export_audience
 
-        return export_audience(self.catalog, self.now, names, output, **options)
+        return export_audience(self.catalog, self.clock(), names, output, **options)
+
+    def audience_report(self, name: str) -> dict:
+        """A saved audience: its definition (``Audience.to_json``), its ``waterfall`` now and its
+        ``exports`` (newest first, with the changes of each and whether its membership is kept)."""
+        from .export import audience_report
+
+        return audience_report(self.catalog, self.clock(), name)
+
+    def audience_diff(self, name: str) -> AbstractContextManager[AudienceDiff]:
+        """What an export of the saved audience ``name`` would change now, without exporting:
+        ``with db.audience_diff(name) as diff: list(diff.added)``."""
+        from .export import audience_diff
+
+        return audience_diff(self.catalog, self.clock(), name)
 
     def history(self, limit: int | None = None) -> list[dict]:
         """Recorded exports, newest first: time, segments and filters as they were, options,
@@ -353,11 +423,12 @@ class Seg:
             raise NotFoundError(f'no customer with id "{customer_id}"')
         flt = self.saved_filter(segment)
         registry = store.registry()
+        clock = self.clock()
         report = WhyReport(segment.name, customer_id)
         for group in flt.groups:
             conditions = []
             for cond in group.conditions:
-                ctx = CompileContext(registry, self.now, self.catalog.dialect)
+                ctx = CompileContext(registry, clock, self.catalog.dialect)
                 sql = compile_condition(ctx, cond)
                 f = registry.get(cond.field)
                 conditions.append(
@@ -390,6 +461,74 @@ class Seg:
         from .yamlio import dump_document
 
         return dump_document(self.catalog, names)
+
+    # --- analysts' tools ----------------------------------------------------------------------
+
+    def lint(self, names: Sequence[str] = (), *, text: str | None = None, source: str = "<yaml>") -> LintReport:
+        """Findings about saved segments (all, or ``names``), or with ``text`` about the segments
+        of a YAML document, read but not applied (SPEC §11). See ``segcli.lint``."""
+        from .lint import lint
+
+        return lint(self.catalog, names, count_many=self.count_many, text=text, source=source)
+
+    def fields(self, top: int = 5) -> list[dict]:
+        """Every field and attribute: ``name``, ``type``, ``aliases``, ``operators``, ``count``
+        (customers with a value) and ``top_values`` (``[{"value", "count"}]``)."""
+        from .fieldstats import describe_fields
+
+        return describe_fields(self.store(), top)
+
+    def overlap(self, names: Sequence[str]) -> dict:
+        """How many customers each pair of segments shares: ``{"segments": names, "counts":
+        matrix}``, ``counts[i][j]`` in both ``names[i]`` and ``names[j]``, the diagonal each one's
+        own count; counted together, in one pass (``Store.count_many``)."""
+        from .compile import compile_overlap
+
+        if len(names) < 2:
+            raise UsageError("name at least two segments to compare")
+        filters = self.catalog.segments.filters(names)
+        expressions, params, cells = compile_overlap(self.registry(), self.clock(), filters, self.catalog.dialect)
+        store = self.store()
+        try:
+            counts = store.count_many(expressions, params)
+        except TooLargeError:  # fine one by one, too large together (the engine's parameter limit)
+            counts = [store.count_many([e], params)[0] for e in expressions]
+        matrix = [[0] * len(names) for _ in names]
+        for (i, j), n in zip(cells, counts, strict=True):
+            matrix[i][j] = matrix[j][i] = n
+        return {"segments": [self.segments.get(n).name for n in names], "counts": matrix}
+
+    def test(self, text: str, *, source: str = "<yaml>") -> FixtureReport:
+        """Run a fixture file (SPEC §11: ``now``, optional ``timezone``, ``week_start``,
+        ``attributes`` and ``segments``, ``customers``, ``expect``) in a throwaway in-memory
+        database; this database only lends its attributes and segments when the file has none."""
+        from .fixtures import run_fixture
+
+        return run_fixture(text, source, database=self if self._exists() else None, throwaway=_throwaway)
+
+    def views(self, *, keep: bool = True) -> list[SegmentView]:
+        """Make one SQL view per segment (``segment_<slug>``) and keep them in step with every
+        later change to the segments; with ``keep=False``, drop them and stop. Returns the views
+        (``name``, ``segment``, ``notes``, ``error`` for a segment that cannot be evaluated)."""
+        from . import views
+
+        store = self.store(write=True) if keep else self.store()
+        with store.transaction("views"):
+            store.set_setting(views.SETTING, "on" if keep else None)
+            if keep:
+                return views.sync(store, self.clock(), self.catalog.dialect)
+            store.replace_views({})
+        return []
+
+    def sqlite_utils(self):
+        """The database as a ``sqlite_utils.Database``, for analysts' own tables and joins (an
+        SQLite database that exists; sqlite-utils is loaded only here)."""
+        return self.store().sqlite_utils()
+
+
+def _throwaway(now: datetime) -> Seg:
+    """A database in memory, gone when closed (``seg test``'s)."""
+    return Seg(":memory:", now)
 
 
 def _parse_map(text: str) -> tuple[str, str]:
@@ -460,25 +599,24 @@ class Segments(catalog.Segments):
 
     def list(self, *, with_counts: bool = True) -> list[dict]:
         """Every segment as a dict (name, description, filter, created_at, updated_at) with, if
-        asked, its current count."""
+        asked, its current ``count`` (None, with its ``error``, if it cannot be counted), its
+        ``change`` since the latest snapshot (None if there is none) and its ``history``: the last
+        30 snapshots, oldest first, ``[{"at", "count"}]``."""
+        from .counts import Counter, trends
+
         store = self.seg.store()
-        out = []
+        counter = Counter(self.catalog, self.seg.clock())
         with store.snapshot():
             segments = store.segments()
-            for s in segments:
-                out.append(s.to_json())
+            out = [s.to_json() for s in segments]
             if with_counts:  # a segment that cannot be counted has no count, and says why
-                countable = {}
-                for s, item in zip(segments, out, strict=True):
-                    try:
-                        countable[s.name] = self.catalog.saved_filter(s)
-                        item["error"] = None
-                    except SegError as exc:
-                        item["count"], item["error"] = None, exc.message
-                counts = dict(zip(countable, self.seg.count_many(list(countable.values())), strict=True))
-                for item in out:
-                    if item["error"] is None:
-                        item["count"] = counts[item["name"]]
+                history = trends(self.catalog, self.seg.clock())
+                for s, item, (count, error) in zip(segments, out, counter.segments(segments), strict=True):
+                    series = history.get(s.pk, [])
+                    item["count"], item["error"] = count, error
+                    item["change"] = count - series[-1][1] if series and count is not None else None
+                    item["history"] = [{"at": at, "count": n} for at, n in series]
+        counter.keep()
         return out
 
     def filter(self, name: str) -> Filter:

@@ -1,4 +1,5 @@
-"""The named things of a seg database, over a store: segments and custom attributes.
+"""The named things of a seg database, over a store: segments, custom attributes, saved audiences
+and settings.
 
 Checks and suggestions live here (a segment name's rules, "did you mean", an attribute's type
 changes); the store only reads and writes rows. The API (``api.py``), YAML (``yamlio.py``) and
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import faults
@@ -24,8 +25,17 @@ from .errors import (
     UsageError,
     did_you_mean,
 )
-from .fields import ATTRIBUTE_TYPES, Field, FieldRegistry, FieldType, attribute_field, check_attribute_name
-from .model import Filter, Segment
+from .fields import (
+    ATTRIBUTE_TYPES,
+    Field,
+    FieldRegistry,
+    FieldType,
+    attribute_column,
+    attribute_field,
+    check_attribute_name,
+)
+from .model import UNIQUE_FIELDS, Audience, Filter, Group, Segment, SegmentRef
+from .timeutil import WEEK_STARTS, Clock
 from .values import ValueContext, fold, normalize_enum
 
 if TYPE_CHECKING:
@@ -40,16 +50,48 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 class Catalog:
     """Segments and attributes of one database. ``open_store(write)`` gives the store, creating
-    the database on the first write."""
+    the database on the first write. ``now`` is the instant relative dates are measured from;
+    ``zone``, if given, the zone in force (``--tz``, ``SEG_TZ``), else the database's setting."""
 
-    def __init__(self, open_store: Callable[[bool], Store], *, exists: Callable[[], bool], now: datetime) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[bool], Store],
+        *,
+        exists: Callable[[], bool],
+        now: datetime,
+        zone: tzinfo | None = None,
+    ) -> None:
         self._open = open_store
         self._exists = exists
         self.now = now
+        self.zone_override = zone
         self.segments = Segments(self)
         self.attributes = Attributes(self)
+        self.audiences = Audiences(self)
         self.settings = Settings(self)
         self.profiles = Profiles(self)
+
+    def zone(self, stored: dict[str, str] | None = None) -> tzinfo:
+        """The zone in force (SPEC §9): the one given (``--tz``, ``SEG_TZ``), else the database's
+        ``timezone`` setting, else UTC."""
+        if self.zone_override is not None:
+            return self.zone_override
+        name = (self.settings.stored() if stored is None else stored).get("timezone")
+        if not name or name == "UTC":
+            return UTC
+        from .timeutil import zone
+
+        try:
+            return zone(name)
+        except InvalidValue as exc:  # set by hand, or by a seg that knew a zone this one does not
+            raise DataError(f"the database's timezone setting: {exc}; change it with seg config set timezone") from None
+
+    def clock(self) -> Clock:
+        """What this command measures relative dates against: ``now``, the zone in force and the
+        first day of a week (the ``week_start`` setting)."""
+        stored = self.settings.stored()
+        week_start = stored.get("week_start", "monday")
+        return Clock(self.now, self.zone(stored), week_start if week_start in WEEK_STARTS else "monday")
 
     def store(self, *, write: bool = False) -> Store:
         return self._open(write)
@@ -81,8 +123,10 @@ class Catalog:
         return result
 
     def value_context(self) -> ValueContext:
-        """How filter literals are read: phones without a country code in ``default_region``."""
-        return ValueContext(default_region=self.settings.get("default_region"))
+        """How filter literals are read: a datetime without an offset in the zone in force, a phone
+        without a country code in ``default_region``."""
+        stored = self.settings.stored()
+        return ValueContext(zone=self.zone(stored), default_region=stored.get("default_region"))
 
     def saved_filter(self, segment: Segment) -> Filter:
         """A saved segment's filter, checked that it can be evaluated: one saved by an older seg
@@ -91,7 +135,7 @@ class Catalog:
         try:
             if segment.unreadable:
                 raise DataError(segment.unreadable)
-            compile_audience(self.registry(), self.now, [segment.filter], dialect=self.dialect)
+            compile_audience(self.registry(), self.clock(), [segment.filter], dialect=self.dialect)
         except SegError as exc:
             raise DataError(
                 f'segment "{segment.name}" cannot be evaluated: {exc.message}; change its filter with seg edit'
@@ -103,10 +147,18 @@ class Catalog:
         the database cannot evaluate (too large for it)."""
         text = text if text is not None else flt.to_text()
         try:
-            compiled = compile_audience(self.registry(), self.now, [flt], dialect=self.dialect)
+            compiled = compile_audience(self.registry(), self.clock(), [flt], dialect=self.dialect)
             self.store().explain(compiled.sql, compiled.params)
         except (TooLargeError, DataError) as exc:
             raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
+
+    def keep_views(self, store: Store) -> None:
+        """Inside a write transaction that changed segments or attributes: if this database keeps
+        views of its segments (``seg views``), bring them in step."""
+        from . import views
+
+        if views.kept(store):
+            views.sync(store, self.clock(), self.dialect)
 
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
@@ -151,6 +203,7 @@ class Segments:
             if existing is not None:
                 raise DataError(f'a segment named "{existing.name}" already exists (use seg edit)')
             store.insert_segment(name, _clean(description), flt)
+            self.catalog.keep_views(store)
         return store.segment(name)
 
     def edit(
@@ -181,6 +234,7 @@ class Segments:
             if other is not None and other.pk != current.pk:
                 raise DataError(f'a segment named "{other.name}" already exists')
             store.update_segment(current.pk, new_name, new_description, flt)
+            self.catalog.keep_views(store)
         return store.segment(new_name)
 
     def delete(self, names: Sequence[str]) -> list[str]:
@@ -189,9 +243,22 @@ class Segments:
         found = [self.get(n) for n in names]
         with store.transaction("delete"):
             for s in found:
+                check_unused(store, s)
                 store.delete_segment(s.pk)
+            self.catalog.keep_views(store)
             faults.point("delete:before-commit")
         return [s.name for s in found]
+
+
+def check_unused(store: Store, segment: Segment) -> None:
+    """DataError naming the audiences that use ``segment``, if any: deleting it would break them."""
+    users = store.audiences_using(segment.pk)
+    if users:
+        names = ", ".join(f'"{n}"' for n in users)
+        raise DataError(
+            f'segment "{segment.name}" is used by the audience{"s" if len(users) > 1 else ""} {names};'
+            " change or delete the audience first (nothing was deleted)"
+        )
 
 
 def _filter_text(where: str | Sequence[str] | Filter) -> str:
@@ -214,16 +281,120 @@ def _check_utf8(text: str, what: str) -> str:
     return text
 
 
-def check_segment_name(name: str) -> str:
-    """A segment name as stored: trimmed, inner white space collapsed; UsageError if it cannot be one."""
-    name = " ".join(_check_utf8(name or "", "a segment name").split())
+def check_segment_name(name: str, what: str = "segment") -> str:
+    """A segment (or audience) name as stored: trimmed, inner white space collapsed; UsageError if
+    it cannot be one."""
+    a = f"{'an' if what[0] in 'aeiou' else 'a'} {what} name"
+    name = " ".join(_check_utf8(name or "", a).split())
     if not name:
-        raise UsageError("a segment name cannot be empty")
+        raise UsageError(f"{a} cannot be empty")
     if len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"a segment name has at most {MAX_NAME_LENGTH} characters")
+        raise UsageError(f"{a} has at most {MAX_NAME_LENGTH} characters")
     if _CONTROL.search(name):
-        raise UsageError("a segment name cannot hold control characters")
+        raise UsageError(f"{a} cannot hold control characters")
     return name
+
+
+class Audiences:
+    """Saved audiences (SPEC §10): segments to take and to exclude, held by identity, and the export
+    options they are always sent with. Names follow the rules of segment names."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def get(self, name: str) -> Audience:
+        """The audience called ``name`` (case-insensitively); NotFoundError suggests the nearest."""
+        store = self.catalog.store()
+        found = store.audience(name)
+        if found is None:
+            names = [a.name for a in store.audiences()]
+            raise NotFoundError(f'no audience named "{name}"{did_you_mean(name, names, cutoff=0.5, substrings=True)}')
+        return found
+
+    def all(self) -> list[Audience]:
+        return self.catalog.store().audiences()
+
+    def define(
+        self,
+        name: str,
+        segments: Sequence[str],
+        *,
+        exclude: Sequence[str] = (),
+        require: Sequence[str] = (),
+        unique: str | None = None,
+        include_opted_out: bool = False,
+        columns: Sequence[str] | None = None,
+        description: str | None = None,
+    ) -> Audience:
+        """An audience checked against the database, not saved (``pk`` 0): its segments exist (by
+        name now, kept by identity), ``require`` and ``columns`` name fields, ``unique`` is phone
+        or email. UsageError or NotFoundError says what is wrong."""
+        name = check_segment_name(name, "audience")
+        if not segments:
+            raise UsageError(f'audience "{name}" needs at least one segment (--segment NAME)')
+        refs = self._refs(segments, "segment")
+        excluded = self._refs(exclude, "excluded segment")
+        registry = self.catalog.registry()
+        required = tuple(dict.fromkeys(registry.resolve(f, "field for --require").name for f in require))
+        if unique is not None and unique.strip().lower() not in UNIQUE_FIELDS:
+            raise UsageError(f'--unique takes phone or email, not "{unique}"')
+        kept = None if columns is None else tuple(f.name for f in self.catalog.columns(columns))
+        return Audience(
+            0,
+            name,
+            _clean(description),
+            refs,
+            excluded,
+            required,
+            unique.strip().lower() if unique is not None else None,
+            bool(include_opted_out),
+            kept,
+        )
+
+    def _refs(self, names: Sequence[str], what: str) -> tuple[SegmentRef, ...]:
+        refs: list[SegmentRef] = []
+        for n in names:
+            s = self.catalog.segments.get(n)
+            if any(r.pk == s.pk for r in refs):
+                raise UsageError(f'the {what} "{s.name}" is given twice')
+            refs.append(SegmentRef(s.pk, s.name))
+        return tuple(refs)
+
+    def create(self, name: str, segments: Sequence[str], **options) -> Audience:
+        """Save a new audience; options as ``define``. An existing name is a DataError."""
+        audience = self.define(name, segments, **options)
+        store = self.catalog.store(write=True)
+        with store.transaction("audience create"):
+            existing = store.audience(audience.name)
+            if existing is not None:
+                raise DataError(f'an audience named "{existing.name}" already exists')
+            store.insert_audience(audience)
+        return store.audience(audience.name)
+
+    def delete(self, names: Sequence[str]) -> list[str]:
+        """Delete audiences (never segments or customers), all or none; their exports stay in
+        the history, the memberships kept for them go. Returns their names."""
+        store = self.catalog.store(write=True)
+        found = [self.get(n) for n in names]
+        with store.transaction("audience delete"):
+            for a in found:
+                store.delete_audience(a.pk)
+        return [a.name for a in found]
+
+    def segments_of(self, audience: Audience) -> tuple[list[Segment], list[Segment]]:
+        """The segments the audience takes and excludes, as they are now; DataError if one was
+        removed behind seg's back."""
+        store = self.catalog.store()
+        out: tuple[list[Segment], list[Segment]] = ([], [])
+        for refs, into in ((audience.segments, out[0]), (audience.exclude, out[1])):
+            for ref in refs:
+                segment = store.segment(ref.name) if ref.name is not None else None
+                if segment is None or segment.pk != ref.pk:
+                    raise DataError(
+                        f'audience "{audience.name}" uses a segment that no longer exists; redefine it with seg apply'
+                    )
+                into.append(segment)
+        return out
 
 
 class Attributes:
@@ -268,21 +439,61 @@ class Attributes:
         existing = store.registry().get(name)
         if existing is None:
             store.add_attribute(attribute_field(name, kind, clean), inferred=False)
+            self.catalog.keep_views(store)
             return "created"
         if existing.type is kind:
             if kind is not FieldType.ENUM or existing.enum_values == clean:
                 return "unchanged"
             _check_values_kept(store, existing, clean)
+            _refit_segments(store, attribute_field(name, kind, clean))
             store.set_enum_values(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         if existing.type is FieldType.TEXT and kind is FieldType.ENUM:
             _check_values_kept(store, existing, clean)
+            _refit_segments(store, attribute_field(name, kind, clean))
+            from . import views
+
+            if views.kept(store):  # a view naming the column that goes would stop it going
+                store.replace_views({})
             store.text_to_enum(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         raise DataError(
             f"attribute {existing.name} is {existing.type}; it cannot become {kind} "
             "(only text -> enum is supported, when every stored value is one of the enum's)"
         )
+
+
+def _refit_segments(store: Store, f: Field) -> None:
+    """Saved segments whose conditions name attribute ``f`` (about to become this enum), written
+    again in its terms: ``city = doha`` becomes ``city = Doha``, as a filter typed now would. A
+    condition that cannot be (an operator an enum does not take, a value not among its values) is
+    a DataError naming the segment: the change is refused, never a filter silently matching nobody."""
+    from .operators import OPERATORS
+
+    for segment in store.segments():
+        changed = False
+        groups = []
+        for group in segment.filter.groups:
+            conditions = []
+            for cond in group.conditions:
+                if cond.field.casefold() == f.name.casefold() or attribute_column(cond.field) == f.column:
+                    where = f'segment "{segment.name}" has "{cond.to_text()}"'
+                    if not OPERATORS[cond.op].applies_to(f):
+                        raise DataError(
+                            f"attribute {f.name} cannot become an enum: {where}, which an enum does not take"
+                        )
+                    try:
+                        values = tuple(normalize_enum(v, f.enum_values) for v in cond.values)
+                    except InvalidValue as exc:
+                        raise DataError(f"attribute {f.name}: {where}: {exc}") from None
+                    if values != cond.values:
+                        cond, changed = cond._replace(values=values), True
+                conditions.append(cond)
+            groups.append(Group(tuple(conditions)))
+        if changed:
+            store.update_segment(segment.pk, segment.name, segment.description, Filter(tuple(groups)))
 
 
 def _check_values_kept(store: Store, f: Field, values: tuple[str, ...]) -> None:
@@ -399,9 +610,13 @@ class Settings:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
+    def stored(self) -> dict[str, str]:
+        """The settings stored in the database (none before it exists)."""
+        return self.catalog.store().settings() if self.catalog._exists() else {}
+
     def list(self) -> list[dict]:
         """Every setting: ``name``, ``value`` (the default if not set), ``default``, ``set``, ``help``."""
-        stored = self.catalog.store().settings() if self.catalog._exists() else {}
+        stored = self.stored()
         return [
             {
                 "name": s.name,
@@ -416,8 +631,7 @@ class Settings:
     def get(self, name: str) -> str | None:
         """The setting's value, or its default."""
         setting = self._setting(name)
-        stored = self.catalog.store().settings() if self.catalog._exists() else {}
-        return stored.get(setting.name, setting.default)
+        return self.stored().get(setting.name, setting.default)
 
     def set(self, name: str, value: str) -> str:
         """Store a setting; returns the value as stored (``Asia/Muscat``, ``monday``, ``OM``)."""

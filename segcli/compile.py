@@ -11,24 +11,40 @@ Semantics (SPEC §3), in one place:
 - text is compared through its folded copy (``*_fold`` columns), so case is ignored in every script;
   a list's fold column holds its folded elements between ``ITEM_SEP``s, so "has element X" is
   ``instr`` of ``ITEM_SEP X ITEM_SEP``;
-- a date-only literal ``D`` is the whole UTC day ``[D, D+1)``; instants are stored as fixed-width
-  UTC text, so text order is time order.
+- a date-only literal ``D`` (or a relative day, ``30 days ago``) is the whole local day
+  ``[D 00:00, D+1 00:00)`` in the zone in force, and a period (``during last week``) the local days
+  it holds; instants are stored as fixed-width UTC text, so text order is time order, and every
+  time boundary is computed once, in Python, from the command's ``Clock`` (``timeutil``) and bound
+  as a parameter: the SQL stays a range on the column, which its index serves.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from .errors import DataError
 from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group
 from .operators import OPERATORS
-from .timeutil import EARLIEST, format_instant
+from .timeutil import (
+    EARLIEST,
+    END_OF_TIME,
+    Clock,
+    DayStart,
+    OutOfCalendar,
+    PeriodStart,
+    RelativeDay,
+    Shifted,
+    anniversary_ranges,
+    days_after,
+    resolve,
+)
 from .values import INTEGER_MAX, INTEGER_MIN, ITEM_SEP, fold
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NUMBER_LITERAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$")
 
 
 class Dialect:
@@ -51,6 +67,91 @@ class Dialect:
 
     def negate(self, sql: str) -> str:
         return f"NOT coalesce({sql}, 0)"
+
+    def in_id_order(self, column: str) -> str:
+        """``column`` (an id) as it sorts in code-point order, whatever the engine's collation."""
+        return column
+
+    def local_day(self, column: str, zone: str) -> str:
+        """The local calendar day (``YYYY-MM-DD``) of an instant column in the zone bound as
+        ``zone``: SQLite calls ``seg_local_day``, the one function seg registers on its
+        connections (``timeutil.local_day``); PostgreSQL would use ``AT TIME ZONE``."""
+        return f"seg_local_day({column}, {zone})"
+
+    # Views (``seg views``): a view holds its values in its SQL and reads the clock when queried.
+
+    def literal(self, value: object) -> str:
+        """``value`` written into SQL, for a view, which cannot have parameters: text quoted with
+        its quotes doubled (seg's values hold no NUL), numbers as numbers, booleans as 1/0."""
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int | float):
+            text = repr(value)
+            if not _NUMBER_LITERAL.match(text):
+                raise AssertionError(f"not a number seg stores: {text}")
+            return f"({text})" if text.startswith("-") else text
+        if isinstance(value, str):
+            return "'" + value.replace("'", "''") + "'"
+        raise AssertionError(f"no SQL literal for {type(value).__name__}")
+
+    def clock(self, seconds: int) -> str:
+        """The instant ``seconds`` before the engine's clock at query time (UTC), as seg stores
+        instants; before year 1 (a window longer than the calendar), the first instant seg stores."""
+        if not seconds:
+            return "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+        return f"coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-{int(seconds):d} seconds'), '{EARLIEST}')"
+
+    def moment(self, b: DayStart | PeriodStart | Shifted, week_start: str) -> str:
+        """A time boundary that moves with the clock (``timeutil``), as the engine computes it
+        when a view is read: from its clock, in UTC (SPEC §11), as seg stores instants. SQLite's
+        own month arithmetic does not clamp to the month's end (31 March minus a month is 3
+        March), one way a view may differ from ``seg members``."""
+        if isinstance(b, Shifted):
+            if not b.months:
+                if b.seconds <= 0:
+                    return self.clock(-b.seconds)
+                return self._moment([f"'+{b.seconds:d} seconds'"], later=True)
+            return self._moment([f"'{b.months:+d} months'"], later=b.months > 0)
+        if isinstance(b, DayStart):  # a relative day (a literal one does not move)
+            n = b.day.days + b.days
+            return self._moment(["'start of day'", f"'{n:+d} days'"], later=n > 0)
+        n, unit = b.period.offset + b.shift, b.period.unit
+        modifiers = {
+            "day": ["'start of day'", f"'{n:+d} days'"],
+            # back to the latest day that is the week's first: SQLite numbers Sunday 0
+            "week": ["'start of day'", "'-6 days'", f"'weekday {_SQLITE_WEEKDAY[week_start]}'", f"'{7 * n:+d} days'"],
+            "month": ["'start of month'", f"'{n:+d} months'"],
+            "quarter": [
+                "'start of month'",
+                "'-' || ((CAST(strftime('%m', 'now') AS INTEGER) - 1) % 3) || ' months'",
+                f"'{3 * n:+d} months'",
+            ],
+            "year": ["'start of year'", f"'{n:+d} years'"],
+        }[unit]
+        return self._moment(modifiers, later=n > 0)
+
+    @staticmethod
+    def _moment(modifiers: list[str], *, later: bool) -> str:
+        edge = END_OF_TIME if later else EARLIEST  # past the calendar: as stored instants compare
+        return f"coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', {', '.join(modifiers)}), '{edge}')"
+
+    def anniversary_window(self, column: str, first: str, end: str) -> str:
+        """For a view: values whose month and day (in UTC) fall on a day from the instant ``first``
+        to the one before the instant ``end`` (SQL expressions), in any year, as
+        ``timeutil.anniversary_ranges`` says, computed by the engine when the view is read."""
+        day = f"substr({column}, 6, 5)"
+        low = f"strftime('%m-%d', {first})"
+        last = f"date({end}, '-1 day')"
+        # 29 February counts as 28 February in a common year (one where the 28th is followed by a 1st)
+        high = (
+            f"(CASE WHEN strftime('%m-%d', {last}) = '02-28' AND strftime('%d', {last}, '+1 day') = '01'"
+            f" THEN '02-29' ELSE strftime('%m-%d', {last}) END)"
+        )
+        return (
+            f"(CASE WHEN julianday({last}) - julianday({first}) >= 365 THEN {column} IS NOT NULL"
+            f" WHEN {low} <= {high} THEN {day} BETWEEN {low} AND {high}"
+            f" ELSE ({day} >= {low} OR {day} <= {high}) END)"
+        )
 
     # Output cells: exports format values in SQL, so that Python never touches most cells.
 
@@ -97,22 +198,44 @@ class Compiled(NamedTuple):
     params: dict[str, object]
 
 
+class LiveNow(NamedTuple):
+    """In a view: the instant ``seconds`` before the engine's clock when the view is read."""
+
+    seconds: int
+
+
 class CompileContext:
-    """Collects parameters while one statement is compiled; holds the injected ``now``.
+    """Collects parameters while one statement is compiled; holds the injected ``now``, or a whole
+    ``Clock`` (now, the zone of calendar days, the first day of a week; a bare ``now`` is a clock
+    in UTC).
 
     Its public methods are the primitives that operator rows (``operators.py``) are written with:
-    each returns the SQL of a positive condition on one field."""
+    each returns the SQL of a positive condition on one field. Time boundaries reach SQL through
+    ``boundary``, the one place that turns them into instants.
 
-    def __init__(self, registry: FieldRegistry, now: datetime, dialect: Dialect) -> None:
+    With ``view``, the SQL is for a view (``compile_view``): values are written into it as
+    literals, and ``now`` is the engine's clock when the view is read, in UTC."""
+
+    def __init__(self, registry: FieldRegistry, now: datetime | Clock, dialect: Dialect, *, view: bool = False) -> None:
+        clock = Clock.of(now)
+        if view:  # a view reads the engine's clock, in UTC (SPEC §11)
+            clock = clock._replace(zone=UTC)
+        self.clock = clock._replace(now=clock.now.astimezone(UTC).replace(microsecond=0))
+        self.now = self.clock.now
         self.registry = registry
-        self.now = now.astimezone(UTC).replace(microsecond=0)
         self.dialect = dialect
+        self.view = view
+        self.clock_read = False  # whether a view's SQL reads the clock
         self.params: dict[str, object] = {}
         self._names: dict[tuple[type, object], str] = {}
 
     def bind(self, value: object) -> str:
         """A parameter holding ``value``: one per distinct value, so that segments combined (or a
-        value repeated) do not use up the engine's parameters."""
+        value repeated) do not use up the engine's parameters. In a view, the value itself."""
+        if self.view:
+            if isinstance(value, LiveNow):
+                return self.dialect.clock(value.seconds)
+            return self.dialect.literal(value)
         key = (type(value), value)
         name = self._names.get(key)
         if name is None:
@@ -137,13 +260,23 @@ class CompileContext:
 
     # --- primitives --------------------------------------------------------------------------
 
-    def ago(self, seconds: int | None) -> str:
+    def ago(self, seconds: int | None) -> str | LiveNow:
         """The instant ``seconds`` before now, or the earliest instant seg stores if that is earlier
-        still: either way the same customers are after (or before) it."""
-        try:
-            return format_instant(self.now - timedelta(seconds=seconds or 0))
-        except OverflowError:
-            return EARLIEST
+        still: either way the same customers are after (or before) it. In a view, read from the
+        engine's clock when the view is read."""
+        if self.view:
+            self.clock_read = True
+            return LiveNow(seconds or 0)
+        return resolve(Shifted(seconds=-(seconds or 0)), self.clock)
+
+    def boundary(self, b: DayStart | PeriodStart | Shifted) -> str:
+        """SQL for a time boundary: the instant it is for this command's clock, bound as a parameter
+        (computed once, here, so that the comparison stays a range that the column's index serves).
+        In a view, a boundary that moves with the clock is the engine's expression for it."""
+        if self.view and _moves(b):
+            self.clock_read = True
+            return self.dialect.moment(b, self.clock.week_start)
+        return self.bind(resolve(b, self.clock))
 
     def equals(self, f: Field, value: object) -> str:
         if f.type is FieldType.DATE and _is_day(value):
@@ -159,19 +292,60 @@ class CompileContext:
         return f"{self.column(f, folded=True)} IN ({', '.join(binds)})"
 
     def above(self, f: Field, value: object, *, inclusive: bool) -> str:
-        """After (or from) ``value``: a number, an instant, or a whole day ``[D, D+1)``, which the
-        value is above only from its end (from its start when ``inclusive``)."""
+        """After (or from) ``value``: a number, an instant, a time boundary, or a whole local day
+        ``[D, D+1)``, which the value is above only from its end (from its start when ``inclusive``)."""
         if f.type is FieldType.DATE and _is_day(value):
-            edge = _day_start(value) if inclusive else _next_day_start(value)
-            return f"{self.column(f)} >= {self.bind(edge)}"
+            edge = self.boundary(DayStart(value, 0 if inclusive else 1))
+            return f"{self.column(f)} >= {edge}"
+        if isinstance(value, _BOUNDARIES):
+            return f"{self.column(f)} {'>=' if inclusive else '>'} {self.boundary(value)}"
         return f"{self.column(f)} {'>=' if inclusive else '>'} {self.bind(value)}"
 
     def below(self, f: Field, value: object, *, inclusive: bool) -> str:
         """Before (or up to) ``value``; a whole day counts up to its end when ``inclusive``."""
         if f.type is FieldType.DATE and _is_day(value):
-            edge = _next_day_start(value) if inclusive else _day_start(value)
-            return f"{self.column(f)} < {self.bind(edge)}"
+            edge = self.boundary(DayStart(value, 1 if inclusive else 0))
+            return f"{self.column(f)} < {edge}"
+        if isinstance(value, _BOUNDARIES):
+            return f"{self.column(f)} {'<=' if inclusive else '<'} {self.boundary(value)}"
         return f"{self.column(f)} {'<=' if inclusive else '<'} {self.bind(value)}"
+
+    def anniversary(self, f: Field, start: DayStart | PeriodStart, end: DayStart | PeriodStart) -> str:
+        """Customers whose value's local month and day is the anniversary of a local day from
+        ``start`` until ``end`` (the first day not included), in any year; 29 February counts as 28
+        February in a common year. The local day of each value is ``Dialect.local_day`` (in UTC,
+        simply its first ten characters)."""
+        if self.view and (_moves(start) or _moves(end)):  # the window moves with the engine's clock
+            self.clock_read = True
+            week_start = self.clock.week_start
+            return self.dialect.anniversary_window(
+                self.column(f), self.dialect.moment(start, week_start), self.dialect.moment(end, week_start)
+            )
+        first, last = _local_day(start, self.clock), _local_day(end, self.clock, last=True)
+        ranges = anniversary_ranges(first, last) if first is not None and last is not None and last >= first else []
+        if ranges is None:
+            return self.is_set(f)
+        if not ranges:
+            return "0"
+        column = self.column(f)
+        stored = f"substr({column}, 6, 5)"  # the month and day of the stored UTC instant
+        if self.clock.zone_name == "UTC":
+            return self._month_days(stored, ranges)
+        # A local day is the UTC day or one either side, so only values whose UTC month and day are
+        # within two days of the window (one more for 29 February) can match: tested first, in plain
+        # SQL, it spares the function call for nearly every row.
+        near = anniversary_ranges(_days_around(first, -2), _days_around(last, 2))
+        prefilter = self._month_days(stored, near) if near is not None else None
+        local = f"substr({self.dialect.local_day(column, self.bind(self.clock.zone_name))}, 6, 5)"
+        exact = self._month_days(local, ranges)
+        return exact if prefilter is None else self.both(prefilter, exact)
+
+    def _month_days(self, day: str, ranges: list[tuple[str, str]]) -> str:
+        parts = [
+            f"{day} = {self.bind(low)}" if low == high else f"{day} BETWEEN {self.bind(low)} AND {self.bind(high)}"
+            for low, high in ranges
+        ]
+        return any_of(self.dialect, parts)
 
     @staticmethod
     def both(first: str, second: str) -> str:
@@ -204,16 +378,39 @@ class CompileContext:
         return f"{self.column(f)} IS NOT NULL"
 
 
-def _day_start(day: str) -> str:
-    return f"{day}T00:00:00Z"
+_BOUNDARIES = (DayStart, PeriodStart, Shifted)
+
+#: SQLite's number of the first day of a week (``strftime('%w')``: Sunday is 0).
+_SQLITE_WEEKDAY = {"monday": 1, "sunday": 0, "saturday": 6}
 
 
-def _next_day_start(day: str) -> str:
-    """The instant a day ends, as stored instants compare with it. The last day there is,
-    9999-12-31, ends at its 24:00 (ISO 8601's end of a day): later than any stored instant."""
-    if day == "9999-12-31":
-        return "9999-12-31T24:00:00Z"
-    return format_instant(datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), UTC))
+def _moves(b: DayStart | PeriodStart | Shifted) -> bool:
+    """Whether a boundary depends on the clock (all but a literal day)."""
+    return not (isinstance(b, DayStart) and isinstance(b.day, str))
+
+
+def _days_around(day: date, n: int) -> date:
+    """``day`` moved ``n`` days, kept within the calendar."""
+    try:
+        return days_after(day, n)
+    except OutOfCalendar as exc:
+        return date.min if exc.before else date.max
+
+
+def _local_day(b: DayStart | PeriodStart, clock: Clock, *, last: bool = False) -> date | None:
+    """The local day a day boundary begins (``last``: the day before it, the last one of a range
+    that ends there), kept within the calendar; None if it is before the calendar begins."""
+    try:
+        if isinstance(b, PeriodStart):
+            day = b.period.first_day(clock, b.shift)
+        else:
+            day = b.day.date(clock) if isinstance(b.day, RelativeDay) else date.fromisoformat(b.day)
+            day = days_after(day, b.days)
+        return days_after(day, -1) if last else day
+    except OutOfCalendar as exc:
+        if exc.before:
+            return None if last else date.min
+        return date.max
 
 
 #: SQLite parses a chain of terms joined by OR or AND into a tree as deep as the chain is long, and
@@ -243,7 +440,8 @@ def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False
 
 
 def _is_day(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 10
+    """A whole day: a literal ``YYYY-MM-DD`` or a relative day (``30 days ago``)."""
+    return (isinstance(value, str) and len(value) == 10) or isinstance(value, RelativeDay)
 
 
 def compile_condition(ctx: CompileContext, cond: Condition) -> str:
@@ -308,9 +506,89 @@ def compile_many(
     registry: FieldRegistry, now: datetime, filters: list[Filter], dialect: Dialect | None = None
 ) -> tuple[list[str], dict[str, object]]:
     """One WHERE expression per filter, sharing one set of parameters: for counting many segments
-    (``Store.count_many``) in one statement."""
+    (``Store.count_many``) in one statement. Each row is tested against every expression, so here
+    the cheapest conditions of a group come first, and the cheapest groups: a group stops at its
+    first false condition, a filter at its first true group. (A single filter keeps its order,
+    which ``seg show --sql`` prints.)"""
     ctx = CompileContext(registry, now, dialect or Dialect())
-    return [compile_filter(ctx, f) for f in filters], ctx.params
+    wheres = []
+    for f in filters:
+        groups = []
+        for g in f.groups:
+            parts = sorted((compile_condition(ctx, c) for c in g.conditions), key=_cost)
+            groups.append(all_of(ctx.dialect, parts))
+        wheres.append(any_of(ctx.dialect, sorted(groups, key=_cost)) if groups else "0")
+    return wheres, ctx.params
+
+
+_CALL = re.compile(r"\b(?!coalesce\b|NOT\b|AND\b|OR\b|IN\b)[A-Za-z_]+\(")
+_TERM = re.compile(r"\b(?:AND|OR|IN|IS|CASE)\b|<=|>=|!=|<>|[<>=]")
+
+
+def _cost(sql: str) -> float:
+    """A rough cost of evaluating an expression on one row: a function call (``instr``, ``substr``,
+    a JSON function) costs several comparisons; a negation or ``IS NOT NULL`` rarely rules a row
+    out, so it goes after an equality of the same cost."""
+    calls = len(_CALL.findall(sql))
+    terms = len(_TERM.findall(sql)) or 1
+    return terms + 4 * calls + (0.5 if sql.startswith("NOT ") or " IS NOT NULL" in sql else 0)
+
+
+def unique_clause(ctx: CompileContext, final: str, f: Field, drop_opted_out: bool) -> str:
+    """``--unique`` (SPEC §10): of the customers matching ``final`` (a WHERE over ``customers c``),
+    one per value of ``f`` (phone as stored, in E.164; email folded), the lowest id in code-point
+    order, and everyone with no value. With ``drop_opted_out``, no value that any opted-out
+    customer holds, anywhere in the database, is kept at all (SPEC §14)."""
+    column = f.fold_column if f.name == "email" and f.fold_column else f.column
+    if not column or not _IDENTIFIER.match(column):
+        raise AssertionError(f"unsafe column for {f.name!r}")
+    ranked = (
+        f"SELECT c.pk AS pk, c.{column} AS v, row_number() OVER (PARTITION BY c.{column}"
+        f" ORDER BY {ctx.dialect.in_id_order('c.id')}) AS n FROM customers c WHERE {final}"
+    )
+    keep = "u.n = 1"
+    if drop_opted_out:
+        keep += (
+            f" AND u.v NOT IN (SELECT o.{column} FROM customers o"
+            f" WHERE o.marketing_opt_out = {ctx.bind(1)} AND o.{column} IS NOT NULL)"
+        )
+    return f"c.pk IN (SELECT u.pk FROM ({ranked}) u WHERE u.v IS NULL OR ({keep}))"
+
+
+class ViewSql(NamedTuple):
+    """A view's WHERE expression, and whether it reads the clock (relative dates)."""
+
+    sql: str
+    clock: bool
+
+
+def compile_view(
+    registry: FieldRegistry, now: datetime | Clock, flt: Filter, dialect: Dialect | None = None
+) -> ViewSql:
+    """The WHERE expression of a filter for a view of its segment (``seg views``): values written
+    in as literals (a view has no parameters), dates relative to now measured from the engine's
+    clock when the view is read, in UTC, and no SQL function that only seg registers."""
+    ctx = CompileContext(registry, now, dialect or Dialect(), view=True)
+    sql = compile_filter(ctx, flt)
+    return ViewSql(sql, ctx.clock_read)
+
+
+def compile_overlap(
+    registry: FieldRegistry, now: datetime | Clock, filters: list[Filter], dialect: Dialect | None = None
+) -> tuple[list[str], dict[str, object], list[tuple[int, int]]]:
+    """For ``seg overlap``: an expression for each filter (the diagonal) and for each pair of
+    filters (customers in both), sharing one set of parameters, and the matrix cell ``(i, j)``
+    each one counts; for ``Store.count_many``, one pass for them all."""
+    ctx = CompileContext(registry, now, dialect or Dialect())
+    each = [compile_filter(ctx, f) for f in filters]
+    expressions, cells = [], []
+    for i, first in enumerate(each):
+        expressions.append(first)
+        cells.append((i, i))
+        for j in range(i + 1, len(each)):
+            expressions.append(f"({first}) AND ({each[j]})")
+            cells.append((i, j))
+    return expressions, ctx.params, cells
 
 
 def compile_waterfall(
@@ -319,9 +597,12 @@ def compile_waterfall(
     include: list[Filter],
     steps: list[tuple[list[Filter], list[Condition]]],
     dialect: Dialect | None = None,
+    unique: tuple[Field, bool] | None = None,
 ) -> tuple[Compiled, list[str]]:
     """An export's waterfall in one scan: the WHERE of the customers in any of ``include``, and for
-    each step (exclusions, required conditions, cumulative) an expression true for those left."""
+    each step (exclusions, required conditions, cumulative) an expression true for those left;
+    with ``unique`` (a field, and whether opted-out customers' values are dropped), a last step
+    keeps one customer per value of it, after all the others (``unique_clause``)."""
     ctx = CompileContext(registry, now, dialect or Dialect())
     where = _any_of(ctx, include)
     expressions = []
@@ -331,7 +612,20 @@ def compile_waterfall(
             parts.append(ctx.dialect.negate(_any_of(ctx, exclude, grouped=True)))
         parts += [compile_condition(ctx, c) for c in required]
         expressions.append(" AND ".join(parts) if parts else "1")
+    if unique is not None:
+        exclude, required = steps[-1] if steps else ([], [])
+        final = _final(ctx, include, exclude, required)
+        expressions.append(unique_clause(ctx, final, *unique))
     return Compiled(where, ctx.params), expressions
+
+
+def _final(ctx: CompileContext, include: list[Filter], exclude: list[Filter], required: list[Condition]) -> str:
+    sql = _any_of(ctx, include)
+    if exclude:
+        sql = f"{sql} AND {ctx.dialect.negate(_any_of(ctx, exclude, grouped=True))}"
+    for cond in required:
+        sql = f"{sql} AND {compile_condition(ctx, cond)}"
+    return sql
 
 
 def compile_audience(
@@ -341,13 +635,13 @@ def compile_audience(
     exclude: list[Filter] = (),
     dialect: Dialect | None = None,
     required: list[Condition] = (),
+    unique: tuple[Field, bool] | None = None,
 ) -> Compiled:
     """Customers in any of ``include``, in none of ``exclude`` and meeting every ``required``
-    condition (an export's opt-out and ``--require`` rules), as one WHERE expression."""
+    condition (an export's opt-out and ``--require`` rules), as one WHERE expression; with
+    ``unique``, one per value of a field (``unique_clause``)."""
     ctx = CompileContext(registry, now, dialect or Dialect())
-    sql = _any_of(ctx, include)
-    if exclude:
-        sql = f"{sql} AND {ctx.dialect.negate(_any_of(ctx, exclude, grouped=True))}"
-    for cond in required:
-        sql = f"{sql} AND {compile_condition(ctx, cond)}"
+    sql = _final(ctx, include, list(exclude), list(required))
+    if unique is not None:
+        sql = f"{sql} AND {unique_clause(ctx, sql, *unique)}"
     return Compiled(sql, ctx.params)

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, NamedTuple
 
 from .fields import Field, FieldType
+from .timeutil import DayStart, PeriodStart, RelativeDay, Shifted
 
 if TYPE_CHECKING:
     from .compile import CompileContext
@@ -28,6 +29,7 @@ class Shape(Enum):
     LIST = "list"  # in (a, b)
     PAIR = "pair"  # between A and B
     DURATION = "duration"  # within last 7 days
+    PERIOD = "period"  # during last month
 
 
 ALL_SCALAR = frozenset(FieldType) - {FieldType.ARRAY}
@@ -62,6 +64,7 @@ class Operator(NamedTuple):
             Shape.LIST: f"{self.spelling} (...)",
             Shape.PAIR: f"{self.spelling} ... and ...",
             Shape.DURATION: f"{self.spelling} N days",
+            Shape.PERIOD: f"{self.spelling} this|last|next week",
         }.get(self.shape, self.spelling)
 
     @property
@@ -72,6 +75,11 @@ class Operator(NamedTuple):
 
 def _first(c: Condition) -> object:
     return c.values[0]
+
+
+def _span(c: Condition, sign: int) -> Shifted:
+    """``now`` moved by the condition's duration, back (``sign`` -1) or forward (1)."""
+    return Shifted(months=sign * c.months) if c.months else Shifted(seconds=sign * (c.seconds or 0))
 
 
 OPERATORS: dict[str, Operator] = {
@@ -175,7 +183,7 @@ OPERATORS: dict[str, Operator] = {
             DATES,
             False,
             "{field} is within the last {value}",
-            lambda q, f, c: q.both(q.above(f, q.ago(c.seconds), inclusive=True), q.below(f, q.ago(0), inclusive=True)),
+            lambda q, f, c: q.both(q.above(f, _span(c, -1), inclusive=True), q.below(f, Shifted(), inclusive=True)),
         ),
         Operator(
             "older",
@@ -185,7 +193,63 @@ OPERATORS: dict[str, Operator] = {
             DATES,
             False,
             "{field} is older than {value}",
-            lambda q, f, c: q.below(f, q.ago(c.seconds), inclusive=False),
+            lambda q, f, c: q.below(f, _span(c, -1), inclusive=False),
+        ),
+        Operator(
+            "within_next",
+            "within next",
+            None,
+            Shape.DURATION,
+            DATES,
+            False,
+            "{field} is within the next {value}",
+            lambda q, f, c: q.both(q.above(f, Shifted(), inclusive=True), q.below(f, _span(c, 1), inclusive=True)),
+        ),
+        Operator(
+            "during",
+            "during",
+            "not during",
+            Shape.PERIOD,
+            DATES,
+            False,
+            "{field} falls within {value}",
+            lambda q, f, c: q.both(
+                q.above(f, PeriodStart(_first(c)), inclusive=True),
+                q.below(f, PeriodStart(_first(c), 1), inclusive=False),
+            ),
+        ),
+        # Anniversaries: the local month and day of the value, in any year (SPEC §9).
+        Operator(
+            "anniversary",
+            "anniversary =",
+            "anniversary !=",
+            Shape.VALUE,
+            DATES,
+            False,
+            "the anniversary of {field} (its month and day) is {value}",
+            lambda q, f, c: q.anniversary(f, DayStart(_first(c)), DayStart(_first(c), 1)),
+        ),
+        Operator(
+            "anniversary_within",
+            "anniversary within next",
+            None,
+            Shape.DURATION,
+            DATES,
+            False,
+            "the anniversary of {field} is today or within the next {value}",
+            lambda q, f, c: q.anniversary(
+                f, DayStart(RelativeDay(0)), DayStart(RelativeDay(0), (c.seconds or 0) // 86400 + 1)
+            ),
+        ),
+        Operator(
+            "anniversary_during",
+            "anniversary during",
+            None,
+            Shape.PERIOD,
+            DATES,
+            False,
+            "the anniversary of {field} falls within {value}",
+            lambda q, f, c: q.anniversary(f, PeriodStart(_first(c)), PeriodStart(_first(c), 1)),
         ),
         # On tags and arrays: an element equal to X. On text: X as a substring.
         Operator(

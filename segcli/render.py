@@ -11,9 +11,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import tzinfo
 from itertools import islice
 from typing import TextIO
+
+from .timeutil import format_local
 
 # What a terminal acts on instead of showing: C0 and C1 controls and DEL (ESC starts colour,
 # title, hyperlink and screen sequences; BEL rings; CR returns to the start of the line), line
@@ -65,6 +68,20 @@ def cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return str(value)
+
+
+def local_time(value: object, zone: tzinfo) -> object:
+    """An instant as people read it (SPEC §9): local time in ``zone`` with its offset,
+    ``2026-11-29 08:00 +04:00``. Anything else is returned as it is. Only human output (tables,
+    piped or not, ``customers show``, ``why``, ``history``) does this: CSV, JSON and JSONL keep
+    UTC instants (``2026-11-29T04:00:00Z``)."""
+    return format_local(value, zone) if isinstance(value, str) else value
+
+
+def local_times(rows: Iterable[dict], instants: Collection[str], zone: tzinfo) -> Iterator[dict]:
+    """``rows`` with the values of the columns ``instants`` as local times (``local_time``)."""
+    for row in rows:
+        yield {k: local_time(v, zone) if k in instants else v for k, v in row.items()} if instants else row
 
 
 class _Lines(list):
@@ -184,6 +201,57 @@ def say(lines: Iterable[str]) -> None:
     sys.stdout.write("".join(printable(line) + "\n" for line in lines))
 
 
+def why_lines(report, value_of: Callable[[dict], object] | None = None) -> list[str]:
+    """``seg why``'s report (``api.WhyReport``) as lines: each group, each condition with the
+    customer's value and a mark, and the verdict. ``value_of(condition)`` gives the value as shown
+    (``seg why`` shows instants in local time); by default, the value as it is."""
+    mark = {True: "✓", False: "✗"}
+    lines = [f"{report.segment} / customer {report.customer_id}"]
+    for i, group in enumerate(report.groups, 1):
+        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
+        for c in group.conditions:
+            value = value_of(c) if value_of is not None else c["value"]
+            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(value) or '(missing)'}")
+    verdict = "IN the segment" if report.matched else "NOT in the segment"
+    lines.append(f"{report.customer_id} is {verdict}")
+    return lines
+
+
+def overlap_matrix(names: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
+    """``seg overlap``: each row a segment, each cell the customers it shares with the column's
+    segment and their share of the row's. On a terminal, cells are shaded by that share."""
+
+    def share(i: int, j: int) -> float | None:
+        return counts[i][j] / counts[i][i] if counts[i][i] else None
+
+    def text(i: int, j: int) -> str:
+        s = share(i, j)
+        return f"{counts[i][j]} ({s:.0%})" if s is not None else str(counts[i][j])
+
+    if not is_terminal():
+        columns = ["segment", *names]
+        rows = [{"segment": n, **{m: text(i, j) for j, m in enumerate(names)}} for i, n in enumerate(names)]
+        write_tsv(iter(rows), columns)
+        return
+    from rich.style import Style
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=Text("customers in both (share of the row's segment)"))
+    t.add_column(Text(""))
+    for j, m in enumerate(names, 1):
+        t.add_column(Text(f"{j}. {printable(m)}"), justify="right", overflow="fold")
+    for i, n in enumerate(names):
+        cells = []
+        for j in range(len(names)):
+            s = share(i, j)
+            level = int(40 + 160 * s) if s is not None else 0  # darker blue: a larger share
+            style = Style(bgcolor=f"rgb(0,{level // 3},{level})", color="white") if s is not None else Style()
+            cells.append(Text(text(i, j), style=style))
+        t.add_row(Text(f"{i + 1}. {printable(n)}"), *cells)
+    console().print(t)
+
+
 class ImportProgress:
     """A progress bar on stderr for imports that take more than a second on a terminal."""
 
@@ -235,3 +303,63 @@ class ExportProgress(ImportProgress):
     def __init__(self, output: str) -> None:
         super().__init__(f"exporting to {output}")
         self.enabled = self.enabled and output != "-"
+
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """A count series as one line of block characters, lowest to highest (``seg list``)."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        return _SPARKS[3] * len(values)
+    return "".join(_SPARKS[round((v - lo) * (len(_SPARKS) - 1) / (hi - lo))] for v in values)
+
+
+def signed(change: int | None) -> str:
+    """A change as ``+12``, ``-3`` or ``0``; empty when there is nothing to compare with."""
+    if change is None:
+        return ""
+    return f"+{change}" if change > 0 else str(change)
+
+
+_EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+def chart(title: str, series: Sequence[tuple[str, int]], *, height: int = 12) -> None:
+    """Counts over time as a column chart on the terminal (``seg show --history``): one column per
+    snapshot, the newest on the right (as many as fit), the count axis on the left and the first
+    and last instants below. Drawn with block characters through rich, so ``NO_COLOR`` holds and
+    names are shown as text."""
+    from rich.text import Text
+
+    con = console()
+    if not series:
+        con.print(Text(printable(f"{title}: no snapshots yet (seg snapshot records them)")))
+        return
+    labels_width = max(len(f"{n:,}") for _, n in series) + 1
+    room = max(con.width - labels_width - 2, 10)
+    step = 1 if len(series) * 2 > room else 2 if len(series) * 3 > room else 3
+    shown = list(series)[-max(room // step, 1) :]
+    values = [n for _, n in shown]
+    hi, lo = max(values), min(values)
+    lo = max(lo - (hi - lo) // 10 - (1 if hi == lo else 0), 0)  # a little room below the lowest
+    span = max(hi - lo, 1)
+    levels = [round((v - lo) * height * 8 / span) for v in values]
+    out = Text(printable(title) + "\n", style="bold")
+    for row in range(height, 0, -1):
+        label = f"{hi:,}" if row == height else f"{lo:,}" if row == 1 else ""
+        out.append(f"{label:>{labels_width}} ┤" if label else " " * labels_width + " │")
+        for level in levels:
+            eighths = min(max(level - (row - 1) * 8, 0), 8)
+            out.append(_EIGHTHS[eighths] * (step - 1 if step > 1 else 1), style="cyan")
+            if step > 1:
+                out.append(" ")
+        out.append("\n")
+    out.append(" " * labels_width + " └" + "─" * (len(shown) * step) + "\n")
+    first, last = printable(shown[0][0]), printable(shown[-1][0])
+    gap = max(len(shown) * step - len(first) - len(last), 1)
+    out.append(" " * (labels_width + 2) + (first + " " * gap + last if len(shown) > 1 else first) + "\n")
+    con.print(out, end="", soft_wrap=True)

@@ -44,6 +44,11 @@ def now_text() -> str | None:
     return env("SEG_NOW")
 
 
+def tz_text() -> str | None:
+    """``SEG_TZ`` as written (parsed by ``api.parse_zone``), None if unset."""
+    return env("SEG_TZ")
+
+
 def _milliseconds(name: str, default_seconds: float) -> int:
     text = env(name)
     if text is None:

@@ -15,8 +15,19 @@ def test_bench_runs_and_counts_agree(tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
     import run as bench
 
+    bench.audiences.LISTED = 8  # a tiny run: the six examples and two more
     result = bench.bench_size(3000, 1, tmp_path)
     assert set(result["count"]) == set(bench.FLOOR_SQL)
     assert all(c["count"] > 0 for c in result["count"].values())
     assert result["export"]["rows"] == result["export"]["floor_rows"] == result["count"]["WhatsApp Opted-In"]["count"]
     assert "| 3,000 | import" in bench.table([result])
+    zoned = result["zones"]  # calendar dates in a zone (bench/zones.py), beside within last 7 days
+    assert zoned["New This Week"]["count"] == result["count"]["New This Week"]["count"]
+    assert zoned["Bench since 7 days ago"]["count"] > 0 and zoned["Bench during this week"]["count"] > 0
+    assert "count `created_at >= 7 days ago` in Asia/Muscat" in bench.table([result])
+    listing = result["audiences"]
+    listed = 8 + 3  # and the three zoned segments bench/zones.py saved before
+    assert (
+        listing["segments"] == listed and listing["export"]["members"] > 0 and listing["export"]["membership_bytes"] > 0
+    )
+    assert f"| 3,000 | seg list, {listed} segments" in bench.table([result])

@@ -7,12 +7,15 @@ exactly which; the differential test in test_property.py shows whether the new S
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from segcli.compile import Dialect, compile_audience
 from segcli.fields import FieldRegistry, FieldType, attribute_field
 from segcli.parse import parse_filter
+from segcli.timeutil import Clock
+from segcli.values import ValueContext
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 REGISTRY = FieldRegistry(
@@ -139,6 +142,112 @@ GOLDEN = [
     ("tags is set", "c.tags IS NOT NULL", {}),
     ("tags is not set", "NOT coalesce(c.tags IS NOT NULL, 0)", {}),
     ("langs contains AR", "instr(c.attr_langs__fold, :p1) > 0", {"p1": "\x1far\x1f"}),
+    # relative days (SPEC §9): whole local days, measured from now (2026-11-29, a Sunday; UTC here)
+    ("created >= 30 days ago", "c.created_at >= :p1", {"p1": "2026-10-30T00:00:00Z"}),
+    (
+        "created = today",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-30T00:00:00Z"},
+    ),
+    ("created < yesterday", "c.created_at < :p1", {"p1": "2026-11-28T00:00:00Z"}),
+    ("created > tomorrow", "c.created_at >= :p1", {"p1": "2026-12-01T00:00:00Z"}),
+    ("created <= in 3 days", "c.created_at < :p1", {"p1": "2026-12-03T00:00:00Z"}),
+    ("created after yesterday", "c.created_at >= :p1", {"p1": "2026-11-29T00:00:00Z"}),
+    ("created before 2 weeks ago", "c.created_at < :p1", {"p1": "2026-11-15T00:00:00Z"}),
+    (
+        "last_interaction between 7 days ago and yesterday",
+        "(c.last_interaction_at >= :p1 AND c.last_interaction_at < :p2)",
+        {"p1": "2026-11-22T00:00:00Z", "p2": "2026-11-29T00:00:00Z"},
+    ),
+    (
+        "created != in 0 days",
+        "NOT coalesce((c.created_at >= :p1 AND c.created_at < :p2), 0)",
+        {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-30T00:00:00Z"},
+    ),
+    # periods: half-open local ranges, weeks from week_start (Monday here)
+    (
+        "created during this week",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-23T00:00:00Z", "p2": "2026-11-30T00:00:00Z"},
+    ),
+    (
+        "created during last month",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-10-01T00:00:00Z", "p2": "2026-11-01T00:00:00Z"},
+    ),
+    (
+        "created not during next quarter",
+        "NOT coalesce((c.created_at >= :p1 AND c.created_at < :p2), 0)",
+        {"p1": "2027-01-01T00:00:00Z", "p2": "2027-04-01T00:00:00Z"},
+    ),
+    (
+        "joined during this year",
+        "(c.attr_joined >= :p1 AND c.attr_joined < :p2)",
+        {"p1": "2026-01-01T00:00:00Z", "p2": "2027-01-01T00:00:00Z"},
+    ),
+    (
+        "created during last day",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-28T00:00:00Z", "p2": "2026-11-29T00:00:00Z"},
+    ),
+    # months and years: calendar arithmetic on the wall clock; within next: the future window
+    (
+        "last_interaction within last 3 months",
+        "(c.last_interaction_at >= :p1 AND c.last_interaction_at <= :p2)",
+        {"p1": "2026-08-29T12:00:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
+    ("last_interaction older than 1y", "c.last_interaction_at < :p1", {"p1": "2025-11-29T12:00:00Z"}),
+    ("last_interaction older than 18 mo", "c.last_interaction_at < :p1", {"p1": "2025-05-29T12:00:00Z"}),
+    (
+        "joined within next 2 weeks",
+        "(c.attr_joined >= :p1 AND c.attr_joined <= :p2)",
+        {"p1": "2026-11-29T12:00:00Z", "p2": "2026-12-13T12:00:00Z"},
+    ),
+    (
+        "joined within next 1 month",
+        "(c.attr_joined >= :p1 AND c.attr_joined <= :p2)",
+        {"p1": "2026-11-29T12:00:00Z", "p2": "2026-12-29T12:00:00Z"},
+    ),
+    # anniversaries: the value's month and day (in UTC its first ten characters), in any year
+    ("joined anniversary = today", "substr(c.attr_joined, 6, 5) = :p1", {"p1": "11-29"}),
+    ("joined anniversary = 2024-02-29", "substr(c.attr_joined, 6, 5) = :p1", {"p1": "02-29"}),
+    ("joined anniversary != tomorrow", "NOT coalesce(substr(c.attr_joined, 6, 5) = :p1, 0)", {"p1": "11-30"}),
+    (
+        "joined anniversary within next 30 days",
+        "substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2",
+        {"p1": "11-29", "p2": "12-29"},
+    ),
+    (
+        "joined anniversary within next 5w",
+        "(substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2 OR substr(c.attr_joined, 6, 5) BETWEEN :p3 AND :p4)",
+        {"p1": "11-29", "p2": "12-31", "p3": "01-01", "p4": "01-03"},
+    ),
+    ("joined anniversary within next 400 days", "c.attr_joined IS NOT NULL", {}),
+    (
+        "created anniversary during this month",
+        "substr(c.created_at, 6, 5) BETWEEN :p1 AND :p2",
+        {"p1": "11-01", "p2": "11-30"},
+    ),
+    # not before any single condition: its exact complement
+    ("not name starts with Al", "NOT coalesce(substr(c.name_fold, 1, length(:p1)) = :p1, 0)", {"p1": "al"}),
+    ("not ltv > 5", "NOT coalesce(c.attr_ltv > :p1, 0)", {"p1": 5}),
+    ("not name != Ann", "c.name_fold = :p1", {"p1": "ann"}),
+    # parentheses and not (...): expanded into OR-of-AND groups
+    (
+        "tier = gold and (country = OM or tags contains VIP)",
+        "((c.attr_tier = :p1 AND c.country = :p2) OR (c.attr_tier = :p1 AND instr(c.tags_fold, :p3) > 0))",
+        {"p1": "Gold", "p2": "OM", "p3": "\x1fvip\x1f"},
+    ),
+    (
+        "not (tier = gold or vip is true)",
+        "(NOT coalesce(c.attr_tier = :p1, 0) AND NOT coalesce(c.attr_vip = :p2, 0))",
+        {"p1": "Gold", "p2": 1},
+    ),
+    (
+        "not (tier = gold and vip is true)",
+        "(NOT coalesce(c.attr_tier = :p1, 0) OR NOT coalesce(c.attr_vip = :p2, 0))",
+        {"p1": "Gold", "p2": 1},
+    ),
     # groups: AND within, OR between
     (
         "tags contains VIP and language = Arabic or tier = gold and country = OM",
@@ -201,3 +310,235 @@ def test_canonical_text_reads_back_to_the_same_model():
     for text, _, _ in GOLDEN:
         flt = parse_filter(text, REGISTRY)
         assert parse_filter(flt.to_text(), REGISTRY) == flt, text
+
+
+def _clock(now: str, zone: str = "UTC", week_start: str = "monday") -> Clock:
+    return Clock(datetime.fromisoformat(now.replace("Z", "+00:00")), ZoneInfo(zone), week_start)
+
+
+# Calendar days in the zone in force (SPEC §9): the same forms, other zones and clocks.
+MUSCAT = _clock("2026-11-29T12:00:00Z", "Asia/Muscat", "sunday")
+ZONED = [
+    (
+        MUSCAT,
+        "created = 2026-11-29",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-28T20:00:00Z", "p2": "2026-11-29T20:00:00Z"},
+    ),
+    (MUSCAT, "created >= yesterday", "c.created_at >= :p1", {"p1": "2026-11-27T20:00:00Z"}),
+    (
+        MUSCAT,
+        "created during this week",  # from Sunday 29 November, Muscat's midnight
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-28T20:00:00Z", "p2": "2026-12-05T20:00:00Z"},
+    ),
+    (
+        _clock("2026-11-29T12:00:00Z", "UTC", "saturday"),
+        "created during last week",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-21T00:00:00Z", "p2": "2026-11-28T00:00:00Z"},
+    ),
+    (  # each row's local day from the one function seg registers, once a plain test lets it through
+        MUSCAT,
+        "joined anniversary = today",
+        "(substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2 AND substr(seg_local_day(c.attr_joined, :p3), 6, 5) = :p4)",
+        {"p1": "11-27", "p2": "12-01", "p3": "Asia/Muscat", "p4": "11-29"},
+    ),
+    (
+        _clock("2026-12-31T12:00:00Z", "Asia/Muscat"),
+        "joined anniversary within next 2 days",
+        "((substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2 OR substr(c.attr_joined, 6, 5) BETWEEN :p3 AND :p4)"
+        " AND (substr(seg_local_day(c.attr_joined, :p5), 6, 5) = :p2"
+        " OR substr(seg_local_day(c.attr_joined, :p5), 6, 5) BETWEEN :p3 AND :p6))",
+        {"p1": "12-29", "p2": "12-31", "p3": "01-01", "p4": "01-04", "p5": "Asia/Muscat", "p6": "01-02"},
+    ),
+    # a naive datetime literal is a wall-clock time in the zone, stored as its instant
+    (MUSCAT, "created > 2026-11-29T08:00:00", "c.created_at > :p1", {"p1": "2026-11-29T04:00:00Z"}),
+    # at exactly local midnight it is already the new day: 20:00Z is 30 November in Muscat
+    (
+        _clock("2026-11-29T20:00:00Z", "Asia/Muscat"),
+        "created = today",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-29T20:00:00Z", "p2": "2026-11-30T20:00:00Z"},
+    ),
+    (
+        _clock("2026-11-29T19:59:59Z", "Asia/Muscat"),
+        "created = today",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-28T20:00:00Z", "p2": "2026-11-29T20:00:00Z"},
+    ),
+    # days of 23 and 25 hours across DST changes
+    (
+        _clock("2026-03-10T12:00:00Z", "America/New_York"),
+        "created = 2026-03-08",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-03-08T05:00:00Z", "p2": "2026-03-09T04:00:00Z"},
+    ),
+    (
+        _clock("2026-10-26T12:00:00Z", "Europe/London"),
+        "created = yesterday",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-10-24T23:00:00Z", "p2": "2026-10-26T00:00:00Z"},
+    ),
+    # months keep the wall-clock time across a DST change, and clamp to the month's end
+    (
+        _clock("2026-04-15T16:00:00Z", "America/New_York"),
+        "created within last 2 months",
+        "(c.created_at >= :p1 AND c.created_at <= :p2)",
+        {"p1": "2026-02-15T17:00:00Z", "p2": "2026-04-15T16:00:00Z"},
+    ),
+    (
+        _clock("2026-03-31T12:00:00Z"),
+        "created older than 1 month",
+        "c.created_at < :p1",
+        {"p1": "2026-02-28T12:00:00Z"},
+    ),
+    (
+        _clock("2028-03-31T12:00:00Z"),
+        "created older than 1 month",
+        "c.created_at < :p1",
+        {"p1": "2028-02-29T12:00:00Z"},
+    ),
+    # 29 February counts as 28 February in a common year
+    (
+        _clock("2027-02-28T12:00:00Z"),
+        "joined anniversary = today",
+        "substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2",
+        {"p1": "02-28", "p2": "02-29"},
+    ),
+    (
+        _clock("2028-02-28T12:00:00Z"),
+        "joined anniversary = today",
+        "substr(c.attr_joined, 6, 5) = :p1",
+        {"p1": "02-28"},
+    ),
+    (
+        _clock("2028-02-29T12:00:00Z"),
+        "joined anniversary = today",
+        "substr(c.attr_joined, 6, 5) = :p1",
+        {"p1": "02-29"},
+    ),
+    (
+        _clock("2027-02-10T12:00:00Z"),
+        "joined anniversary during this month",
+        "substr(c.attr_joined, 6, 5) BETWEEN :p1 AND :p2",
+        {"p1": "02-01", "p2": "02-29"},
+    ),
+    # +14 and -11: the local day is a day ahead of (or behind) UTC's
+    (
+        _clock("2026-11-29T12:00:00Z", "Pacific/Kiritimati"),
+        "created = today",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-29T10:00:00Z", "p2": "2026-11-30T10:00:00Z"},
+    ),
+    (
+        _clock("2026-11-29T10:00:00Z", "Pacific/Pago_Pago"),
+        "created = today",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "2026-11-28T11:00:00Z", "p2": "2026-11-29T11:00:00Z"},
+    ),
+    # the ends of the calendar: a boundary past them is every stored instant's side of it
+    (
+        _clock("2026-11-29T12:00:00Z", "Pacific/Pago_Pago"),
+        "created = 9999-12-31",
+        "(c.created_at >= :p1 AND c.created_at < :p2)",
+        {"p1": "9999-12-31T11:00:00Z", "p2": "9999-12-31T24:00:00Z"},
+    ),
+    (
+        MUSCAT,
+        "created < 0001-01-01",
+        "c.created_at < :p1",
+        {"p1": "0001-01-01T00:00:00Z"},
+    ),
+    (
+        MUSCAT,
+        "created within next 100000 years",
+        "(c.created_at >= :p1 AND c.created_at <= :p2)",
+        {
+            "p1": "2026-11-29T12:00:00Z",
+            "p2": "9999-12-31T24:00:00Z",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("clock", "text", "sql", "params"), ZONED, ids=[f"{z[0].zone_name}: {z[1]}" for z in ZONED])
+def test_golden_in_a_zone(clock, text, sql, params):
+    compiled = compile_audience(REGISTRY, clock, [parse_filter(text, REGISTRY, context=ValueContext(zone=clock.zone))])
+    assert compiled.sql == sql
+    assert compiled.params == params
+
+
+# Each new form in English, for seg show and seg why; and written back as it reads.
+DESCRIPTIONS = [
+    ("created >= 30 days ago", "created_at >= 30 days ago", "created_at is at least 30 days ago"),
+    (
+        "created between 7d ago and yesterday",
+        "created_at between 7 days ago and yesterday",
+        "created_at is between 7 days ago and yesterday",
+    ),
+    ("created = in 1 day", "created_at = tomorrow", "created_at is tomorrow"),
+    ("created = 0 days ago", "created_at = today", "created_at is today"),
+    ("created during THIS Month", "created_at during this month", "created_at falls within this month"),
+    ("created not during last week", "created_at not during last week", "not: created_at falls within last week"),
+    ("created within last 12 mo", "created_at within last 1 year", "created_at is within the last 1 year"),
+    ("created older than 3 months", "created_at older than 3 months", "created_at is older than 3 months"),
+    ("joined within next 90 min", "joined within next 90 minutes", "joined is within the next 90 minutes"),
+    (
+        "joined anniversary = today",
+        "joined anniversary = today",
+        "the anniversary of joined (its month and day) is today",
+    ),
+    (
+        "joined anniversary within next 2w",
+        "joined anniversary within next 14 days",
+        "the anniversary of joined is today or within the next 14 days",
+    ),
+    (
+        "joined anniversary during next month",
+        "joined anniversary during next month",
+        "the anniversary of joined falls within next month",
+    ),
+    ("not name starts with A", "not name starts with A", "not: name starts with A"),
+    ("not name = A", "name != A", "not: name is A"),
+    ("not (name = A)", "name != A", "not: name is A"),
+    ("not not name = A", "name = A", "name is A"),
+    (
+        "not (name = A or tags contains vip) and ltv > 1",
+        "name != A and tags not contains vip and ltv > 1",
+        None,
+    ),
+    (
+        "(name = A or name = B) and (ltv > 1 or ltv < -1)",
+        "name = A and ltv > 1 or name = A and ltv < -1 or name = B and ltv > 1 or name = B and ltv < -1",
+        None,
+    ),
+    ("name = A and (name = A or ltv > 1)", "name = A or name = A and ltv > 1", None),  # repeats dropped
+    ("(name = A or name = A)", "name = A", None),
+]
+
+
+@pytest.mark.parametrize(("text", "written", "english"), DESCRIPTIONS, ids=[d[0] for d in DESCRIPTIONS])
+def test_each_new_form_is_written_back_and_described(text, written, english):
+    flt = parse_filter(text, REGISTRY)
+    assert flt.to_text() == written
+    assert parse_filter(flt.to_text(), REGISTRY) == flt
+    if english:
+        assert flt.groups[0].conditions[0].describe() == english
+
+
+def test_relative_values_are_stored_relatively_and_old_models_still_read():
+    from segcli.model import Filter
+
+    flt = parse_filter("created >= 30 days ago and created during last month and created within last 2y", REGISTRY)
+    assert flt.to_json() == [
+        [
+            {"field": "created_at", "op": "ge", "values": [{"day": -30}]},
+            {"field": "created_at", "op": "during", "values": [{"period": "month", "offset": -1}]},
+            {"field": "created_at", "op": "within", "months": 24},
+        ]
+    ]
+    assert Filter.loads(flt.dumps()) == flt
+    # as the seed (and every seg before §9) stored them
+    old = '[[{"field": "created_at", "op": "within", "seconds": 604800}, {"field": "created_at", "op": "eq", "values": ["2026-01-31"]}]]'
+    assert Filter.loads(old).to_text() == "created_at within last 7 days and created_at = 2026-01-31"

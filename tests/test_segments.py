@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot
+from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot, write
 
 NOW_DT = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
 
@@ -113,7 +113,7 @@ FILTER_ERRORS = [
     ("tier = platinum", 'tier: "platinum" is not one of gold, silver, bronze', "^^^^^^^^"),
     ("language = Klingon", 'language: "Klingon" is not a known language', None),
     ("country = Atlantis", 'country: "Atlantis" is not a known country', None),
-    ("created_at > yesterday", 'created_at: "yesterday" is not an ISO 8601 date', None),
+    ("created_at > someday", 'created_at: "someday" is not an ISO 8601 date', None),  # yesterday is a day (§9)
     ("tier = gold and", "the filter ends too soon", None),
     ("tier = gold silver", 'unexpected "silver"', None),
     ("name = 'unclosed", "unclosed quote", None),
@@ -268,3 +268,24 @@ def test_an_impossible_range_or_window_is_an_error_not_an_empty_result(sample_db
         assert r.code == 2 and message in r.err, (where, r)
     r = run("filter", "-w", "created_at between 2026-01-01 and 2026-01-01", "-f", "csv", "-c", "id")
     assert r.code == 0  # one whole day is a fine range
+
+
+def test_an_attribute_that_becomes_an_enum_keeps_the_segments_that_use_it(tmp_path):
+    """Text compares ignoring case, an enum by its declared spelling: a saved `city = doha` is
+    written again as `city = Doha` when city becomes an enum, and still counts the same; a segment
+    the enum could not express refuses the change, naming it, rather than silently matching nobody."""
+    assert run("import", str(write(tmp_path / "c.csv", "id,city\nc1,Doha\nc2,muscat\n"))).code == 0
+    assert run("create", "D", "--where", "city = doha").code == 0
+    assert run("create", "Both", "--where", "city in (doha, MUSCAT)").code == 0
+    assert run("attributes", "define", "city", "--type", "enum", "--values", "Muscat,Doha").code == 0
+    assert run("count", "D").out == "1\n"
+    assert run("count", "Both").out == "2\n"
+    assert json.loads(run("show", "D", "--json").out)["groups"] == [["city = Doha"]]
+
+    assert run("import", str(write(tmp_path / "t.csv", "id,town\nc1,Doha\n"))).code == 0
+    assert run("create", "Oh", "--where", "town contains oh").code == 0
+    before = snapshot()
+    r = run("attributes", "define", "town", "--type", "enum", "--values", "Doha")
+    assert r.code == 1 and 'segment "Oh"' in r.err and "contains" in r.err, r
+    assert snapshot() == before
+    assert run("attributes", "define", "city", "--type", "enum", "--values", "Muscat").code == 1  # Doha is held

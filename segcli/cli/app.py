@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import code, config, customers, exports, profiles, segments
+from . import analysis, audiences, code, config, customers, exports, profiles, segments
 from .options import GLOBAL
 from .session import Session
 
@@ -31,7 +31,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-_DB, _NOW = GLOBAL["db"], GLOBAL["now"]
+_DB, _NOW, _TZ = GLOBAL["db"], GLOBAL["now"], GLOBAL["tz"]
 
 
 @app.callback()
@@ -39,6 +39,7 @@ def global_options(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option(*_DB.flags, envvar=_DB.env, help=_DB.help)] = None,
     now: Annotated[str | None, typer.Option(*_NOW.flags, envvar=_NOW.env, help=_NOW.help)] = None,
+    tz: Annotated[str | None, typer.Option(*_TZ.flags, envvar=_TZ.env, help=_TZ.help)] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -48,8 +49,10 @@ def global_options(
     session = Session(
         db,
         now,
+        tz,
         db_source=_source(ctx, "db", "--db", "SEG_DB"),
         now_source=_source(ctx, "now", "--now", "SEG_NOW"),
+        tz_source=_source(ctx, "tz", "--tz", "SEG_TZ"),
         committed=ctx.obj,
     )
     ctx.obj = ctx.with_resource(session)
@@ -61,5 +64,5 @@ def _source(ctx: typer.Context, param: str, option: str, variable: str) -> str:
     return variable if getattr(source, "name", None) == "ENVIRONMENT" else option
 
 
-for _group in (customers, segments, code, exports, config, profiles):
+for _group in (customers, segments, code, exports, config, profiles, analysis, audiences):
     _group.register(app)

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ..render import cell, note, print_json, say, table
-from .common import fail_for_segments, seg
+from ..fields import FieldType
+from ..render import cell, local_time, note, print_json, say, table
+from .common import seg
+from .fast import fail_for_segments
 from .session import after_commit
 
 
@@ -151,13 +153,20 @@ def customers_show(
     json_: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A customer, its tags and attributes, and every segment it is in."""
-    customer = seg(ctx).customer(customer_id)
+    db = seg(ctx)
+    customer = db.customer(customer_id)
     if json_:
         print_json(customer)
     else:
-        shown = [(k, v) for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
-        rows = [{"field": k, "value": cell(v)} for k, v in shown]
-        rows += [{"field": k, "value": cell(v)} for k, v in customer["attributes"].items()]
+        registry, zone = db.registry(), db.zone
+
+        def shown(name: str, value: object) -> str:  # instants in the zone in force, with the offset
+            f = registry.get(name)
+            return cell(local_time(value, zone) if f is not None and f.type is FieldType.DATE else value)
+
+        fields = [(k, v) for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
+        rows = [{"field": k, "value": shown(k, v)} for k, v in fields]
+        rows += [{"field": k, "value": shown(k, v)} for k, v in customer["attributes"].items()]
         rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
         if customer["segment_errors"]:
             failed = ", ".join(e["segment"] for e in customer["segment_errors"])

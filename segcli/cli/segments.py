@@ -10,8 +10,11 @@ import typer
 
 from .. import api
 from ..errors import UsageError
-from ..render import cell, is_terminal, note, print_json, printable, say, table
-from .common import Columns, Exclude, Names, Where, complete_segment, fail_for_segments, seg, split_columns
+from ..fields import FieldType
+from ..render import is_terminal, local_time, local_times, note, print_json, printable, say, table, why_lines
+from .common import Columns, Exclude, Names, Where, complete_segment, seg, split_columns
+from .fast import fail_for_segments
+from .options import JSON
 
 
 def create(
@@ -56,17 +59,12 @@ def delete(
         note(f"deleted {name}")
 
 
-def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Every segment with its current count, filter and description."""
-    rows = seg(ctx).segments.list()
-    if json_:
-        print_json([{k: r[k] for k in ("name", "count", "filter", "description", "error")} for r in rows])
-    else:
-        table(
-            [{**r, "count": "(error)" if r["count"] is None else r["count"]} for r in rows],
-            ["name", "count", "filter", "description"],
-        )
-    fail_for_segments([{"segment": r["name"], "error": r["error"]} for r in rows if r["error"]])
+def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option(*JSON.flags, help=JSON.help)] = False) -> None:
+    """Every segment with its current count, its change since the last snapshot, a sparkline of
+    the last 30 snapshots, its filter and description."""
+    from .fast import list_segments
+
+    list_segments(ctx.obj, json_)
 
 
 def show(
@@ -74,12 +72,18 @@ def show(
     name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
     json_: Annotated[bool, typer.Option("--json")] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL, its parameters and plan.")] = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="The count over time (seg snapshot), as a chart on a terminal.")
+    ] = False,
 ) -> None:
-    """A segment's filter, group by group, and its count."""
+    """A segment's filter, group by group, and its count; with --history, its count over time."""
 
     db = seg(ctx)
     segment = db.segments.get(name)
     count, error = db.count_saved(segment)
+    if history:
+        _show_history(db, segment.name, count, json_)
+        return
     groups = segment.filter.groups
     data = {
         "name": segment.name,
@@ -108,6 +112,23 @@ def show(
             out += ["plan:"] + ["  " + p for p in data["plan"]]
         say(out)
     fail_for_segments([{"segment": segment.name, "error": error}] if error else [])
+
+
+def _show_history(db: api.Seg, name: str, count: int | None, json_: bool) -> None:
+    """``seg show NAME --history``: the series as JSON, a chart on a terminal, else plain lines."""
+    from ..render import chart
+
+    series = db.history_of(name)
+    if json_:
+        print_json({"name": name, "count": count, "history": series})
+    elif is_terminal():
+        now = "cannot be counted" if count is None else f"{count:,} customers now"
+        chart(
+            f"{name}: {now}; {len(series)} snapshot{'s' if len(series) != 1 else ''}",
+            [(p["at"], p["count"]) for p in series],
+        )
+    else:
+        table(series, ["at", "count"])
 
 
 def count(
@@ -139,15 +160,19 @@ OutFormat = Annotated[MembersFormat, typer.Option("--format", "-f")]
 def _print_members(db: api.Seg, names, exclude, where, columns, sort, limit, fmt: MembersFormat) -> None:
     fields = db.columns(split_columns(columns))
     keys = [f.name for f in fields]
+    instants = {f.name for f in fields if f.type is FieldType.DATE}  # a table shows them in the zone
     if fmt is MembersFormat.table and is_terminal():
         total = db.count_filter(where) if where is not None else db.count(names, exclude)
         rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=50 if limit is None else limit)
-        table(rows, keys, total=total)
+        table(local_times(rows, instants, db.zone), keys, total=total)
         return
     from ..render import write_rows
 
     rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=limit)
-    write_rows(rows, keys, "tsv" if fmt is MembersFormat.table else fmt.value)
+    if fmt is MembersFormat.table:
+        write_rows(local_times(rows, instants, db.zone), keys, "tsv")
+    else:
+        write_rows(rows, keys, fmt.value)
 
 
 def members(
@@ -190,19 +215,20 @@ def why(
     json_: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Each group and condition of a segment, the customer's value, and whether it matched."""
-    report = seg(ctx).why(name, customer_id)
+    db = seg(ctx)
+    report = db.why(name, customer_id)
     if json_:
         print_json(report.to_json())
         return
-    mark = {True: "✓", False: "✗"}
-    lines = [f"{report.segment} / customer {report.customer_id}"]
-    for i, group in enumerate(report.groups, 1):
-        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
-        for c in group.conditions:
-            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
-    verdict = "IN the segment" if report.matched else "NOT in the segment"
-    lines.append(f"{report.customer_id} is {verdict}")
-    say(lines)
+    registry, zone = db.registry(), db.zone
+
+    def shown(condition: dict) -> object:  # an instant in the zone in force, with the offset
+        f = registry.get(condition["field"])
+        return (
+            local_time(condition["value"], zone) if f is not None and f.type is FieldType.DATE else condition["value"]
+        )
+
+    say(why_lines(report, shown))
 
 
 def register(app: typer.Typer) -> None:

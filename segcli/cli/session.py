@@ -1,5 +1,6 @@
 """What one command works on: the database that ``--db`` / ``SEG_DB`` names, at the instant that
-``--now`` / ``SEG_NOW`` pins. Opened on first use, closed when the command ends (as a click context
+``--now`` / ``SEG_NOW`` pins, in the zone that ``--tz`` / ``SEG_TZ`` gives (else the database's
+setting). Opened on first use, closed when the command ends (as a click context
 resource, or by the fast path), reporting what it committed to the entry point's ``committed``."""
 
 from __future__ import annotations
@@ -16,25 +17,30 @@ if TYPE_CHECKING:
 
 
 class Session:
-    """``db``/``now`` as given on the command line (None: from the environment); ``sources`` names
-    where each came from, for messages. A bad value is a UsageError naming its source, raised here,
-    before any command runs."""
+    """``db``/``now``/``tz`` as given on the command line (None: from the environment); the
+    ``*_source`` arguments name where each came from, for messages. A bad value is a UsageError
+    naming its source, raised here, before any command runs."""
 
     def __init__(
         self,
         db: str | None,
         now: str | None,
+        tz: str | None = None,
         *,
         db_source: str = "--db",
         now_source: str = "--now",
+        tz_source: str = "--tz",
         committed: list[str] | None = None,
     ) -> None:
-        from ..api import parse_now
+        from ..api import parse_now, parse_zone
 
         self.db = settings.database_path(db, db_source)
         if now is None:
             now, now_source = settings.now_text(), "SEG_NOW"
         self.now = parse_now(now, now_source)
+        if tz is None:
+            tz, tz_source = settings.tz_text(), "SEG_TZ"
+        self.zone = parse_zone(tz, tz_source)  # None: the database's setting
         self.committed = committed if committed is not None else []
         self._seg: Seg | None = None
 
@@ -43,7 +49,7 @@ class Session:
         if self._seg is None:
             from .. import api
 
-            self._seg = api.open(self.db, now=self.now)
+            self._seg = api.open(self.db, now=self.now, tz=self.zone)
         return self._seg
 
     def close(self) -> None:

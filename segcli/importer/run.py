@@ -62,7 +62,8 @@ def import_files(
     labels: list[str] | None = None,
 ) -> list[ImportSummary]:
     """Import customers from ``paths`` (``-`` for stdin) into ``store`` in one transaction: all of
-    the files or, if one fails, none of them. See SPEC §2 and §8.
+    the files or, if one fails, none of them. See SPEC §2 and §8. ``zone``: where a timestamp
+    written without an offset is a wall-clock time (None: UTC; SPEC §9), unless the profile says.
 
     Strict unless ``skip_invalid``: any invalid row raises ImportFailed and nothing is written.
     ``profile`` maps headers and values (with the command line's options laid over it); naive
