@@ -378,8 +378,10 @@ class Seg:
         store = self.store()
         columns = [f.column for f in fields]
         cursor = store.select_where(compiled.sql, compiled.params, columns, order, limit)
+        registry = store.registry()
+        keys = [registry.filter_name(f) for f in fields]  # the attribute Country is attr_country
         for row in cursor:
-            yield {f.name: _convert(f, v) for f, v in zip(fields, row, strict=True)}
+            yield {k: _convert(f, v) for k, f, v in zip(keys, fields, row, strict=True)}
 
     # --- campaign audiences -------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ from .fields import (
     Field,
     FieldRegistry,
     FieldType,
-    attribute_column,
     attribute_field,
     check_attribute_name,
 )
@@ -335,10 +334,12 @@ class Audiences:
         refs = self._refs(segments, "segment")
         excluded = self._refs(exclude, "excluded segment")
         registry = self.catalog.registry()
-        required = tuple(dict.fromkeys(registry.resolve(f, "field for --require").name for f in require))
+        required = tuple(
+            dict.fromkeys(registry.filter_name(registry.resolve(f, "field for --require")) for f in require)
+        )
         if unique is not None and unique.strip().lower() not in UNIQUE_FIELDS:
             raise UsageError(f'--unique takes phone or email, not "{unique}"')
-        kept = None if columns is None else tuple(f.name for f in self.catalog.columns(columns))
+        kept = None if columns is None else tuple(map(registry.filter_name, self.catalog.columns(columns)))
         return Audience(
             0,
             name,
@@ -472,13 +473,15 @@ def _refit_segments(store: Store, f: Field) -> None:
     a DataError naming the segment: the change is refused, never a filter silently matching nobody."""
     from .operators import OPERATORS
 
+    registry = store.registry()
+    target = registry.attribute(f.name)  # the stored attribute; a condition on built-in country is never it
     for segment in store.segments():
         changed = False
         groups = []
         for group in segment.filter.groups:
             conditions = []
             for cond in group.conditions:
-                if cond.field.casefold() == f.name.casefold() or attribute_column(cond.field) == f.column:
+                if target is not None and registry.get(cond.field) == target:
                     where = f'segment "{segment.name}" has "{cond.to_text()}"'
                     if not OPERATORS[cond.op].applies_to(f):
                         raise DataError(

@@ -178,8 +178,8 @@ class _Plan:
             self.labels.append("after opt-outs")
             self.steps.append((self.exc_filters, list(self.rules)))
         for f in self.required:
-            self.rules.append(Condition(f.name, "set"))
-            self.labels.append(f"after --require {f.name}")
+            self.rules.append(Condition(registry.filter_name(f), "set"))
+            self.labels.append(f"after --require {registry.filter_name(f)}")
             self.steps.append((self.exc_filters, list(self.rules)))
         if self.unique is not None:
             self.labels.append(f"after --unique {self.unique.name}")
@@ -315,7 +315,8 @@ def export_audience(
 
     result = ExportResult(output, fmt, audience=plan.audience.name if plan.audience else None)
     fields = plan.fields
-    keys = [f.name for f in fields]
+    registry = catalog.registry()
+    keys = [registry.filter_name(f) for f in fields]  # names that read back: Country's is attr_country
     if fmt == "csv":
         expressions = compile_cells(fields, neutralize=not raw, dialect=catalog.dialect)
         convert: Callable[[Sequence], object] | None = None
@@ -400,7 +401,7 @@ def export_audience(
             "columns": keys,
             "format": fmt,
             "include_opted_out": plan.include_opted_out,
-            "require": [f.name for f in plan.required],
+            "require": [registry.filter_name(f) for f in plan.required],
             "unique": plan.unique.name if plan.unique is not None else None,
             "raw": raw,
             "week_start": clock.week_start,

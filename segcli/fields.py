@@ -192,6 +192,15 @@ class FieldRegistry:
         """The stored attribute ``name`` means (by its slug), never a built-in field."""
         return self._by_slug.get(slug(name) or "\0") or self._by_name.get(name.strip().lower())
 
+    def filter_name(self, f: Field) -> str:
+        """The name that reaches ``f`` in a filter and in ``--columns``: its name, unless that name
+        means something else here (the older Shopify export's attribute ``Country`` is the built-in
+        ``country`` in a filter), then its slug (``attr_country``). A filter's normalized text and
+        a stored filter name fields this way, so that reading them back reaches the same field."""
+        if f.builtin or self.get(f.name) == f:
+            return f.name
+        return slug(f.name) or f.name
+
     def names(self) -> list[str]:
         builtin = [n for f in BUILTIN_FIELDS for n in (f.name, *f.aliases)]
         return builtin + [a.name for a in self.attributes.values()]

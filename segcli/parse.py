@@ -260,6 +260,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry, context: ValueCon
             end,
         )
 
+    fname = registry.filter_name(field)  # the attribute Country is attr_country, as the built-in takes Country
     if operator.shape is Shape.DURATION:
         dur = next(predicate.find_data("duration"))
         first, last = dur.children[0], dur.children[-1]
@@ -270,9 +271,9 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry, context: ValueCon
                 seconds = _whole_days(words, seconds, months)
         except InvalidValue as exc:
             raise FilterError(str(exc), text, first.start_pos, last.end_pos) from None
-        return Condition(field.name, op, (), negated, seconds or None, months or None)
+        return Condition(fname, op, (), negated, seconds or None, months or None)
     if operator.shape is Shape.PERIOD:
-        return Condition(field.name, op, (_period(next(predicate.find_data("period")), text),), negated)
+        return Condition(fname, op, (_period(next(predicate.find_data("period")), text),), negated)
 
     values = [c for c in predicate.find_data("value")]
     normalized = tuple(_value(v.children[0], field, op, text, context) for v in values)
@@ -286,7 +287,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry, context: ValueCon
             tree.meta.start_pos,
             tree.meta.end_pos,
         )
-    return Condition(field.name, op, normalized, negated)
+    return Condition(fname, op, normalized, negated)
 
 
 def _after(first: object, second: object) -> bool:

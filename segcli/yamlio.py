@@ -623,13 +623,15 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
         for group in s.filter.groups:
             used.update(f.column for c in group.conditions if (f := registry.get(c.field)) is not None)
     attributes = {}
-    for f in sorted(registry.attributes.values(), key=lambda f: (f.name.lower(), f.name)):
+    # Keyed by the name a filter reaches it by: Country, named like a built-in field, is attr_country.
+    named = [(registry.filter_name(f), f) for f in registry.attributes.values()]
+    for key, f in sorted(named, key=lambda kf: (kf[0].lower(), kf[0])):
         if names and f.column not in used:
             continue
         spec: dict = {"type": str(f.type)}
         if f.enum_values:
             spec["values"] = list(f.enum_values)
-        attributes[f.name] = spec
+        attributes[key] = spec
     doc: dict = {}
     if attributes:
         doc["attributes"] = attributes

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, run, snapshot, write
 
 import segcli
 
@@ -135,6 +135,86 @@ def test_shopify_older_export_is_keyed_by_email_and_nobody_consented():
         assert c["phone"] == (e164(row["Phone"], row["Country Code"]) if row["Phone"] else None)
         assert c["marketing_opt_out"] is True  # no Accepts SMS Marketing column: no consent (SPEC §14)
         assert c["Accepts Marketing"] == (row["Accepts Marketing"] == "yes")
+
+
+def _matching(where: str) -> set[str]:
+    r = run("filter", "--where", where, "--format", "jsonl", "--columns", "id")
+    assert r.code == 0, (where, r)
+    return {json.loads(line)["id"] for line in r.out.splitlines()}
+
+
+def test_the_older_shopify_country_attribute_is_reached_by_its_slug(tmp_path):
+    """The older export's Country is an attribute (SPEC §8) whose slug is attr_country (§14):
+    the slug reaches it everywhere, while the name Country stays the built-in field."""
+    imported("shopify_customers_export_legacy.csv", "shopify")
+    # two customers with a built-in country and no Country attribute, to tell the two apart
+    write(tmp_path / "more.csv", "id,country\nx1,Oman\nx2,GB\n")
+    assert run("import", str(tmp_path / "more.csv")).code == 0
+    raw = rows("shopify_customers_export_legacy.csv")
+
+    def having(test) -> set[str]:
+        return {r["Email"].lower() for r in raw if test(r)}
+
+    everyone = having(lambda r: True) | {"x1", "x2"}
+    expected = {
+        'attr_country = "United Kingdom"': having(lambda r: r["Country"] == "United Kingdom"),
+        "attr_country starts with united": having(lambda r: r["Country"].lower().startswith("united")),
+        'attr_country in (Oman, "saudi arabia")': having(lambda r: r["Country"] in ("Oman", "Saudi Arabia")),
+        "attr_country is set": having(lambda r: r["Country"] != ""),
+        "attr_country is not set": {"x1", "x2"},
+        'not attr_country = "United Kingdom"': everyone - having(lambda r: r["Country"] == "United Kingdom"),
+        # the name, like the built-in's, is the built-in field (its value read as a country)
+        'Country = "United Kingdom"': having(lambda r: r["Country Code"] == "GB") | {"x2"},
+        "country is set": everyone,
+    }
+    for where, ids in expected.items():
+        assert _matching(where) == ids, where
+    assert len(expected['attr_country = "United Kingdom"']) == 4
+
+    # saved, shown and read back, it still means the attribute
+    assert run("create", "UK", "--where", 'attr_country = "United Kingdom"').code == 0
+    shown = run("show", "UK", "--sql")
+    assert 'attr_country = "United Kingdom"' in shown.out and "c.attr_attr_country" in shown.out, shown
+    assert "c.country" not in shown.out
+    assert run("count", "UK").out == "4\n"
+    members = run("members", "UK", "--columns", "id,attr_country,country", "--format", "json")
+    by_email = {r["Email"].lower(): r for r in raw}
+    listed = json.loads(members.out)  # keyed by the name that reads back, beside the built-in country
+    assert [(m["attr_country"], m["country"]) for m in listed] == [
+        (by_email[m["id"]]["Country"], by_email[m["id"]]["Country Code"]) for m in listed
+    ]
+    assert {m["attr_country"] for m in listed} == {"United Kingdom"} and len(listed) == 4
+
+    # --require and a saved audience's columns and requirements mean the attribute too
+    assert run("create", "Anyone", "--where", "country is set").code == 0
+    sent = run(
+        "export", "Anyone", "-o", "-", "--include-opted-out", "--require", "attr_country", "-c", "id,attr_country"
+    )
+    assert sent.code == 0 and "after --require attr_country" in sent.err, sent
+    written = list(csv.DictReader(io.StringIO(sent.out)))
+    assert {(w["id"], w["attr_country"]) for w in written} == {(r["Email"].lower(), r["Country"]) for r in raw}
+    made = run("audience", "create", "A", "--segment", "Anyone", "--require", "attr_country")
+    assert made.code == 0, made
+    assert run("audience", "create", "B", "--segment", "Anyone", "--columns", "id,attr_country").code == 0
+    for audience in ("A", "B"):
+        sent = run("export", "--audience", audience, "-o", "-")
+        assert sent.code == 0, sent
+    shown = json.loads(run("audience", "show", "A", "--json").out)
+    assert shown["require"] == ["attr_country"], shown
+
+    # seg dump | seg apply - changes nothing, and the dump reads back as the same attribute elsewhere
+    dumped = run("dump")
+    assert dumped.code == 0 and "  attr_country:\n    type: text\n" in dumped.out, dumped
+    before = snapshot()
+    applied = run("apply", "-", stdin=dumped.out)
+    assert applied.code == 0 and "0 changes" in applied.out + applied.err, applied
+    assert snapshot() == before
+    other = str(tmp_path / "other.db")
+    assert run("--db", other, "apply", "-", stdin=dumped.out).code == 0
+    r = run("--db", other, "import", str(EXPORTS / "shopify_customers_export_legacy.csv"), "--profile", "shopify")
+    assert r.code == 0, r
+    assert run("--db", other, "count", "UK").out == "4\n"
+    assert run("--db", other, "dump").out == dumped.out
 
 
 def _ruby_hash(text: str) -> dict:

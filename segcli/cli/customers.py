@@ -160,13 +160,13 @@ def customers_show(
     else:
         registry, zone = db.registry(), db.zone
 
-        def shown(name: str, value: object) -> str:  # instants in the zone in force, with the offset
-            f = registry.get(name)
+        def shown(name: str, value: object, attribute: bool = False) -> str:  # instants in the zone, with offset
+            f = registry.attribute(name) if attribute else registry.get(name)
             return cell(local_time(value, zone) if f is not None and f.type is FieldType.DATE else value)
 
         fields = [(k, v) for k, v in customer.items() if k not in ("attributes", "segments", "segment_errors")]
         rows = [{"field": k, "value": shown(k, v)} for k, v in fields]
-        rows += [{"field": k, "value": shown(k, v)} for k, v in customer["attributes"].items()]
+        rows += [{"field": k, "value": shown(k, v, True)} for k, v in customer["attributes"].items()]
         rows.append({"field": "segments", "value": ", ".join(customer["segments"]) or "(none)"})
         if customer["segment_errors"]:
             failed = ", ".join(e["segment"] for e in customer["segment_errors"])

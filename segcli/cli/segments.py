@@ -159,8 +159,10 @@ OutFormat = Annotated[MembersFormat, typer.Option("--format", "-f")]
 
 def _print_members(db: api.Seg, names, exclude, where, columns, sort, limit, fmt: MembersFormat) -> None:
     fields = db.columns(split_columns(columns))
-    keys = [f.name for f in fields]
-    instants = {f.name for f in fields if f.type is FieldType.DATE}  # a table shows them in the zone
+    registry = db.registry()
+    keys = [registry.filter_name(f) for f in fields]  # the attribute Country is attr_country, not the built-in
+    # a table shows instants in the zone
+    instants = {k for k, f in zip(keys, fields, strict=True) if f.type is FieldType.DATE}
     if fmt is MembersFormat.table and is_terminal():
         total = db.count_filter(where) if where is not None else db.count(names, exclude)
         rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=50 if limit is None else limit)
