@@ -161,6 +161,21 @@ def test_members_formats_columns_sort_limit(sample_db):
     assert r.code == 2 and 'unknown column "nope"' in r.err
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["members", "Gold Tier in Oman"], ["filter", "--where", "tier = gold"], ["history"]],
+    ids=["members", "filter", "history"],
+)
+@pytest.mark.parametrize("limit", ["99999999999999999999", "9223372036854775808", "-1"])
+def test_an_out_of_range_limit_is_a_usage_error_naming_it(sample_db, command, limit):
+    """--limit past a 64-bit signed integer, or negative, is exit 2 naming the option: never a
+    "datatype mismatch" from the database or an internal OverflowError."""
+    r = run(*command, "--limit", limit)
+    assert r.code == 2 and "--limit" in r.err, r
+    assert "database error" not in r.err and "internal error" not in r.err
+    assert run(*command, "--limit", "9223372036854775807").code == 0  # the largest is fine
+
+
 def test_filter_counts_lists_and_saves(sample_db):
     r = run(
         "filter",

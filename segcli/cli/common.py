@@ -91,6 +91,19 @@ Names = Annotated[list[str], typer.Argument(metavar="NAME", help="Segment names.
 Exclude = Annotated[list[str], typer.Option(*EXCLUDE.flags, help=EXCLUDE.help, autocompletion=complete_segment)]
 Columns = Annotated[str | None, typer.Option("--columns", "-c", help="Comma-separated fields and attributes.")]
 
+#: The largest --limit: the engines take a 64-bit signed integer, so a larger one is a usage error
+#: naming the option, not a database or internal error.
+LIMIT_MAX = 2**63 - 1
+
+
+def limit_option(help: str, smallest: int = 0) -> typer.models.OptionInfo:
+    """``--limit N`` / ``-n N``, the same for every command that takes it: N from ``smallest`` to
+    ``LIMIT_MAX``, anything else a usage error (exit 2) that names the option."""
+    return typer.Option("--limit", "-n", min=smallest, max=LIMIT_MAX, help=help)
+
+
+Limit = Annotated[int | None, limit_option("Show at most N.")]
+
 
 def split_columns(columns: str | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()] if columns else None

@@ -10,7 +10,7 @@ import typer
 from ..errors import UsageError
 from ..render import local_time, note, print_json, table
 from .audiences import complete_audience
-from .common import Columns, Exclude, complete_segment, seg, split_columns
+from .common import Columns, Exclude, complete_segment, limit_option, seg, split_columns
 from .session import after_commit
 
 
@@ -98,7 +98,7 @@ def export(
 def history(
     ctx: typer.Context,
     json_: Annotated[bool, typer.Option("--json")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show the newest N.")] = None,
+    limit: Annotated[int | None, limit_option("Show the newest N.", smallest=1)] = None,
 ) -> None:
     """Recorded exports, newest first: when, which segments (filters as they were), count, file."""
     db = seg(ctx)

@@ -12,7 +12,7 @@ from .. import api
 from ..errors import UsageError
 from ..fields import FieldType
 from ..render import is_terminal, local_time, local_times, note, print_json, printable, say, table, why_lines
-from .common import Columns, Exclude, Names, Where, complete_segment, seg, split_columns
+from .common import Columns, Exclude, Limit, Names, Where, complete_segment, seg, split_columns
 from .fast import fail_for_segments
 from .options import JSON
 
@@ -153,7 +153,6 @@ class MembersFormat(StrEnum):
 
 
 Sort = Annotated[str | None, typer.Option("--sort", help="Sort by this field (-field: descending); default id.")]
-Limit = Annotated[int | None, typer.Option("--limit", "-n", min=0, help="Show at most N.")]
 OutFormat = Annotated[MembersFormat, typer.Option("--format", "-f")]
 
 
