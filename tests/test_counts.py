@@ -58,8 +58,9 @@ def test_snapshots_give_list_its_change_and_sparkline_and_show_its_history(sampl
     assert r.code == 0, r
     shown = json.loads(r.out)
     assert shown["history"] == [{"at": d, "count": c["New This Week"]} for d, c in zip(DAYS, counts, strict=True)]
+    local = ["2026-11-20 00:00 +00:00", "2026-11-25 00:00 +00:00", "2026-11-29 12:00 +00:00"]  # human output
     assert run("show", "New This Week", "--history").out.splitlines()[1:] == [
-        f"{d}\t{c['New This Week']}" for d, c in zip(DAYS, counts, strict=True)
+        f"{d}\t{c['New This Week']}" for d, c in zip(local, counts, strict=True)
     ]
     # A renamed segment keeps its history (by identity); a deleted one takes it along.
     assert run("edit", "New This Week", "--rename", "Fresh").code == 0
@@ -84,10 +85,30 @@ def test_show_history_draws_a_chart_on_a_terminal(sample_db):
     assert run("snapshot").code == 0
     code, shown = on_terminal("show", name, "--history")
     assert code == 0, shown
-    assert "┤" in shown and "└" in shown and "█" in shown and "2026-11-29T12:00:00Z" in shown
+    assert "┤" in shown and "└" in shown and "█" in shown and "2026-11-29 12:00 +00:00" in shown
     assert "\u202e" not in shown and "Evil [/] \\u202e name" in shown  # escaped, markup shown as text
     code, shown = on_terminal("show", "Gold Tier in Oman", "--history")
     assert code == 0 and "1 snapshot" in shown, shown
+
+
+def test_show_history_writes_instants_in_the_zone_with_the_offset(sample_db):
+    """Human output writes instants as local time with the offset (SPEC §9), the chart's labels
+    and the piped lines alike; --json stays UTC."""
+    for at in ("2026-11-20T00:00:00Z", "2026-11-29T04:00:00Z"):
+        assert run("--now", at, "snapshot").code == 0
+    counts = [p["count"] for p in json.loads(run("show", "New This Week", "--history", "--json").out)["history"]]
+    piped = run("--tz", "Asia/Muscat", "show", "New This Week", "--history")
+    assert piped.code == 0, piped
+    assert piped.out.splitlines() == [
+        "at\tcount",
+        f"2026-11-20 04:00 +04:00\t{counts[0]}",
+        f"2026-11-29 08:00 +04:00\t{counts[1]}",
+    ]
+    code, drawn = on_terminal("--tz", "Asia/Muscat", "show", "New This Week", "--history")
+    assert code == 0 and "2026-11-20 04:00 +04:00" in drawn and "2026-11-29 08:00 +04:00" in drawn, drawn
+    assert "Z" not in drawn.split("└")[1]
+    as_json = json.loads(run("--tz", "Asia/Muscat", "show", "New This Week", "--history", "--json").out)
+    assert [p["at"] for p in as_json["history"]] == ["2026-11-20T00:00:00Z", "2026-11-29T04:00:00Z"]
 
 
 def test_list_counts_are_fresh_after_any_write_by_any_program(sample_db):

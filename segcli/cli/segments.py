@@ -121,14 +121,16 @@ def _show_history(db: api.Seg, name: str, count: int | None, json_: bool) -> Non
     series = db.history_of(name)
     if json_:
         print_json({"name": name, "count": count, "history": series})
-    elif is_terminal():
+        return
+    local = list(local_times(series, {"at"}, db.zone))  # human output: local time with the offset (SPEC §9)
+    if is_terminal():
         now = "cannot be counted" if count is None else f"{count:,} customers now"
         chart(
             f"{name}: {now}; {len(series)} snapshot{'s' if len(series) != 1 else ''}",
-            [(p["at"], p["count"]) for p in series],
+            [(p["at"], p["count"]) for p in local],
         )
     else:
-        table(series, ["at", "count"])
+        table(local, ["at", "count"])
 
 
 def count(
