@@ -76,6 +76,14 @@ class ImportFailed(DataError):
         self.problems = problems
 
 
+class OutputClosed(DataError):
+    """Standard output closed before everything was written (``seg members X | head -1``): the
+    reader has only part of it, so the command did not succeed (SPEC §13)."""
+
+    def __init__(self, message: str = "standard output was closed before everything was written") -> None:
+        super().__init__(message)
+
+
 class AfterCommitError(DataError):
     """A failure after the change was committed (a rejects file or a summary that could not be
     written): the message says what was committed, so nobody runs it again thinking it undone."""

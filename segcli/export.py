@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 from . import faults, membership, settings
 from .atomic import AtomicFile, check_target
 from .compile import Compiled, compile_audience, compile_cells, compile_waterfall
-from .errors import UsageError
+from .errors import OutputClosed, UsageError
 from .fields import Field, FieldType
 from .model import UNIQUE_FIELDS, Audience, Condition, Filter, Segment
 from .render import CsvWriter
@@ -427,8 +427,13 @@ def export_audience(
 
     if output == "-":
         out = stdout or sys.stdout.buffer
-        export_rows(out)
-        out.flush()
+        try:
+            export_rows(out)
+            out.flush()
+        except BrokenPipeError:  # `seg export X -o - | head -1`: part of the rows, so no record
+            raise OutputClosed(
+                "standard output was closed before every row was written; the export was not recorded"
+            ) from None
         with store.transaction("export", **record_wait):
             save_record()
             keep_membership()

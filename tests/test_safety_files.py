@@ -443,6 +443,45 @@ def test_a_broken_pipe_after_a_committed_import_says_what_was_committed(seg_env)
     assert len(snapshot()["customers"]) == 300
 
 
+def _to_a_gone_reader(*args: str) -> subprocess.CompletedProcess:
+    """``seg ARGS | head -0``: the reader is gone before seg writes anything."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([*SEG, *args], stdout=write_end, stderr=subprocess.PIPE, text=True, env=os.environ)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["members", VIP, "--format", "csv"],
+        ["members", VIP],
+        ["filter", "--where", "tags contains VIP", "--format", "csv"],
+        ["show", VIP, "--history"],
+        ["count", VIP],
+    ],
+    ids=["members-csv", "members-table", "filter-csv", "show", "count"],
+)
+def test_a_reader_that_goes_away_is_one_line_on_stderr_and_exit_1(sample_db, args):
+    r = _to_a_gone_reader(*args)
+    assert r.returncode == 1, r
+    # one line (after the count that `filter` notes first), and no second report at exit
+    assert r.stderr.splitlines()[-1] == "seg: error: standard output was closed before everything was written", r
+    assert r.stderr.count("\n") == (2 if args[0] == "filter" else 1), r
+
+
+def test_an_export_to_a_reader_that_goes_away_is_not_recorded_and_says_so(sample_db):
+    r = _to_a_gone_reader("export", VIP, "-o", "-")
+    assert r.returncode == 1, r
+    assert r.stderr.splitlines()[-1] == (
+        "seg: error: standard output was closed before every row was written; the export was not recorded"
+    ), r
+    assert "Traceback" not in r.stderr
+    assert json.loads(run("history", "--json").out) == []
+
+
 def test_a_rejects_file_that_cannot_be_written_at_the_end_says_the_import_was_committed(shop, monkeypatch):
     folder, bad = shop
     replace = os.replace

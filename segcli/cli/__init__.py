@@ -52,6 +52,16 @@ def error(message: str, details: list[str] | tuple[str, ...] = ()) -> None:
         pass
 
 
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null once its reader has gone, so that Python's flush at exit
+    does not report the same broken pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's buffer): nothing to silence
+        pass
+
+
 def main() -> None:
     """Console entry point: run the app, and turn any SegError into stderr text and exit status."""
     previous = {}
@@ -86,7 +96,7 @@ def main() -> None:
 
 
 def _main() -> None:
-    from ..errors import AfterCommitError, FilterError, Interrupted, SegError
+    from ..errors import AfterCommitError, FilterError, Interrupted, OutputClosed, SegError
 
     committed: list[str] = []  # operations the command committed: a later failure must say so
 
@@ -128,18 +138,18 @@ def _main() -> None:
             error(f"bad filter: {exc.message}", details)
         elif isinstance(exc, AfterCommitError):
             error(exc.message, exc.details)
+        elif isinstance(exc, OutputClosed):
+            _silence_stdout()  # what is left in its buffer is nobody's: no second error at exit
+            error(after(exc.message))
         else:
             error(after(exc.message), exc.details)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
-        # The reader went away (`seg count X | head`): not an error of ours, unless something was
-        # committed and its summary is lost.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        if committed:
-            error(after("its summary could not be written (broken pipe)"))
-            sys.exit(1)
-        sys.exit(0)
+        # The reader went away (`seg count X | head -0`): part of the output is lost, so the
+        # command did not succeed (SPEC §13), and if something was committed the message says so.
+        _silence_stdout()
+        error(after(OutputClosed().message))
+        sys.exit(1)
     except OSError as exc:
         error(after(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"))
         sys.exit(1)

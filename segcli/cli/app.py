@@ -6,16 +6,36 @@ command's ``Session`` (``ctx.obj``), opened on first use and closed as a click c
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
 from . import analysis, audiences, code, config, customers, exports, profiles, segments
 from .options import GLOBAL
 from .session import Session
 
+
+class _Commands(TyperGroup):
+    """seg's commands. Standard output that closes under one (``seg members X | head -1``) is
+    reported as seg's error, one line and exit 1 (click would exit 1 and say nothing)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from ..errors import OutputClosed
+
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # what is still buffered fails here, not unreported at exit
+        except BrokenPipeError:
+            raise OutputClosed() from None
+        return result
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="Customer segments in SQLite: who is in this segment right now?",
     no_args_is_help=True,
     add_completion=True,
