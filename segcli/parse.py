@@ -37,6 +37,8 @@ _FRIENDLY = {
     "LPAR": '"("',
     "RPAR": '")"',
     "COMMA": '","',
+    "DAYS_AGO": "a value",  # a relative day (`30 days ago`, `in 3 days`) is one kind of value
+    "IN_DAYS": "a value",
 }
 
 
@@ -253,7 +255,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry, context: ValueCon
         )
         allowed = [o.shown for o in applicable(field)]
         raise FilterError(
-            f'"{spelled.lower()}" does not apply to {field.name}, a {_type_name(field)} field '
+            f'"{spelled.lower()}" does not apply to {registry.filter_name(field)}, {_type_name(field)} field '
             f"(it takes: {', '.join(allowed)})",
             text,
             start,
@@ -303,7 +305,9 @@ def _after(first: object, second: object) -> bool:
 
 
 def _type_name(field: Field) -> str:
-    return "list" if field.is_list else str(field.type)
+    """The field's kind with its article, as a message reads it: ``a list``, ``an enum``."""
+    name = "list" if field.is_list else str(field.type)
+    return ("an " if name[0] in "aeiou" else "a ") + name
 
 
 def _period(tree: Tree, text: str) -> Period:

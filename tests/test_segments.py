@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -119,7 +120,24 @@ FILTER_ERRORS = [
     ("name = 'unclosed", "unclosed quote", None),
     ("created_at within last 3 fortnights", '"3 fortnights" is not a duration', None),
     ("", "the filter is empty", None),
+    ("tier in ()", 'unexpected ")": expected a value', None),
+    ("tags contains any ()", 'unexpected ")": expected a value', None),
+    ("name starts with", "the filter ends too soon: expected a value", None),
+    ("tier > gold", '">" does not apply to tier, an enum field', None),
 ]
+
+
+def test_filter_errors_speak_the_users_words_not_the_grammars(sample_db):
+    """No grammar token names (DAYS_AGO, IN_DAYS, WORD, $END...) and the right article."""
+    broken = ["tier in ()", "tags contains all (a,", "name starts with", "created_at before", "tier =", "tier"]
+    broken += ["tier > gold", "tags > 3", "created_at between 2026-01-01", "tier in (a b)", "(tier = gold"]
+    for where in broken:
+        r = run("filter", "--where", where)
+        assert r.code == 2, (where, r)
+        message = r.err.splitlines()[0].lower()
+        for token in ("days_ago", "in_days", "word", "string", "$end", "lpar", "rpar", "comma", '"op"'):
+            assert token not in message, (where, message)
+        assert not re.search(r"\ba [aeiou]", message), (where, message)
 
 
 @pytest.mark.parametrize(("where", "message", "caret"), FILTER_ERRORS, ids=[f[0] or "empty" for f in FILTER_ERRORS])
