@@ -633,14 +633,12 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
             spec["values"] = list(f.enum_values)
         attributes[key] = spec
     doc: dict = {}
-    if attributes:
+    if attributes or not names:  # every section, empty ones too (SPEC §14)
         doc["attributes"] = attributes
-    if not names:  # every section (SPEC §14); a dump of some segments is those and what they use
+    if not names:  # a dump of some segments is those and what they use
         import json
 
-        profiles = [json.loads(definition) for _, definition in store.profiles()]
-        if profiles:
-            doc["profiles"] = profiles
+        doc["profiles"] = [json.loads(definition) for _, definition in store.profiles()]
     segs = []
     for s in chosen:
         item = {"name": s.name}
@@ -650,9 +648,7 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
         segs.append(item)
     doc["segments"] = segs
     if not names:  # every section (SPEC §14): the audiences too
-        audiences = [_audience_item(a) for a in sorted(store.audiences(), key=lambda a: (name_key(a.name), a.name))]
-        if audiences:
-            doc["audiences"] = audiences
+        doc["audiences"] = [_audience_item(a) for a in sorted(store.audiences(), key=lambda a: (name_key(a.name), a.name))]
     return yaml.dump(
         doc, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=_NEVER_WRAP, default_flow_style=False
     )

@@ -15,13 +15,49 @@ import segcli
 def test_dump_is_block_style_in_name_order(sample_db):
     run("create", "Alpha", "--where", "tier in (gold, silver) and lifetime_value > 100")
     text = run("dump").out
-    assert "{" not in text and "[" not in text  # no flow style: one value a line
+    # no flow style, one value a line; only an empty section is written as [] (no profiles here)
+    assert "{" not in text and [line for line in text.splitlines() if "[" in line] == ["profiles: []", "audiences: []"]
     assert "  tier:\n    type: enum\n    values:\n      - gold\n      - silver\n      - bronze\n" in text
     names = re.findall(r"^  - name: (.*)$", text, re.M)
     assert names == sorted(names, key=str.casefold) and names[0] == "Alpha"
     attributes = list(yaml.safe_load(text)["attributes"])
     assert attributes == sorted(attributes)
     assert "  - name: Alpha\n    where: tier in (gold, silver) and lifetime_value > 100\n" in text
+
+
+def _every_section(text: str) -> dict:
+    doc = yaml.safe_load(text)
+    assert list(doc) == ["attributes", "profiles", "segments", "audiences"], text
+    return doc
+
+
+def test_dump_writes_every_section_even_empty_and_reads_back_unchanged(tmp_path, seg_env):
+    """SPEC §14: seg dump writes every section; empty ones as empty lists or maps, so that
+    seg dump | seg apply --prune - on the same database changes nothing."""
+    assert run("import", str(write(tmp_path / "c.csv", "id,name\na,Ann\n"))).code == 0
+    dumped = run("dump")
+    assert dumped.code == 0 and _every_section(dumped.out) == {
+        "attributes": {},
+        "profiles": [],
+        "segments": [],
+        "audiences": [],
+    }, dumped
+    assert run("create", "Ann", "--where", "name = Ann").code == 0
+    doc = _every_section(run("dump").out)
+    assert [s["name"] for s in doc["segments"]] == ["Ann"] and doc["audiences"] == doc["profiles"] == []
+    assert run("audience", "create", "Everyone", "--segment", "Ann").code == 0
+    assert run("apply", "-", stdin="profiles:\n  - name: inbox\n    columns: {phone: Mobile}\n").code == 0
+    assert run("attributes", "define", "tier", "--type", "enum", "--values", "gold,silver").code == 0
+    for prune in ([], ["--prune"]):
+        text = run("dump").out
+        doc = _every_section(text)
+        assert (list(doc["attributes"]), len(doc["profiles"]), len(doc["audiences"])) == (["tier"], 1, 1)
+        before = snapshot()
+        r = run("apply", *prune, "-", stdin=text)
+        assert r.code == 0 and r.out == "" and "0 changes" in r.err, (prune, r)
+        assert snapshot() == before
+    # a dump of named segments stays those and what they use
+    assert list(yaml.safe_load(run("dump", "Ann").out)) == ["segments"]
 
 
 def test_the_same_definitions_dump_the_same_whatever_their_history(tmp_path):
