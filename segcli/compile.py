@@ -169,7 +169,7 @@ class Dialect:
         return f"CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
 
     def neutralized_cell(self, column: str) -> str:
-        """``export.neutralize`` in SQL: text that starts like a spreadsheet formula gets a leading
+        """``render.neutralize`` in SQL: text that starts like a spreadsheet formula gets a leading
         ``'`` unless it is a sign followed by a plain number or phone number. GLOB looks at the
         whole value, with no substrings made: every phone number (``+968...``) takes the second
         test, and this way it costs a quarter less. The lines inside a cell are guarded by the

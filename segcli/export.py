@@ -20,7 +20,6 @@ import heapq
 import io
 import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,7 +35,7 @@ from .compile import Compiled, compile_audience, compile_cells, compile_waterfal
 from .errors import OutputClosed, UsageError
 from .fields import Field, FieldType
 from .model import UNIQUE_FIELDS, Audience, Condition, Filter, Segment
-from .render import CsvWriter
+from .render import CsvWriter, guard_lines_of_row, neutralize
 from .timeutil import Clock, format_instant, stamp
 
 if TYPE_CHECKING:
@@ -44,35 +43,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 FORMATS = ("csv", "jsonl")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# A sign, then only digits, spaces, dots, parentheses and dashes, with a digit: -5, +968 9123 4567.
-_SIGNED_PLAIN = re.compile(r"[+-][0-9 ().\-]*[0-9][0-9 ().\-]*")
-# Where a line inside a cell starts like a formula: just after a CR or LF, before = + - @ or tab.
-_INNER_LINE_START = re.compile(r"(?<=[\r\n])(?=[=+\-@\t])")
-
 Progress = Callable[[int, int], None]
-
-
-def neutralize(text: str) -> str:
-    """A CSV cell a spreadsheet will not run: text that starts like a formula gets a leading ``'``,
-    unless it is plainly a number or a phone number (``-5``, ``+96891234567``), and so does every
-    line inside it (SPEC §13): see ``guard_lines``. The export applies the first rule in SQL
-    (``Dialect.neutralized_cell``) and the second to the rare cells that hold a line break."""
-    text = guard_lines(text)
-    if text.startswith(_FORMULA_START) and not _SIGNED_PLAIN.fullmatch(text):
-        return "'" + text
-    return text
-
-
-def guard_lines(text: str) -> str:
-    """Each line inside ``text`` that starts like a formula (``=``, ``+``, ``-``, ``@``, tab just
-    after a CR or LF) gets a ``'`` after its line break: a reader that splits lines, or a CR taken
-    for the end of a row, would start a cell there. Such a line is never "plainly a number"."""
-    return _INNER_LINE_START.sub("'", text) if "\n" in text or "\r" in text else text
-
-
-def _guard_lines_of_row(row: Sequence) -> list:
-    return [guard_lines(v) if isinstance(v, str) else v for v in row]
 
 
 @dataclass
@@ -337,7 +308,7 @@ def export_audience(
         text = io.TextIOWrapper(io.BufferedWriter(hashing, 1 << 16), encoding="utf-8", newline="")
         written = 0
         if convert is None:
-            writer = CsvWriter(text, multiline=None if raw else _guard_lines_of_row)
+            writer = CsvWriter(text, multiline=None if raw else guard_lines_of_row)
             writer.writerow(keys)
             for batch in _batches(rows):
                 writer.writerows(batch)

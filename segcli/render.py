@@ -84,6 +84,38 @@ def local_times(rows: Iterable[dict], instants: Collection[str], zone: tzinfo) -
         yield {k: local_time(v, zone) if k in instants else v for k, v in row.items()} if instants else row
 
 
+#: What starts a spreadsheet formula (SPEC §5); the CSV guard of ``export`` and ``members``.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A sign, then only digits, spaces, dots, parentheses and dashes, with a digit: -5, +968 9123 4567.
+_SIGNED_PLAIN = re.compile(r"[+-][0-9 ().\-]*[0-9][0-9 ().\-]*")
+# Where a line inside a cell starts like a formula: just after a CR or LF, before = + - @ or tab.
+_INNER_LINE_START = re.compile(r"(?<=[\r\n])(?=[=+\-@\t])")
+
+
+def neutralize(text: str) -> str:
+    """A CSV cell a spreadsheet will not run: text that starts like a formula gets a leading ``'``,
+    unless it is plainly a number or a phone number (``-5``, ``+96891234567``), and so does every
+    line inside it (SPEC §13): see ``guard_lines``. The export applies the first rule in SQL
+    (``Dialect.neutralized_cell``) and the second to the rare cells that hold a line break;
+    ``seg members --format csv`` applies both here (``write_rows``)."""
+    text = guard_lines(text)
+    if text.startswith(_FORMULA_START) and not _SIGNED_PLAIN.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def guard_lines(text: str) -> str:
+    """Each line inside ``text`` that starts like a formula (``=``, ``+``, ``-``, ``@``, tab just
+    after a CR or LF) gets a ``'`` after its line break: a reader that splits lines, or a CR taken
+    for the end of a row, would start a cell there. Such a line is never "plainly a number"."""
+    return _INNER_LINE_START.sub("'", text) if "\n" in text or "\r" in text else text
+
+
+def guard_lines_of_row(row: Sequence) -> list:
+    """``guard_lines`` on each text cell of a row (``CsvWriter``'s ``multiline`` for the export)."""
+    return [guard_lines(v) if isinstance(v, str) else v for v in row]
+
+
 class _Lines(list):
     """What a csv writer writes to: each row's line kept in a list (cheaper than a StringIO)."""
 
@@ -165,15 +197,22 @@ def write_tsv(rows: Iterator[dict], columns: Sequence[str], out: TextIO | None =
     return n
 
 
-def write_rows(rows: Iterable[dict], columns: Sequence[str], fmt: str, out: TextIO | None = None) -> int:
-    """Stream rows as csv, json (an array), jsonl or tsv; returns how many were written."""
+def write_rows(
+    rows: Iterable[dict], columns: Sequence[str], fmt: str, out: TextIO | None = None, *, guarded: Collection[str] = ()
+) -> int:
+    """Stream rows as csv, json (an array), jsonl or tsv; returns how many were written. In CSV the
+    cells of the ``guarded`` columns (text, not numbers) are ``neutralize``d, as an export's are
+    (SPEC §13); JSON and JSONL keep values as they are."""
     out = out or sys.stdout
     n = 0
     if fmt == "csv":
         writer = CsvWriter(out)
         writer.writerow(columns)
         remaining = iter(rows)
-        while batch := [[cell(r.get(c)) for c in columns] for r in islice(remaining, 1000)]:
+        shown = [(c, c in guarded) for c in columns]
+        while batch := [
+            [neutralize(cell(r.get(c))) if g else cell(r.get(c)) for c, g in shown] for r in islice(remaining, 1000)
+        ]:
             writer.writerows(batch)
             n += len(batch)
     elif fmt == "jsonl":

@@ -39,9 +39,9 @@ def test_a_cell_with_a_carriage_return_is_quoted(tmp_path):
     assert _rows(data.decode("utf-8")) == [["id", "name"], ["C1", "Sara\r'=1+2"], ["C2", "Li\r\nNa"], ["C3", "Mo"]]
     assert data.count(b"\n") == 5 and data.endswith(b"C3,Mo\n")  # rows still end with a bare LF
 
-    members = run("members", "All", "-c", "id,name", "--format", "csv")
+    members = run("members", "All", "-c", "id,name", "--format", "csv")  # the same writer and guard
     assert members.code == 0
-    assert _rows(members.out) == [["id", "name"], ["C1", "Sara\r=1+2"], ["C2", "Li\r\nNa"], ["C3", "Mo"]]
+    assert _rows(members.out) == [["id", "name"], ["C1", "Sara\r'=1+2"], ["C2", "Li\r\nNa"], ["C3", "Mo"]]
 
 
 def test_a_large_export_quotes_the_one_cell_with_a_carriage_return(tmp_path):
@@ -80,6 +80,36 @@ def test_the_formula_guard_applies_to_every_line_inside_a_cell(tmp_path):
     assert run("export", "All", "-o", str(target), "-c", "id,name", "--raw").code == 0
     got = {r[0]: r for r in _rows(target.read_bytes().decode("utf-8"))}
     assert got["L1"][1] == 'Sara\n=HYPERLINK("http://evil")' and got["L2"][1] == "=1+2\n+3\r-4\r\n\tx"
+
+
+def test_members_and_filter_csv_guard_formulas_as_an_export_does(tmp_path):
+    """SPEC §13: `seg members X --format csv > audience.csv` (the README's own example) is a CSV a
+    spreadsheet opens: the same guard as the export's; JSON and JSONL keep the values as stored."""
+    _import_jsonl(
+        tmp_path,
+        [
+            {"id": "F1", "name": "=SUM(A1)", "tags": ["@evil", "ok"], "score": -5, "note": "-5"},
+            {"id": "F2", "name": "@evil", "email": "x@example.com\n=cmd()", "score": 3, "note": "+1 (555) 0100"},
+            {"id": "F3", "name": "+cmd|' /C calc'!A0", "note": "-x"},
+        ],
+    )
+    assert run("create", "All", "-w", "id is set").code == 0
+    columns = "id,name,email,tags,score,note"
+    exported = run("export", "All", "-o", "-", "-c", columns, "--include-opted-out")
+    assert exported.code == 0, exported
+    expected = [
+        ["id", "name", "email", "tags", "score", "note"],
+        ["F1", "'=SUM(A1)", "", "'@evil,ok", "-5", "-5"],
+        ["F2", "'@evil", "x@example.com\n'=cmd()", "", "3", "+1 (555) 0100"],
+        ["F3", "'+cmd|' /C calc'!A0", "", "", "", "'-x"],
+    ]
+    assert _rows(exported.out) == expected
+    for args in (["members", "All"], ["filter", "--where", "id is set"]):
+        r = run(*args, "-c", columns, "--format", "csv")
+        assert r.code == 0 and r.out == exported.out, (args, r)
+        data = [json.loads(line) for line in run(*args, "-c", columns, "--format", "jsonl").out.splitlines()]
+        assert [d["name"] for d in data] == ["=SUM(A1)", "@evil", "+cmd|' /C calc'!A0"]  # raw
+        assert json.loads(run(*args, "-c", columns, "--format", "json").out)[0]["tags"] == ["@evil", "ok"]
 
 
 def test_rejects_keep_a_carriage_return_inside_its_cell(tmp_path):
@@ -172,7 +202,7 @@ def test_any_text_round_trips_through_a_csv_export_and_never_starts_a_formula(tm
     raw = run("--db", db, "export", "All", "-o", "-", "-c", ",".join(columns), "--include-opted-out", "--raw")
     assert _rows(raw.out) == [columns, *as_text]
     members_csv = run("--db", db, "members", "All", "-c", ",".join(columns), "--format", "csv")
-    assert _rows(members_csv.out) == [columns, *as_text]
+    assert members_csv.out == exported.out  # members' CSV is an export's, guard included
 
 
 def _as_cell(value: object) -> str:

@@ -231,7 +231,7 @@ def test_sql_and_python_neutralize_alike(text):
     """The export neutralizes the start of a cell in SQL and the lines inside it (rare) in Python:
     together they must give the Python rule, whatever lines the text holds."""
     from segcli.compile import Dialect
-    from segcli.export import guard_lines, neutralize
+    from segcli.render import guard_lines, neutralize
 
     conn = sqlite3.connect(":memory:")
     sql = Dialect().neutralized_cell("x")

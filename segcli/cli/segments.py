@@ -174,8 +174,9 @@ def _print_members(db: api.Seg, names, exclude, where, columns, sort, limit, fmt
     rows = db.members(names, exclude, where=where, columns=keys, sort=sort, limit=limit)
     if fmt is MembersFormat.table:
         write_rows(local_times(rows, instants, db.zone), keys, "tsv")
-    else:
-        write_rows(rows, keys, fmt.value)
+    else:  # CSV cells of text are guarded against spreadsheet formulas, as an export's (SPEC §13)
+        text = {k for k, f in zip(keys, fields, strict=True) if f.type not in (FieldType.NUMBER, FieldType.BOOLEAN)}
+        write_rows(rows, keys, fmt.value, guarded=text)
 
 
 def members(
