@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import SAMPLE_CSV, db_path, independent_rows, run, write
@@ -69,6 +69,30 @@ def test_snapshots_give_list_its_change_and_sparkline_and_show_its_history(sampl
     conn = sqlite3.connect(db_path())
     assert conn.execute("SELECT count(*) FROM segment_counts").fetchone()[0] == 3 * 5
     conn.close()
+
+
+def test_list_json_gives_each_change_and_the_trend_of_the_last_30_snapshots(sample_db):
+    """SPEC §10: seg list shows each count's change and a sparkline of the last 30 snapshots;
+    --json gives them as ``change`` and ``trend`` (the counts, oldest first), beside the old keys."""
+    customers = independent_rows(SAMPLE_CSV)
+    days = [datetime(2026, 10, 20, 12, tzinfo=UTC) + timedelta(days=i) for i in range(33)]
+
+    def new_this_week(at: datetime) -> int:
+        return sum(1 for c in customers if c["created"] and at - timedelta(days=7) <= c["created"] <= at)
+
+    for day in days:
+        assert run("--now", day.strftime("%Y-%m-%dT%H:%M:%SZ"), "snapshot").code == 0
+    assert run("create", "Unrecorded", "--where", "tier = gold").code == 0  # after every snapshot
+    later = days[-1] + timedelta(days=1)
+    r = run("--now", later.strftime("%Y-%m-%dT%H:%M:%SZ"), "list", "--json")
+    assert r.code == 0, r
+    items = {s["name"]: s for s in json.loads(r.out)}
+    new = items["New This Week"]
+    assert list(new) == ["name", "count", "filter", "description", "error", "change", "trend"]
+    assert new["trend"] == [new_this_week(d) for d in days[-30:]]
+    assert len(set(new["trend"])) > 1  # the counts move, so the order is checked
+    assert new["count"] == new_this_week(later) and new["change"] == new["count"] - new_this_week(days[-1])
+    assert items["Unrecorded"]["change"] is None and items["Unrecorded"]["trend"] == []
 
 
 def test_a_snapshot_at_the_same_instant_replaces_the_earlier(sample_db):

@@ -49,9 +49,9 @@ def list_segments(session: Session, json: bool) -> None:
     from ..render import print_json, signed, sparkline, table
 
     rows = session.seg.segments.list()
-    if json:
-        keys = ("name", "count", "filter", "description", "error")  # as before: the series is show --history's
-        print_json([{k: r[k] for k in keys} for r in rows])
+    if json:  # the change and the sparkline's counts too (SPEC §10); the whole series is show --history's
+        keys = ("name", "count", "filter", "description", "error", "change")
+        print_json([{**{k: r[k] for k in keys}, "trend": [p["count"] for p in r["history"]]} for r in rows])
     else:
         table(
             [
