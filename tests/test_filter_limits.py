@@ -65,7 +65,15 @@ def test_dates_at_the_ends_of_the_calendar_are_evaluated_exactly(edge_db, where,
     assert run("count", "Edge").out == f"{len(ids)}\n"
     listed = json.loads(run("list", "--json").out)
     assert listed == [
-        {"name": "Edge", "count": len(ids), "filter": listed[0]["filter"], "description": None, "error": None}
+        {
+            "name": "Edge",
+            "count": len(ids),
+            "filter": listed[0]["filter"],
+            "description": None,
+            "error": None,
+            "change": None,  # no snapshot yet
+            "trend": [],
+        }
     ]
     assert run("customers", "show", "first").code == 0
 
