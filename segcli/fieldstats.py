@@ -37,7 +37,8 @@ def describe_fields(store: Store, top: int = TOP_VALUES) -> list[dict]:
     """Every built-in field and custom attribute (in that order, attributes by name): ``name``,
     ``type``, ``aliases``, ``operators``, ``count`` (customers with a value) and ``top_values``
     (``[{"value", "count"}]``, most common first)."""
-    attributes = sorted(store.registry().attributes.values(), key=lambda f: f.name.lower())
+    registry = store.registry()
+    attributes = sorted(registry.attributes.values(), key=lambda f: f.name.lower())
     fields = list(BUILTIN_FIELDS) + attributes
     counts = store.field_counts(fields)
     out = []
@@ -47,7 +48,7 @@ def describe_fields(store: Store, top: int = TOP_VALUES) -> list[dict]:
             values = [{"value": _shown(f, v), "count": n} for v, n in store.top_values(f, top)]
         out.append(
             {
-                "name": f.name,
+                "name": registry.filter_name(f),  # as a filter names it: the older Shopify's Country is attr_country
                 "type": str(f.type),
                 "aliases": list(f.aliases),
                 "operators": operators_of(f),

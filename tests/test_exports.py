@@ -185,6 +185,11 @@ def test_the_older_shopify_country_attribute_is_reached_by_its_slug(tmp_path):
     ]
     assert {m["attr_country"] for m in listed} == {"United Kingdom"} and len(listed) == 4
 
+    # seg fields lists the name that reaches it, beside the built-in
+    fields = {f["name"]: f for f in json.loads(run("fields", "--json").out)}
+    assert fields["attr_country"]["type"] == "text" and "Country" not in fields
+    assert fields["attr_country"]["count"] == len(raw) and fields["country"]["type"] == "country"
+
     # --require and a saved audience's columns and requirements mean the attribute too
     assert run("create", "Anyone", "--where", "country is set").code == 0
     sent = run(
