@@ -648,7 +648,9 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
         segs.append(item)
     doc["segments"] = segs
     if not names:  # every section (SPEC §14): the audiences too
-        doc["audiences"] = [_audience_item(a) for a in sorted(store.audiences(), key=lambda a: (name_key(a.name), a.name))]
+        doc["audiences"] = [
+            _audience_item(a) for a in sorted(store.audiences(), key=lambda a: (name_key(a.name), a.name))
+        ]
     return yaml.dump(
         doc, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=_NEVER_WRAP, default_flow_style=False
     )
