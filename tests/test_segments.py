@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot
 
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
+
 NOW_DT = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
 
 
@@ -194,11 +196,13 @@ def test_why_explains_each_condition(sample_db):
     assert "✗ tier = gold" in text and "✓ country = OM" in text and "NOT in the segment" in text
 
 
-def test_show_sql_prints_parameters_not_values_in_sql(sample_db):
+def test_show_sql_prints_parameters_not_values_in_sql(sample_db, engine):
     r = run("show", "VIP Arabic Speakers", "--sql")
     assert r.code == 0
     sql = r.out.split("SQL:")[1].split("parameters:")[0]
-    assert ":p1" in sql and "vip" not in sql.lower() and "'ar'" not in sql  # values are bound
+    assert (
+        ("%(p1)s" if engine == "postgresql" else ":p1") in sql and "vip" not in sql.lower() and "'ar'" not in sql
+    )  # values are bound
     params = r.out.split("parameters:")[1].split("plan:")[0]
     assert "vip" in params and "'ar'" in params
     r = run("show", "New This Week", "--sql")
