@@ -64,8 +64,11 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
 class Server:
     """A running throwaway cluster in ``root`` (data in ``root/data``, socket in ``root``)."""
 
-    def __init__(self, root: Path, bin_dir: Path, user: pwd.struct_passwd | None) -> None:
+    def __init__(
+        self, root: Path, bin_dir: Path, user: pwd.struct_passwd | None, settings: dict[str, str] | None = None
+    ) -> None:
         self.root = root
+        self.settings = {**SETTINGS, **(settings or {})}
         self.bindir = bin_dir
         self.user = user
         self.data = root / "data"
@@ -101,7 +104,7 @@ class Server:
         )
         if made.returncode != 0:
             raise RuntimeError(f"initdb failed: {made.stderr or made.stdout}")
-        options = " ".join(f"-c {k}={v!r}" if v == "" else f"-c {k}={v}" for k, v in SETTINGS.items())
+        options = " ".join(f"-c {k}={v!r}" if v == "" else f"-c {k}={v}" for k, v in self.settings.items())
         options += f" -c unix_socket_directories={self.socket_dir}"
         started = self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start"
@@ -123,10 +126,24 @@ class Server:
         """libpq's keyword form, for psycopg and psql."""
         return f"host={self.socket_dir} user={SUPERUSER} dbname={database}"
 
+    def psql_command(self, database: str = "postgres") -> list[str]:
+        """psql (a client: root may run it) on a database, unaligned, tuples only, stopping on errors."""
+        return [
+            str(self.bindir / "psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            self.conninfo(database),
+        ]
+
     def psql(self, database: str, sql: str) -> str:
-        """Run SQL with psql (as root is fine: it is a client), returning its unaligned output."""
+        """Run SQL with psql, returning its output."""
         done = subprocess.run(
-            [str(self.bindir / "psql"), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.conninfo(database)],
+            self.psql_command(database),
             input=sql,
             capture_output=True,
             text=True,
@@ -137,9 +154,14 @@ class Server:
         return done.stdout
 
 
-def start(base: str | os.PathLike | None = None) -> Server:
-    """Start a throwaway server in a new folder (under ``base``, else the system's temp folder);
-    ``RuntimeError`` if the binaries are missing or it does not start."""
+#: For the benchmark: durable, as a real server is, with room for a million customers in memory.
+BENCH_SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on", "shared_buffers": "1GB"}
+
+
+def start(base: str | os.PathLike | None = None, settings: dict[str, str] | None = None) -> Server:
+    """Start a throwaway server in a new folder (under ``base``, else the system's temp folder),
+    with ``SETTINGS`` overridden by ``settings``; ``RuntimeError`` if the binaries are missing or
+    it does not start."""
     bin_dir = bindir()
     if bin_dir is None:
         raise RuntimeError(
@@ -150,7 +172,7 @@ def start(base: str | os.PathLike | None = None) -> Server:
     root = Path(tempfile.mkdtemp(prefix="seg-pg-", dir=base))
     if user is not None:
         os.chown(root, user.pw_uid, user.pw_gid)
-    server = Server(root, bin_dir, user)
+    server = Server(root, bin_dir, user, settings)
     try:
         server.start()
     except BaseException:
