@@ -2,8 +2,8 @@
 
 For each N, on the same generated CSV as the SQLite measures, as whole processes, medians:
 
-- `seg import` into a new schema  vs  seg's own SQLite import of the same file (target: within 2x),
-  with psql's `\\copy` of the flat CSV into a table of text columns shown beside it;
+- `seg import` into a new schema  vs  seg's own SQLite import of the same file, run in turns with
+  it (target: within 2x), with psql's `\\copy` of the flat CSV into a table of text columns beside it;
 - `seg count` of each example segment  vs  the same SQL typed into `psql` (target: within 1.5x);
   the counts must equal psql's and SQLite's;
 - `seg export "WhatsApp Opted-In"` with 16 columns  vs  psql's `\\copy (SELECT ...) TO` of the same
@@ -73,24 +73,30 @@ def bench_size(server: pgserver.Server, n: int, repeat: int, out: Path, sqlite: 
     psql = server.psql_command()
     results: dict = {"n": n}
 
-    import_runs, import_rss, copy_runs = [], 0, []
+    # Each PostgreSQL import is followed by seg's SQLite import of the same file, so that the two
+    # are compared over the same minutes of this shared, noisy machine.
+    import_runs, sqlite_runs, import_rss, copy_runs = [], [], 0, []
     header = csv_path.open(encoding="utf-8").readline().strip().split(",")
     flat = ", ".join(f'"{h}" text' for h in header)
+    sqlite_db = data / "seg-beside-pg.db"
+    example = str(ROOT / "segments.example.yaml")
     for _ in range(max(1, repeat // 2) if n >= 1_000_000 else repeat):
         server.psql("postgres", f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; DROP TABLE IF EXISTS flat")
-        subprocess.run(
-            [*seg, "--db", url, "apply", str(ROOT / "segments.example.yaml")], check=True, capture_output=True
-        )
+        subprocess.run([*seg, "--db", url, "apply", example], check=True, capture_output=True)
         t, rss, _ = run.measure([*seg, "--db", url, "import", str(csv_path)])
         import_runs.append(t)
         import_rss = max(import_rss, rss)
+        run.fresh(sqlite_db)
+        subprocess.run([*seg, "--db", str(sqlite_db), "apply", example], check=True, capture_output=True)
+        sqlite_runs.append(run.measure([*seg, "--db", str(sqlite_db), "import", str(csv_path)])[0])
         server.psql("postgres", f"CREATE TABLE flat ({flat})")
         t, _, _ = run.measure([*psql, "-c", f"\\copy flat FROM '{csv_path}' WITH (FORMAT csv, HEADER)"])
         copy_runs.append(t)
+    run.fresh(sqlite_db)
     server.psql("postgres", f"DROP TABLE flat; VACUUM ANALYZE {SCHEMA}.customers")
     results["import"] = {
         "seg": statistics.median(import_runs),
-        "sqlite": sqlite["import"]["seg"],
+        "sqlite": statistics.median(sqlite_runs),
         "copy": statistics.median(copy_runs),
         "rss_kib": import_rss,
     }
