@@ -26,8 +26,8 @@ from segcli.parse import parse_filter
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 EXAMPLES = 1500  # each example checks FILTERS_PER_EXAMPLE filters against its customers
-#: On PostgreSQL an example costs a server round trip per statement: fewer of them, the same filters.
-POSTGRES_EXAMPLES = 300
+#: On PostgreSQL an example costs server round trips: fewer examples (the suite's time), the same filters.
+POSTGRES_EXAMPLES = 200
 FILTERS_PER_EXAMPLE = 4
 
 # --- the population -----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -107,6 +106,8 @@ def lock_key(schema: str) -> int:
 def take_lock(conn: psycopg.Connection, key: int, operation: str, wait_ms: int) -> bool:
     """Take the writer lock in the open transaction, waiting up to ``wait_ms``; False if another
     holds it still (the transaction is then aborted: roll it back). Names this process first."""
+    import socket  # writers only: `seg count` does not pay for it
+
     host = re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname())[:24]
     conn.execute("SELECT set_config('application_name', %s, true)", (f"seg {operation} pid={os.getpid()} host={host}",))
     if conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,)).fetchone()[0]:
