@@ -31,7 +31,10 @@ from .store import Store, is_url, open_store
 
 if TYPE_CHECKING:
     from .export import ExportResult
+    from .fixtures import FixtureReport
     from .importer import ImportSummary
+    from .lint import LintReport
+    from .views import SegmentView
 
 
 def parse_now(text: str | None, name: str = "--now") -> datetime:
@@ -321,6 +324,74 @@ class Seg:
         from .yamlio import dump_document
 
         return dump_document(self.catalog, names)
+
+    # --- analysts' tools ----------------------------------------------------------------------
+
+    def lint(self, names: Sequence[str] = (), *, text: str | None = None, source: str = "<yaml>") -> LintReport:
+        """Findings about saved segments (all, or ``names``), or with ``text`` about the segments
+        of a YAML document, read but not applied (SPEC §11). See ``segcli.lint``."""
+        from .lint import lint
+
+        return lint(self.catalog, names, count_many=self.count_many, text=text, source=source)
+
+    def fields(self, top: int = 5) -> list[dict]:
+        """Every field and attribute: ``name``, ``type``, ``aliases``, ``operators``, ``count``
+        (customers with a value) and ``top_values`` (``[{"value", "count"}]``)."""
+        from .fieldstats import describe_fields
+
+        return describe_fields(self.store(), top)
+
+    def overlap(self, names: Sequence[str]) -> dict:
+        """How many customers each pair of segments shares: ``{"segments": names, "counts":
+        matrix}``, ``counts[i][j]`` in both ``names[i]`` and ``names[j]``, the diagonal each one's
+        own count; counted together, in one pass (``Store.count_many``)."""
+        from .compile import compile_overlap
+
+        if len(names) < 2:
+            raise UsageError("name at least two segments to compare")
+        filters = self.catalog.segments.filters(names)
+        expressions, params, cells = compile_overlap(self.registry(), self.now, filters, self.catalog.dialect)
+        store = self.store()
+        try:
+            counts = store.count_many(expressions, params)
+        except TooLargeError:  # fine one by one, too large together (the engine's parameter limit)
+            counts = [store.count_many([e], params)[0] for e in expressions]
+        matrix = [[0] * len(names) for _ in names]
+        for (i, j), n in zip(cells, counts, strict=True):
+            matrix[i][j] = matrix[j][i] = n
+        return {"segments": [self.segments.get(n).name for n in names], "counts": matrix}
+
+    def test(self, text: str, *, source: str = "<yaml>") -> FixtureReport:
+        """Run a fixture file (SPEC §11: ``now``, optional ``timezone``, ``week_start``,
+        ``attributes`` and ``segments``, ``customers``, ``expect``) in a throwaway in-memory
+        database; this database only lends its attributes and segments when the file has none."""
+        from .fixtures import run_fixture
+
+        return run_fixture(text, source, database=self if self._exists() else None, throwaway=_throwaway)
+
+    def views(self, *, keep: bool = True) -> list[SegmentView]:
+        """Make one SQL view per segment (``segment_<slug>``) and keep them in step with every
+        later change to the segments; with ``keep=False``, drop them and stop. Returns the views
+        (``name``, ``segment``, ``notes``, ``error`` for a segment that cannot be evaluated)."""
+        from . import views
+
+        store = self.store(write=True) if keep else self.store()
+        with store.transaction("views"):
+            store.set_setting(views.SETTING, "on" if keep else None)
+            if keep:
+                return views.sync(store, self.now, self.catalog.dialect)
+            store.replace_views({})
+        return []
+
+    def sqlite_utils(self):
+        """The database as a ``sqlite_utils.Database``, for analysts' own tables and joins (an
+        SQLite database that exists; sqlite-utils is loaded only here)."""
+        return self.store().sqlite_utils()
+
+
+def _throwaway(now: datetime) -> Seg:
+    """A database in memory, gone when closed (``seg test``'s)."""
+    return Seg(":memory:", now)
 
 
 def _where(compiled: Compiled) -> tuple[str, dict]:

@@ -24,8 +24,16 @@ from .errors import (
     UsageError,
     did_you_mean,
 )
-from .fields import ATTRIBUTE_TYPES, Field, FieldRegistry, FieldType, attribute_field, check_attribute_name
-from .model import Filter, Segment
+from .fields import (
+    ATTRIBUTE_TYPES,
+    Field,
+    FieldRegistry,
+    FieldType,
+    attribute_column,
+    attribute_field,
+    check_attribute_name,
+)
+from .model import Filter, Group, Segment
 from .values import fold, normalize_enum
 
 if TYPE_CHECKING:
@@ -99,6 +107,14 @@ class Catalog:
         except (TooLargeError, DataError) as exc:
             raise FilterError(f"the filter cannot be evaluated: {exc.message}", text, 0, len(text)) from None
 
+    def keep_views(self, store: Store) -> None:
+        """Inside a write transaction that changed segments or attributes: if this database keeps
+        views of its segments (``seg views``), bring them in step."""
+        from . import views
+
+        if views.kept(store):
+            views.sync(store, self.now, self.dialect)
+
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
         registry = self.registry()
@@ -142,6 +158,7 @@ class Segments:
             if existing is not None:
                 raise DataError(f'a segment named "{existing.name}" already exists (use seg edit)')
             store.insert_segment(name, _clean(description), flt)
+            self.catalog.keep_views(store)
         return store.segment(name)
 
     def edit(
@@ -172,6 +189,7 @@ class Segments:
             if other is not None and other.pk != current.pk:
                 raise DataError(f'a segment named "{other.name}" already exists')
             store.update_segment(current.pk, new_name, new_description, flt)
+            self.catalog.keep_views(store)
         return store.segment(new_name)
 
     def delete(self, names: Sequence[str]) -> list[str]:
@@ -181,6 +199,7 @@ class Segments:
         with store.transaction("delete"):
             for s in found:
                 store.delete_segment(s.pk)
+            self.catalog.keep_views(store)
             faults.point("delete:before-commit")
         return [s.name for s in found]
 
@@ -259,21 +278,61 @@ class Attributes:
         existing = store.registry().get(name)
         if existing is None:
             store.add_attribute(attribute_field(name, kind, clean), inferred=False)
+            self.catalog.keep_views(store)
             return "created"
         if existing.type is kind:
             if kind is not FieldType.ENUM or existing.enum_values == clean:
                 return "unchanged"
             _check_values_kept(store, existing, clean)
+            _refit_segments(store, attribute_field(name, kind, clean))
             store.set_enum_values(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         if existing.type is FieldType.TEXT and kind is FieldType.ENUM:
             _check_values_kept(store, existing, clean)
+            _refit_segments(store, attribute_field(name, kind, clean))
+            from . import views
+
+            if views.kept(store):  # a view naming the column that goes would stop it going
+                store.replace_views({})
             store.text_to_enum(existing, clean)
+            self.catalog.keep_views(store)
             return "updated"
         raise DataError(
             f"attribute {existing.name} is {existing.type}; it cannot become {kind} "
             "(only text -> enum is supported, when every stored value is one of the enum's)"
         )
+
+
+def _refit_segments(store: Store, f: Field) -> None:
+    """Saved segments whose conditions name attribute ``f`` (about to become this enum), written
+    again in its terms: ``city = doha`` becomes ``city = Doha``, as a filter typed now would. A
+    condition that cannot be (an operator an enum does not take, a value not among its values) is
+    a DataError naming the segment: the change is refused, never a filter silently matching nobody."""
+    from .operators import OPERATORS
+
+    for segment in store.segments():
+        changed = False
+        groups = []
+        for group in segment.filter.groups:
+            conditions = []
+            for cond in group.conditions:
+                if cond.field.casefold() == f.name.casefold() or attribute_column(cond.field) == f.column:
+                    where = f'segment "{segment.name}" has "{cond.to_text()}"'
+                    if not OPERATORS[cond.op].applies_to(f):
+                        raise DataError(
+                            f"attribute {f.name} cannot become an enum: {where}, which an enum does not take"
+                        )
+                    try:
+                        values = tuple(normalize_enum(v, f.enum_values) for v in cond.values)
+                    except InvalidValue as exc:
+                        raise DataError(f"attribute {f.name}: {where}: {exc}") from None
+                    if values != cond.values:
+                        cond, changed = cond._replace(values=values), True
+                conditions.append(cond)
+            groups.append(Group(tuple(conditions)))
+        if changed:
+            store.update_segment(segment.pk, segment.name, segment.description, Filter(tuple(groups)))
 
 
 def _check_values_kept(store: Store, f: Field, values: tuple[str, ...]) -> None:

@@ -30,6 +30,7 @@ from .timeutil import EARLIEST, format_instant
 from .values import INTEGER_MAX, INTEGER_MIN, ITEM_SEP, fold
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NUMBER_LITERAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$")
 
 
 class Dialect:
@@ -64,6 +65,29 @@ class Dialect:
 
     def negate(self, sql: str) -> str:
         return f"NOT coalesce({sql}, {self.false})"
+
+    # Views (``seg views``): a view holds its values in its SQL and reads the clock when queried.
+
+    def literal(self, value: object) -> str:
+        """``value`` written into SQL, for a view, which cannot have parameters: text quoted with
+        its quotes doubled (seg's values hold no NUL), numbers as numbers, booleans as 1/0."""
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int | float):
+            text = repr(value)
+            if not _NUMBER_LITERAL.match(text):
+                raise AssertionError(f"not a number seg stores: {text}")
+            return f"({text})" if text.startswith("-") else text
+        if isinstance(value, str):
+            return "'" + value.replace("'", "''") + "'"
+        raise AssertionError(f"no SQL literal for {type(value).__name__}")
+
+    def clock(self, seconds: int) -> str:
+        """The instant ``seconds`` before the engine's clock at query time (UTC), as seg stores
+        instants; before year 1 (a window longer than the calendar), the first instant seg stores."""
+        if not seconds:
+            return "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+        return f"coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-{int(seconds):d} seconds'), '{EARLIEST}')"
 
     # Output cells: exports format values in SQL, so that Python never touches most cells.
 
@@ -168,22 +192,38 @@ class Compiled(NamedTuple):
     params: dict[str, object]
 
 
+class LiveNow(NamedTuple):
+    """In a view: the instant ``seconds`` before the engine's clock when the view is read."""
+
+    seconds: int
+
+
 class CompileContext:
     """Collects parameters while one statement is compiled; holds the injected ``now``.
 
     Its public methods are the primitives that operator rows (``operators.py``) are written with:
-    each returns the SQL of a positive condition on one field."""
+    each returns the SQL of a positive condition on one field.
 
-    def __init__(self, registry: FieldRegistry, now: datetime, dialect: Dialect) -> None:
+    With ``view``, the SQL is for a view (``compile_view``): values are written into it as
+    literals, and ``now`` is the engine's clock when the view is read, in UTC."""
+
+    def __init__(self, registry: FieldRegistry, now: datetime, dialect: Dialect, *, view: bool = False) -> None:
         self.registry = registry
         self.now = now.astimezone(UTC).replace(microsecond=0)
         self.dialect = dialect
+        self.view = view
+        self.clock_read = False  # whether a view's SQL reads the clock
         self.params: dict[str, object] = {}
         self._names: dict[tuple[type, object], str] = {}
 
     def bind(self, value: object) -> str:
         """A parameter holding ``value``: one per distinct value, so that segments combined (or a
-        value repeated) do not use up the engine's parameters. A list is one (array) parameter."""
+        value repeated) do not use up the engine's parameters. A list is one (array) parameter. In a
+        view, the value itself."""
+        if self.view:
+            if isinstance(value, LiveNow):
+                return self.dialect.clock(value.seconds)
+            return self.dialect.literal(value)
         key = (type(value), tuple(value) if isinstance(value, list) else value)
         name = self._names.get(key)
         if name is None:
@@ -208,9 +248,13 @@ class CompileContext:
 
     # --- primitives --------------------------------------------------------------------------
 
-    def ago(self, seconds: int | None) -> str:
+    def ago(self, seconds: int | None) -> str | LiveNow:
         """The instant ``seconds`` before now, or the earliest instant seg stores if that is earlier
-        still: either way the same customers are after (or before) it."""
+        still: either way the same customers are after (or before) it. In a view, read from the
+        engine's clock when the view is read."""
+        if self.view:
+            self.clock_read = True
+            return LiveNow(seconds or 0)
         try:
             return format_instant(self.now - timedelta(seconds=seconds or 0))
         except OverflowError:
@@ -388,6 +432,40 @@ def compile_many(
     (``Store.count_many``) in one statement."""
     ctx = CompileContext(registry, now, dialect or Dialect())
     return [compile_filter(ctx, f) for f in filters], ctx.params
+
+
+class ViewSql(NamedTuple):
+    """A view's WHERE expression, and whether it reads the clock (relative dates)."""
+
+    sql: str
+    clock: bool
+
+
+def compile_view(registry: FieldRegistry, now: datetime, flt: Filter, dialect: Dialect | None = None) -> ViewSql:
+    """The WHERE expression of a filter for a view of its segment (``seg views``): values written
+    in as literals (a view has no parameters), dates relative to now measured from the engine's
+    clock when the view is read, in UTC, and no SQL function that only seg registers."""
+    ctx = CompileContext(registry, now, dialect or Dialect(), view=True)
+    sql = compile_filter(ctx, flt)
+    return ViewSql(sql, ctx.clock_read)
+
+
+def compile_overlap(
+    registry: FieldRegistry, now: datetime, filters: list[Filter], dialect: Dialect | None = None
+) -> tuple[list[str], dict[str, object], list[tuple[int, int]]]:
+    """For ``seg overlap``: an expression for each filter (the diagonal) and for each pair of
+    filters (customers in both), sharing one set of parameters, and the matrix cell ``(i, j)``
+    each one counts; for ``Store.count_many``, one pass for them all."""
+    ctx = CompileContext(registry, now, dialect or Dialect())
+    each = [compile_filter(ctx, f) for f in filters]
+    expressions, cells = [], []
+    for i, first in enumerate(each):
+        expressions.append(first)
+        cells.append((i, i))
+        for j in range(i + 1, len(each)):
+            expressions.append(f"({first}) AND ({each[j]})")
+            cells.append((i, j))
+    return expressions, ctx.params, cells
 
 
 def compile_waterfall(

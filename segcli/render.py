@@ -184,6 +184,55 @@ def say(lines: Iterable[str]) -> None:
     sys.stdout.write("".join(printable(line) + "\n" for line in lines))
 
 
+def why_lines(report) -> list[str]:
+    """``seg why``'s report (``api.WhyReport``) as lines: each group, each condition with the
+    customer's value and a mark, and the verdict."""
+    mark = {True: "✓", False: "✗"}
+    lines = [f"{report.segment} / customer {report.customer_id}"]
+    for i, group in enumerate(report.groups, 1):
+        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
+        for c in group.conditions:
+            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
+    verdict = "IN the segment" if report.matched else "NOT in the segment"
+    lines.append(f"{report.customer_id} is {verdict}")
+    return lines
+
+
+def overlap_matrix(names: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
+    """``seg overlap``: each row a segment, each cell the customers it shares with the column's
+    segment and their share of the row's. On a terminal, cells are shaded by that share."""
+
+    def share(i: int, j: int) -> float | None:
+        return counts[i][j] / counts[i][i] if counts[i][i] else None
+
+    def text(i: int, j: int) -> str:
+        s = share(i, j)
+        return f"{counts[i][j]} ({s:.0%})" if s is not None else str(counts[i][j])
+
+    if not is_terminal():
+        columns = ["segment", *names]
+        rows = [{"segment": n, **{m: text(i, j) for j, m in enumerate(names)}} for i, n in enumerate(names)]
+        write_tsv(iter(rows), columns)
+        return
+    from rich.style import Style
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=Text("customers in both (share of the row's segment)"))
+    t.add_column(Text(""))
+    for j, m in enumerate(names, 1):
+        t.add_column(Text(f"{j}. {printable(m)}"), justify="right", overflow="fold")
+    for i, n in enumerate(names):
+        cells = []
+        for j in range(len(names)):
+            s = share(i, j)
+            level = int(40 + 160 * s) if s is not None else 0  # darker blue: a larger share
+            style = Style(bgcolor=f"rgb(0,{level // 3},{level})", color="white") if s is not None else Style()
+            cells.append(Text(text(i, j), style=style))
+        t.add_row(Text(f"{i + 1}. {printable(n)}"), *cells)
+    console().print(t)
+
+
 class ImportProgress:
     """A progress bar on stderr for imports that take more than a second on a terminal."""
 

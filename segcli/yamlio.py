@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import yaml
@@ -17,10 +18,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import faults
 from .catalog import Attributes, check_segment_name
-from .errors import DataError, FilterError, UsageError, YamlError
+from .errors import DataError, FilterError, InvalidValue, UsageError, YamlError
 from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
 from .model import Filter
 from .parse import parse_filter
+from .timeutil import parse_date
 from .values import name_key
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",  # a date written bare (a test file's now:); read as its text
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:map",
 }
@@ -136,8 +139,8 @@ def _sequence(source: str, node: Node, what: str) -> list[Node]:
     return node.value
 
 
-def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
-    """Check the structure of a seg YAML document; filters are checked later, against fields."""
+def _compose(text: str, source: str) -> Node | None:
+    """The document's node tree (None if empty), read safely, plain YAML only."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
         raise YamlError(f"{source}: the file is larger than {MAX_DOCUMENT_BYTES // 1048576} MiB")
     try:
@@ -148,10 +151,22 @@ def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[Seg
         raise YamlError(f"{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise YamlError(f"{source}: not valid YAML: {exc}") from None
+    if root is not None:
+        _check_tags(source, root)
+    return root
+
+
+def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
+    """Check the structure of a seg YAML document; filters are checked later, against fields."""
+    root = _compose(text, source)
     if root is None:
         return [], []
-    _check_tags(source, root)
     top = _mapping(source, root, "the file", ["attributes", "segments"])
+    return _read_sections(source, top)
+
+
+def _read_sections(source: str, top: dict[str, Node]) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
+    """The ``attributes`` and ``segments`` sections of a document's top mapping."""
     attributes: list[AttributeDecl] = []
     if "attributes" in top and not _is_null(top["attributes"]):
         node = top["attributes"]
@@ -193,12 +208,125 @@ def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[Seg
                     conditions = _sequence(source, group, "a group")
                     if not conditions:
                         raise _err(source, group, "a group needs at least one condition")
-                    texts.append(" and ".join(_scalar(source, c, "a condition") for c in conditions))
+                    items = [_scalar(source, c, "a condition") for c in conditions]
+                    _check_not_split(source, group, items, name)
+                    texts.append(" and ".join(items))
                     lines.append(_line(group))
                 if not texts:
                     raise _err(source, spec["groups"], "groups needs at least one group")
             segments.append(SegmentDecl(name, description or None, texts, _line(node), lines))
     return attributes, segments
+
+
+@dataclass
+class Fixture:
+    """A ``seg test`` file (SPEC §11): ``attributes`` and ``segments`` are None when the file has
+    no such section; ``customers`` are (line, row as imported); ``expect`` is (line, segment,
+    ids, the line of each id)."""
+
+    now: datetime
+    timezone: tuple[int, str] | None
+    week_start: tuple[int, str] | None
+    attributes: list[AttributeDecl] | None
+    segments: list[SegmentDecl] | None
+    customers: list[tuple[int, dict]]
+    expect: list[tuple[int, str, list[str], list[int]]]
+
+
+_FIXTURE_KEYS = ["now", "timezone", "week_start", "attributes", "segments", "customers", "expect"]
+
+
+def read_fixture(text: str, source: str) -> Fixture:
+    """Check the structure of a ``seg test`` file; filters and rows are checked when used."""
+    root = _compose(text, source)
+    if root is None:
+        raise YamlError(f"{source}: the test file is empty (it needs now, customers and expect)")
+    top = _mapping(source, root, "the test file", _FIXTURE_KEYS)
+    for key in ("now", "customers", "expect"):
+        if key not in top:
+            raise _err(source, root, f"a test file needs {key}: (with {', '.join(_FIXTURE_KEYS)})")
+    now_text = _scalar(source, top["now"], "now")
+    try:
+        now = parse_date(now_text.strip())[0]
+    except InvalidValue as exc:
+        raise _err(source, top["now"], f"now: {exc}") from None
+    attributes, segments = _read_sections(source, top)
+    customers = []
+    for node in _sequence(source, top["customers"], "customers"):
+        row = _plain(node)
+        if not isinstance(row, dict):
+            raise _err(source, node, "a customer must be a mapping (id: ..., name: ...)")
+        customers.append((_line(node), row))
+    expect = []
+    expect_node = top["expect"]
+    if not isinstance(expect_node, MappingNode):
+        raise _err(source, expect_node, "expect must be a mapping of segment name: [ids]")
+    for key_node, value_node in expect_node.value:
+        name = _scalar(source, key_node, "a segment name")
+        ids = [] if _is_null(value_node) else _sequence(source, value_node, f'the ids expected in "{name}"')
+        expect.append(
+            (_line(key_node), name, [_scalar(source, i, "a customer id").strip() for i in ids], [_line(i) for i in ids])
+        )
+
+    def optional(key: str) -> tuple[int, str] | None:
+        return (_line(top[key]), _scalar(source, top[key], key)) if key in top and not _is_null(top[key]) else None
+
+    return Fixture(
+        now,
+        optional("timezone"),
+        optional("week_start"),
+        attributes if "attributes" in top else None,
+        segments if "segments" in top else None,
+        customers,
+        expect,
+    )
+
+
+def _plain(node: Node) -> object:
+    """A customer row as written: every scalar as its text (``NO`` stays Norway's code, ``2026-01-31``
+    a date to be read as an import reads it), ``~`` or nothing as missing; lists and mappings as such."""
+    if isinstance(node, MappingNode):
+        return {str(_plain(k)): _plain(v) for k, v in node.value}
+    if isinstance(node, SequenceNode):
+        return [_plain(item) for item in node.value]
+    return None if _is_null(node) else node.value
+
+
+def _check_not_split(source: str, group: Node, items: list[str], segment: str) -> None:
+    """A group written ``[country in (OM, AE), lifetime_value > 100]`` is split by YAML at every
+    comma, the ones inside ``(OM, AE)`` too: say so, and show the group with that condition quoted."""
+    merged: list[str] = []
+    pending: list[str] = []
+    for item in items:
+        pending.append(item)
+        text = ", ".join(pending)
+        if text.count("(") <= text.count(")") and text.count('"') % 2 == 0 and text.count("'") % 2 == 0:
+            merged.append(text)
+            pending = []
+    if pending:
+        merged.append(", ".join(pending))
+    if len(merged) == len(items):
+        return
+    split = next(m for m in merged if "," in m)
+    quoted = "[" + ", ".join(_flow_item(m) for m in merged) + "]"
+    raise _err(
+        source,
+        group,
+        f'segment "{segment}": YAML split the condition "{split}" at its commas (a [...] list is split at '
+        f"every comma); quote the condition: - {quoted}",
+    )
+
+
+def _flow_item(text: str) -> str:
+    """A condition as an item of a YAML flow list: quoted when it holds a comma (or would not read back as itself)."""
+    try:
+        if "," not in text and yaml.safe_load("[" + text + "]") == [text]:
+            return text
+    except yaml.YAMLError:
+        pass
+    if '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_null(node: Node) -> bool:
@@ -208,6 +336,19 @@ def _is_null(node: Node) -> bool:
 def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry_run: bool) -> Plan:
     """Check the whole document, then create, update and (with ``prune``) delete in one transaction."""
     attributes, segments = read_document(text, source)
+    return apply_declarations(catalog, attributes, segments, source=source, prune=prune, dry_run=dry_run)
+
+
+def apply_declarations(
+    catalog: Catalog,
+    attributes: list[AttributeDecl],
+    segments: list[SegmentDecl],
+    *,
+    source: str,
+    prune: bool = False,
+    dry_run: bool = False,
+) -> Plan:
+    """``apply_document`` for a document already read (``read_document``)."""
     store = catalog.store(write=True)
     plan = Plan()
     try:
@@ -222,9 +363,12 @@ def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry
     return plan
 
 
-def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
-    registry = store.registry()
-    # Check attributes and work out the fields the segments will see.
+def check_declarations(
+    registry: FieldRegistry, attributes: list[AttributeDecl], segments: list[SegmentDecl], source: str
+) -> FieldRegistry:
+    """Check a document's attributes and parse its segments' filters (setting each ``filter``)
+    against the fields they will see: ``registry``'s and the document's. Nothing is written.
+    Returns those fields."""
     planned = dict(registry.attributes)
     for decl in attributes:
         try:
@@ -249,7 +393,11 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
                     f'{source}:{line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end
                 ) from None
         decl.filter = flt
+    return future
 
+
+def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
+    check_declarations(store.registry(), attributes, segments, source)
     # Carry out the plan, inside the one transaction.
     for decl in attributes:
         try:
@@ -288,6 +436,8 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
             if name_key(current.name) not in keep:
                 store.delete_segment(current.pk)
                 plan.changes.append(("-", "segment", current.name))
+    if plan.changes:
+        catalog.keep_views(store)
 
 
 class _DryRun(Exception):
@@ -295,16 +445,21 @@ class _DryRun(Exception):
 
 
 def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
-    """Segments (all, or ``names``) and the attributes they use, in the format ``apply`` reads."""
+    """Segments (all, or ``names``) and the attributes they use, in the format ``apply`` reads.
+
+    Diff-friendly (SPEC §11): block style, attributes and segments in name order, each ``where`` on
+    one line however long, so that changing one word of a filter changes one line of a diff."""
     store = catalog.store()
     chosen = [catalog.segments.get(n) for n in names] if names else store.segments()
+    chosen = list({s.pk: s for s in chosen}.values())  # a name given twice is dumped once
+    chosen.sort(key=lambda s: (name_key(s.name), s.name))
     registry = store.registry()
     used: set[str] = set()
     for s in chosen:
         for group in s.filter.groups:
             used.update(attribute_column(c.field) for c in group.conditions)
     attributes = {}
-    for f in registry.attributes.values():
+    for f in sorted(registry.attributes.values(), key=lambda f: (f.name.lower(), f.name)):
         if names and f.column not in used:
             continue
         spec: dict = {"type": str(f.type)}
@@ -322,4 +477,19 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
         item["where"] = s.where
         segs.append(item)
     doc["segments"] = segs
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
+    return yaml.dump(
+        doc, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=_NEVER_WRAP, default_flow_style=False
+    )
+
+
+#: A line width no value reaches: PyYAML folds a long string at a space, and a filter folded in the
+#: middle of a condition would make a one-word change re-flow two lines of a diff.
+_NEVER_WRAP = 1 << 30
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Block style with list items indented under their key, as people write them (``segments:``,
+    then ``  - name: ...``)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)

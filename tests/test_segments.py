@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot
+from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot, write
 
 pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
@@ -286,3 +286,24 @@ def test_ids_and_names_sort_in_code_point_order_whatever_the_collation(tmp_path)
     assert out == sorted(ids)
     names = run("members", "All", "-f", "csv", "-c", "name", "--sort", "-name").out.splitlines()[1:]
     assert names == sorted((cid.upper() + "x" for cid in ids), key=lambda n: n.casefold(), reverse=True)
+
+
+def test_an_attribute_that_becomes_an_enum_keeps_the_segments_that_use_it(tmp_path):
+    """Text compares ignoring case, an enum by its declared spelling: a saved `city = doha` is
+    written again as `city = Doha` when city becomes an enum, and still counts the same; a segment
+    the enum could not express refuses the change, naming it, rather than silently matching nobody."""
+    assert run("import", str(write(tmp_path / "c.csv", "id,city\nc1,Doha\nc2,muscat\n"))).code == 0
+    assert run("create", "D", "--where", "city = doha").code == 0
+    assert run("create", "Both", "--where", "city in (doha, MUSCAT)").code == 0
+    assert run("attributes", "define", "city", "--type", "enum", "--values", "Muscat,Doha").code == 0
+    assert run("count", "D").out == "1\n"
+    assert run("count", "Both").out == "2\n"
+    assert json.loads(run("show", "D", "--json").out)["groups"] == [["city = Doha"]]
+
+    assert run("import", str(write(tmp_path / "t.csv", "id,town\nc1,Doha\n"))).code == 0
+    assert run("create", "Oh", "--where", "town contains oh").code == 0
+    before = snapshot()
+    r = run("attributes", "define", "town", "--type", "enum", "--values", "Doha")
+    assert r.code == 1 and 'segment "Oh"' in r.err and "contains" in r.err, r
+    assert snapshot() == before
+    assert run("attributes", "define", "city", "--type", "enum", "--values", "Muscat").code == 1  # Doha is held

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import code, config, customers, exports, segments
+from . import analysis, code, config, customers, exports, segments
 from .options import GLOBAL
 from .session import Session
 
@@ -61,5 +61,5 @@ def _source(ctx: typer.Context, param: str, option: str, variable: str) -> str:
     return variable if getattr(source, "name", None) == "ENVIRONMENT" else option
 
 
-for _group in (customers, segments, code, exports, config):
+for _group in (customers, segments, code, exports, config, analysis):
     _group.register(app)

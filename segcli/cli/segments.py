@@ -10,7 +10,7 @@ import typer
 
 from .. import api
 from ..errors import UsageError
-from ..render import cell, is_terminal, note, print_json, printable, say, table
+from ..render import is_terminal, note, print_json, printable, say, table, why_lines
 from .common import Columns, Exclude, Names, Where, complete_segment, fail_for_segments, seg, split_columns
 
 
@@ -194,15 +194,7 @@ def why(
     if json_:
         print_json(report.to_json())
         return
-    mark = {True: "✓", False: "✗"}
-    lines = [f"{report.segment} / customer {report.customer_id}"]
-    for i, group in enumerate(report.groups, 1):
-        lines.append(f"{mark[group.matched]} group {i}" + (" (or)" if i > 1 else ""))
-        for c in group.conditions:
-            lines.append(f"    {mark[c['matched']]} {c['condition']:40}  value: {cell(c['value']) or '(missing)'}")
-    verdict = "IN the segment" if report.matched else "NOT in the segment"
-    lines.append(f"{report.customer_id} is {verdict}")
-    say(lines)
+    say(why_lines(report))
 
 
 def register(app: typer.Typer) -> None:

@@ -201,6 +201,40 @@ class Store:
         """The engine's plan for counting ``where``; preparing it refuses what it cannot evaluate."""
         raise NotImplementedError
 
+    # --- what analysts look at (``seg fields``, ``seg lint``) ---------------------------------
+
+    def customer_count(self) -> int:
+        """How many customers there are."""
+        raise NotImplementedError
+
+    def field_counts(self, fields: Sequence[Field]) -> list[int]:
+        """How many customers have a value in each of ``fields`` (a list: at least one element),
+        in one pass."""
+        raise NotImplementedError
+
+    def top_values(self, f: Field, limit: int) -> list[tuple[object, int]]:
+        """The ``limit`` most common values of ``f`` with how many customers have each, most
+        common first (ties by value): text by its folded form (shown in one of its spellings), a
+        list by its elements, a date by its UTC day."""
+        raise NotImplementedError
+
+    # --- views of segments (``seg views``) -------------------------------------------------------
+
+    def segment_views(self) -> list[str]:
+        """The names of the views of segments that seg made (others' views are left alone)."""
+        raise NotImplementedError
+
+    def replace_views(self, views: dict[str, str]) -> None:
+        """Inside a transaction: make the views of segments exactly ``views`` (name -> the
+        segment's WHERE expression over ``customers c``, from ``compile.compile_view``), each
+        selecting the customers' fields and attributes (named as in filters); drop seg's others."""
+        raise NotImplementedError
+
+    def sqlite_utils(self):
+        """The database as a ``sqlite_utils.Database`` (SQLite only): UsageError elsewhere."""
+        from ..errors import UsageError
+
+        raise UsageError(f"sqlite_utils() needs an SQLite database; this one is {self.engine}")
 
 # --- what both engines share: rows <-> seg's objects, and the checks before a schema change ------
 

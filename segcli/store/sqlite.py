@@ -33,6 +33,7 @@ from .base import (
 )
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .sqlite_analysts import AnalystQueries
 
 if TYPE_CHECKING:
     from .lock import WriterMarker
@@ -56,7 +57,7 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(Store):
+class SQLiteStore(AnalystQueries, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"

@@ -1,0 +1,191 @@
+"""`seg views` (SPEC §11, §14): one SQL view per segment, equal to `seg members` (zone UTC, no
+months or anniversaries), kept in step with create, edit, delete and apply, readable by plain
+sqlite3 and by Datasette."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import EXAMPLE_YAML, run, write
+
+#: Filters that together use every operator, negations, quotes in values, lists, and dates both
+#: fixed and relative to now.
+FILTERS = [
+    "tags contains VIP and language = Arabic",
+    "last_interaction older than 30 days",
+    "created_at within last 7 days",
+    "last_interaction within last 36 hours or tier is not set",
+    "name contains \"O'Brien\" or name starts with 'al ' or name ends with ' khan'",
+    "email not contains example and phone is set",
+    "country in (OM, AE, SA) and platform != whatsapp",
+    "country not in (OM) and tags not contains any (VIP, lead)",
+    "tags contains all (VIP, lead) or products contains any (dates, perfume)",
+    "lifetime_value between 100 and 500.5 or lifetime_value < -1",
+    "lifetime_value in (0, 42) or lifetime_value >= 1000",
+    "newsletter is true and opt_out = false",
+    "last_purchase before 2026-01-01 or last_purchase = 2026-03-28",
+    "created_at after 2026-11-01T00:00:00+04:00 and created_at <= 2026-11-25",
+    "city = muscat or city != doha and interest = enterprise",
+    'name = "Ann\'s" or tags contains "it\'s" or name = "x\'; DROP VIEW customer_tags; --"',
+]
+
+
+def _customers(now: datetime) -> str:
+    """Customers whose dates sit hours away from every edge the filters draw from the clock."""
+    lines = [
+        "id,name,email,phone,language,platform,country,tags,created_at,last_interaction_at,marketing_opt_out,"
+        "tier,interest,lifetime_value,last_purchase,newsletter,products,city"
+    ]
+    names = ["Sean O'Brien", "Al Harthy", "Imran Khan", "Ann's", "Ünal", "", "AL SAID"]
+    tags = ['"VIP,lead"', "VIP", '"lead,it\'s"', "", "vip", '"b2b,VIP"']
+    for i in range(60):
+        created = now - timedelta(days=i % 12, hours=5)
+        last = "" if i % 9 == 0 else (now - timedelta(days=(i * 7) % 45, hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines.append(
+            ",".join(
+                [
+                    f"C{i:03d}",
+                    names[i % len(names)],
+                    ["a@example.com", "b@shop.om", ""][i % 3],
+                    ["+96891234567", ""][i % 2],
+                    ["ar", "en", "ar-OM", ""][i % 4],
+                    ["whatsapp", "instagram", "webchat"][i % 3],
+                    ["OM", "AE", "SA", "KW", ""][i % 5],
+                    tags[i % len(tags)],
+                    created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    last,
+                    ["false", "true", ""][i % 3],
+                    ["gold", "silver", "bronze", ""][i % 4],
+                    ["Enterprise", "SMB", ""][i % 3],
+                    ["150", "42", "-5", "1000", "", "500.5", "0"][i % 7],
+                    ["2025-12-31", "2026-03-28", "", "2026-06-01"][i % 4],
+                    ["true", "false", ""][i % 3],
+                    ['"dates,perfume"', "coffee", ""][i % 3],
+                    ["Muscat", "Doha", ""][i % 3],
+                ]
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def clocked(tmp_path, monkeypatch):
+    """The example attributes and the customers above, with seg's now set to the real clock: a
+    view reads the database's clock, so `seg members` must be asked at the same time."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setenv("SEG_NOW", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert run("apply", str(EXAMPLE_YAML)).code == 0
+    assert run("import", str(write(tmp_path / "c.csv", _customers(now)))).code == 0, "import"
+    for i, where in enumerate(FILTERS):
+        r = run("create", f"Filter {i}", "--where", where)
+        assert r.code == 0, r
+    return now
+
+
+def members(name: str) -> list[str]:
+    r = run("members", name, "--columns", "id", "--format", "csv")
+    assert r.code == 0, r
+    return r.out.split()[1:]
+
+
+def view_ids(view: str) -> list[str]:
+    conn = sqlite3.connect(os.environ["SEG_DB"])  # a plain connection: no function of seg's
+    try:
+        return [r[0] for r in conn.execute(f'SELECT id FROM "{view}" ORDER BY id')]
+    finally:
+        conn.close()
+
+
+def test_each_view_equals_seg_members(clocked):
+    r = run("views", "--json")
+    assert r.code == 0, r
+    made = json.loads(r.out)
+    assert len(made) == 6 + len(FILTERS)
+    nonempty = 0
+    for v in made:
+        ids = members(v["segment"])
+        assert view_ids(v["view"]) == ids, v
+        nonempty += bool(ids) and len(ids) < 60
+    assert nonempty >= len(made) - 2  # the views are compared on something
+    notes = {v["segment"]: v["notes"] for v in made}
+    assert notes["Inactive 30+ Days"] == ["relative dates: the database's clock when read, in UTC"]
+    assert notes["Gold Tier in Oman"] == []
+
+
+def test_datasette_reads_a_segments_view(clocked):
+    from datasette.app import Datasette  # the test extra installs it
+
+    run("views")
+    path = os.environ["SEG_DB"]
+
+    async def read() -> list[dict]:
+        ds = Datasette([path])
+        await ds.invoke_startup()
+        database = os.path.splitext(os.path.basename(path))[0]
+        response = await ds.client.get(f"/{database}/segment_vip_arabic_speakers.json?_shape=array&_size=max")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    rows = asyncio.run(read())
+    assert sorted(r["id"] for r in rows) == members("VIP Arabic Speakers") != []
+    assert {"id", "name", "tags", "tier", "lifetime_value"} <= set(rows[0])  # fields and attributes by name
+
+
+def test_views_are_kept_in_step_with_every_change(clocked, tmp_path):
+    run("views")
+    conn = sqlite3.connect(os.environ["SEG_DB"])
+
+    def views() -> set[str]:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")} - {"customer_tags"}
+
+    conn.execute("CREATE VIEW segment_mine AS SELECT 1")  # an analyst's own view is left alone
+    assert run("create", "Big spenders", "--where", "lifetime_value > 100").code == 0
+    assert "segment_big_spenders" in views()
+    assert view_ids("segment_big_spenders") == members("Big spenders") != []
+    assert run("edit", "Big spenders", "--where", "lifetime_value > 999").code == 0
+    assert view_ids("segment_big_spenders") == members("Big spenders")
+    assert run("edit", "Big spenders", "--rename", "Whales").code == 0
+    assert "segment_big_spenders" not in views() and "segment_whales" in views()
+    assert run("delete", "Whales", "--yes").code == 0
+    assert "segment_whales" not in views()
+    path = write(tmp_path / "s.yaml", "segments:\n  - name: Omanis\n    where: country = OM\n")
+    assert run("apply", str(path), "--prune").code == 0
+    assert views() == {"segment_omanis", "segment_mine"}
+    assert view_ids("segment_omanis") == members("Omanis")
+    # an enum that was text: the column its view compared goes, and the view follows
+    assert run("create", "Doha", "--where", "city = Doha").code == 0
+    assert run("attributes", "define", "city", "--type", "enum", "--values", "Muscat,Doha").code == 0
+    assert view_ids("segment_doha") == members("Doha") != []
+    # --off drops seg's views and stops keeping them
+    assert run("views", "--off").code == 0
+    assert views() == {"segment_mine"}
+    assert run("create", "Later", "--where", "country = AE").code == 0
+    assert views() == {"segment_mine"}
+    conn.close()
+
+
+def test_view_names_are_slugs_and_clashes_are_numbered(seg_env):
+    for name, where in [
+        ("VIP!", "tags contains VIP"),
+        ("vip?", "tags contains vip"),
+        ("  Inactive 30+ Days ", "last_interaction older than 30 days"),
+        ("عملاء مميزون", "tags contains VIP"),
+        ("!!!", "country = OM"),
+    ]:
+        assert run("create", name, "--where", where).code == 0
+    made = {v["segment"]: v["view"] for v in json.loads(run("views", "--json").out)}
+    assert made == {
+        "VIP!": "segment_vip",
+        "vip?": "segment_vip_2",
+        "Inactive 30+ Days": "segment_inactive_30_days",
+        "عملاء مميزون": "segment_عملاء_مميزون",
+        "!!!": "segment_unnamed",
+    }
+    assert view_ids("segment_عملاء_مميزون") == []
+    r = run("views")
+    assert r.out.splitlines()[0].split("\t") == ["view", "segment", "notes"] and "5 views" in r.err
