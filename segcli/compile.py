@@ -140,6 +140,23 @@ class PostgresDialect(Dialect):
             return f"{column} = ANY({bind(list(values))})"
         return super().is_one_of(column, values, bind)
 
+    def literal(self, value: object) -> str:
+        """As SQLite's, with real booleans and a list (a text list's one array) as an ARRAY."""
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, list):
+            return "ARRAY[" + ", ".join(self.literal(v) for v in value) + "]::text[]"
+        return super().literal(value)
+
+    def clock(self, seconds: int) -> str:
+        """The server's clock (the reading transaction's start) in UTC, ``seconds`` back, as seg
+        stores instants; before year 1, the first instant seg stores."""
+        instant = f"(now() AT TIME ZONE 'UTC') - make_interval(secs => {int(seconds):d})"
+        return (
+            f"(CASE WHEN {instant} >= timestamp '0001-01-01' "
+            f"THEN to_char({instant}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE '{EARLIEST}' END)"
+        )
+
     def has_substring(self, column: str, p: str) -> str:
         return f"strpos({column}, {p}) > 0"
 

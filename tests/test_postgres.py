@@ -4,6 +4,7 @@ results that depend on neither the server's collation nor its time zone, a read-
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -248,3 +249,31 @@ def test_the_apply_of_the_example_is_the_same_on_a_second_schema(new_database):
     assert run("--db", other, "apply", str(EXAMPLE_YAML)).code == 0
     assert run("import", str(SAMPLE_CSV)).code == 0
     assert run("--db", other, "list").out.count("\t0\t") == 6  # its own customers: none
+
+
+def test_sqlite_utils_is_a_usage_error_and_views_live_in_the_schema(sample_db):
+    """SPEC §14: db.sqlite_utils() is SQLite's alone; seg views makes PostgreSQL views, in the
+    database's own schema, that plain SQL reads (here, with another session's search path)."""
+    import segcli
+    from segcli.errors import UsageError
+
+    with segcli.open(db_path()) as db, pytest.raises(UsageError, match="needs an SQLite database"):
+        db.sqlite_utils()
+    assert run("views").code == 0
+    schema = db_path().rsplit("schema=", 1)[1]
+    with_schema = query(f"SELECT count(*) FROM {schema}.segment_vip_arabic_speakers")
+    assert with_schema == [(int(run("count", "VIP Arabic Speakers").out),)]
+
+
+def test_a_long_segment_name_gets_a_view_postgresql_can_name(seg_env):
+    """PostgreSQL cuts names at 63 bytes: two long names that share their start would become one
+    view; seg cuts them itself and ends each with a digest of the whole."""
+    from segcli.store.postgres_analysts import pg_view_name
+
+    first, second = "عملاء " * 12 + "الأول", "عملاء " * 12 + "الثاني"
+    for name in (first, second):
+        assert run("create", name, "--where", "country = OM").code == 0
+    names = [v["view"] for v in json.loads(run("views", "--json").out)]  # as PostgreSQL holds them
+    assert len(set(names)) == 2 and all(len(n.encode()) <= 63 for n in names)
+    assert all(query(f'SELECT count(*) FROM "{n}"') == [(0,)] for n in names)
+    assert pg_view_name("segment_vip") == "segment_vip"

@@ -220,6 +220,10 @@ class Store:
 
     # --- views of segments (``seg views``) -------------------------------------------------------
 
+    def view_name(self, name: str) -> str:
+        """A view's name as this engine can hold it (PostgreSQL's are at most 63 bytes)."""
+        return name
+
     def segment_views(self) -> list[str]:
         """The names of the views of segments that seg made (others' views are left alone)."""
         raise NotImplementedError
@@ -235,6 +239,7 @@ class Store:
         from ..errors import UsageError
 
         raise UsageError(f"sqlite_utils() needs an SQLite database; this one is {self.engine}")
+
 
 # --- what both engines share: rows <-> seg's objects, and the checks before a schema change ------
 

@@ -43,6 +43,7 @@ from .base import (
     segment_of,
 )
 from .pgconnect import StreamedRows, connect, lock_key, locked_error, take_lock
+from .postgres_analysts import PostgresAnalystQueries
 from .postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT
 
 _SQL_TYPES = {
@@ -56,7 +57,7 @@ _SQL_TYPES = {
 _COLUMN = re.compile(r"(pk|[a-z_][a-z0-9_]*)")
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresAnalystQueries, Store):
     """An open seg database in a PostgreSQL schema. Use ``PostgresStore.open``."""
 
     engine = "postgresql"
