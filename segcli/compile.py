@@ -146,6 +146,10 @@ class PostgresDialect(Dialect):
             return "TRUE" if value else "FALSE"
         if isinstance(value, list):
             return "ARRAY[" + ", ".join(self.literal(v) for v in value) + "]::text[]"
+        if isinstance(value, str) and "\\" in value:
+            # E'...' reads a backslash the same whatever the server's standard_conforming_strings
+            # (off, a plain '...' would take \' for a quote and end the text elsewhere).
+            return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
         return super().literal(value)
 
     def clock(self, seconds: int) -> str:

@@ -277,3 +277,16 @@ def test_a_long_segment_name_gets_a_view_postgresql_can_name(seg_env):
     assert len(set(names)) == 2 and all(len(n.encode()) <= 63 for n in names)
     assert all(query(f'SELECT count(*) FROM "{n}"') == [(0,)] for n in names)
     assert pg_view_name("segment_vip") == "segment_vip"
+
+
+def test_a_views_values_stay_values_whatever_the_servers_string_settings(seg_env, tmp_path, monkeypatch):
+    """A view holds its values as literals: with standard_conforming_strings off (PGOPTIONS, read
+    by libpq), a backslash before a quote must not end the text early."""
+    monkeypatch.setenv("PGOPTIONS", "-c standard_conforming_strings=off")
+    nasty = "x\\' OR TRUE --"
+    rows = 'id,name\na1,"x\\\' OR TRUE --"\na2,other\n'
+    assert run("import", str(write(tmp_path / "n.csv", rows))).code == 0
+    assert run("create", "Nasty", "--where", f'name = "{nasty.replace(chr(92), chr(92) * 2)}"').code == 0
+    assert run("members", "Nasty", "-f", "csv", "-c", "id").out.split()[1:] == ["a1"]
+    assert run("views").code == 0, run("views")
+    assert query('SELECT id FROM "segment_nasty"') == [("a1",)]
