@@ -80,7 +80,7 @@ def sql_times(url: str, repeat: int) -> dict[str, dict[str, float]]:
         db.close()
 
 
-def start_server(base: Path) -> pgserver.Server | None:
+def start_server() -> pgserver.Server | None:
     """A throwaway server for the benchmark, or None (and why, on stderr) if there can be none."""
     try:
         import psycopg  # noqa: F401
@@ -88,7 +88,8 @@ def start_server(base: Path) -> pgserver.Server | None:
         print("PostgreSQL measures skipped: psycopg is not installed (pip install -e '.[postgres]')", file=sys.stderr)
         return None
     try:
-        return pgserver.start(base, pgserver.BENCH_SETTINGS)
+        # In the system's temp folder: the server's user must reach it (a clone under /root it cannot).
+        return pgserver.start(None, pgserver.BENCH_SETTINGS)
     except RuntimeError as exc:
         print(f"PostgreSQL measures skipped: {exc}", file=sys.stderr)
         return None
@@ -233,7 +234,7 @@ def table(all_results: list[dict]) -> str:
 def run_all(sqlite_results: list[dict], repeat: int, out: Path) -> list[dict]:
     """The PostgreSQL measures at each N of ``sqlite_results``, on a throwaway server started and
     stopped here; an empty list if none can be started."""
-    server = start_server(out)
+    server = start_server()
     if server is None:
         return []
     try:
