@@ -58,13 +58,17 @@ def pg_server():
         import psycopg  # noqa: F401
 
         server = pgserver.start()
-    except (ImportError, RuntimeError) as exc:
-        reason = f"PostgreSQL tests need a server and psycopg: {exc}"
-        if required:
-            pytest.fail(reason + " (SEG_REQUIRE_POSTGRES=1: they must run)")
-        pytest.skip(reason + " (apt-get install postgresql; pip install -e '.[test]')")
-    yield server
-    server.stop()
+    except ImportError as exc:
+        reason = f"PostgreSQL tests need psycopg ({exc}): pip install -e '.[test]'"
+    except RuntimeError as exc:
+        reason = f"PostgreSQL tests need a server: {exc}"
+    else:
+        yield server
+        server.stop()
+        return
+    if required:
+        pytest.fail(reason + " (SEG_REQUIRE_POSTGRES=1: they must run)")
+    pytest.skip(reason)
 
 
 def database_url(pg_server) -> str:
