@@ -154,6 +154,10 @@ def test_a_stopped_import_blocks_writers_who_name_it_never_readers(sample_db, tm
         assert blocked.returncode == 1 and "Traceback" not in blocked.stderr
         assert f"is locked by seg import (pid {proc.pid} on " in blocked.stderr, blocked.stderr
         assert "PostgreSQL advisory lock" in blocked.stderr and "waited 0.3 s" in blocked.stderr
+        gave_up = tmp_path / "gave-up.csv"
+        late = seg_proc("export", "WhatsApp Opted-In", "-o", str(gave_up), env={"SEG_EXPORT_WAIT": "0.2"})
+        assert late.returncode == 1 and "locked by seg import" in late.stderr
+        assert "raise SEG_EXPORT_WAIT" in late.stderr and not gave_up.exists()  # not recorded: not written
         out = tmp_path / "during.csv"
         export = subprocess.Popen(
             [*SEG, "export", "WhatsApp Opted-In", "-o", str(out), "--json"],
