@@ -294,3 +294,34 @@ def test_a_views_values_stay_values_whatever_the_servers_string_settings(seg_env
     assert run("members", "Nasty", "-f", "csv", "-c", "id").out.split()[1:] == ["a1"]
     assert run("views").code == 0, run("views")
     assert query('SELECT id FROM "segment_nasty"') == [("a1",)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGTERM", "the server ends the session"])
+def test_an_import_cut_short_says_so_and_changes_nothing(sample_db, tmp_path, how):
+    """Stopped just before its commit, an import is sent SIGTERM (it acts as Ctrl-C), or loses its
+    session (an administrator, a server restart): a clear message, nothing written."""
+    before = snapshot()
+    proc = subprocess.Popen(
+        [*SEG, "import", str(big_file(tmp_path, 1000))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "SEG_FAULT": "import:before-commit:stop"},
+    )
+    assert stopped(proc)
+    if how == "SIGTERM":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        ended = query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE ?",
+            (f"seg import pid={proc.pid} %",),
+        )
+        assert ended == [(True,)]
+    proc.send_signal(signal.SIGCONT)
+    err = proc.communicate(timeout=120)[1].decode()
+    assert "Traceback" not in err
+    if how == "SIGTERM":
+        assert proc.returncode == 143 and "interrupted; nothing was changed" in err
+    else:
+        assert proc.returncode == 1 and "failed (terminating connection" in err and "nothing was written" in err
+    assert snapshot() == before

@@ -230,9 +230,12 @@ class PostgresStore(PostgresAnalystQueries, Store):
             raise locked_error(self.conn, self.lock_key, self.path, self.schema, wait_ms, wait_setting)
 
     def _rollback(self) -> None:
-        if self._in_transaction() and not self.conn.closed:
-            self.conn.execute("ROLLBACK")
         self._registry = None
+        if self._in_transaction() and not self.conn.closed:
+            try:
+                self.conn.execute("ROLLBACK")
+            except psycopg.OperationalError:  # the connection is gone: the server rolled back
+                pass
 
     def check_writable(self) -> None:
         if self.read_only:
@@ -257,7 +260,10 @@ class PostgresStore(PostgresAnalystQueries, Store):
 
     def _rollback_read(self) -> None:
         if not self.conn.closed and self._in_transaction():
-            self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("ROLLBACK")
+            except psycopg.OperationalError:  # the connection is gone, and its transaction
+                pass
 
     def _close_stream(self) -> None:
         if self._stream is not None:
