@@ -325,3 +325,32 @@ def test_an_import_cut_short_says_so_and_changes_nothing(sample_db, tmp_path, ho
     else:
         assert proc.returncode == 1 and "failed (terminating connection" in err and "nothing was written" in err
     assert snapshot() == before
+
+
+def test_an_older_database_is_migrated_forward_each_step_in_a_transaction(sample_db, monkeypatch):
+    """seg_meta's schema_version counts the migrations a database has had: opening it runs the
+    missing ones, each with its version bump in one transaction; one that fails leaves it as it was."""
+    from segcli.store import postgres, postgres_schema
+    from segcli.store.migrations import Migration
+
+    def version() -> int:
+        return int(query("SELECT value FROM seg_meta WHERE name = 'schema_version'")[0][0])
+
+    assert version() == postgres_schema.SCHEMA_VERSION
+    newer = (
+        *postgres_schema.MIGRATIONS,
+        Migration("a table", ("CREATE TABLE extra (n int)", "INSERT INTO extra VALUES (1)")),
+    )
+    monkeypatch.setattr(postgres, "MIGRATIONS", newer)
+    monkeypatch.setattr(postgres, "SCHEMA_VERSION", len(newer))
+    count = run("count", "VIP Arabic Speakers").out
+    assert count != "" and version() == len(newer) and query("SELECT n FROM extra") == [(1,)]
+    failing = (*newer, Migration("a step that fails", ("CREATE TABLE extra2 (n int)", "SELECT 1 / 0")))
+    monkeypatch.setattr(postgres, "MIGRATIONS", failing)
+    monkeypatch.setattr(postgres, "SCHEMA_VERSION", len(failing))
+    r = run("count", "VIP Arabic Speakers")
+    assert r.code == 1 and "division by zero" in r.err and "Traceback" not in r.err
+    assert version() == len(newer) and query("SELECT to_regclass('extra2')") == [(None,)]
+    monkeypatch.setattr(postgres, "SCHEMA_VERSION", len(newer) - 1)  # a seg older than the database
+    r = run("count", "VIP Arabic Speakers")
+    assert r.code == 1 and "written by a newer seg" in r.err
