@@ -103,13 +103,18 @@ def lock_key(schema: str) -> int:
     return int.from_bytes(hashlib.sha256(f"seg:{schema}".encode()).digest()[:8], "big", signed=True)
 
 
-def take_lock(conn: psycopg.Connection, key: int, operation: str, wait_ms: int) -> bool:
-    """Take the writer lock in the open transaction, waiting up to ``wait_ms``; False if another
-    holds it still (the transaction is then aborted: roll it back). Names this process first."""
+def name_holder(conn: psycopg.Connection, operation: str) -> None:
+    """Say, for the open transaction, which seg operation of which process on which host it is."""
     import socket  # writers only: `seg count` does not pay for it
 
     host = re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname())[:24]
     conn.execute("SELECT set_config('application_name', %s, true)", (f"seg {operation} pid={os.getpid()} host={host}",))
+
+
+def take_lock(conn: psycopg.Connection, key: int, operation: str, wait_ms: int) -> bool:
+    """Take the writer lock in the open transaction, waiting up to ``wait_ms``; False if another
+    holds it still (the transaction is then aborted: roll it back). Names this process first."""
+    name_holder(conn, operation)
     if conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,)).fetchone()[0]:
         return True
     if wait_ms <= 0:

@@ -42,7 +42,7 @@ from .base import (
     export_values,
     segment_of,
 )
-from .pgconnect import StreamedRows, connect, lock_key, locked_error, take_lock
+from .pgconnect import StreamedRows, connect, lock_key, locked_error, name_holder, take_lock
 from .postgres_analysts import PostgresAnalystQueries
 from .postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT
 
@@ -197,7 +197,9 @@ class PostgresStore(PostgresAnalystQueries, Store):
         self._close_stream()
         if self._create_on_write:
             self._begin_creation()
-        if not self._creating:
+        if self._creating:  # the lock is held since the database was opened: now say for what
+            name_holder(self.conn, operation)
+        else:
             self.conn.execute("BEGIN")
             try:
                 self._lock(operation, self.busy_timeout_ms if wait_ms is None else int(wait_ms), wait_setting)
