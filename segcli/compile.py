@@ -21,6 +21,7 @@ Semantics (SPEC §3), in one place:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
@@ -48,12 +49,24 @@ _NUMBER_LITERAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$")
 
 
 class Dialect:
-    """SQL spellings that differ between databases. This one is SQLite's."""
+    """SQL spellings that differ between databases. This one is SQLite's; ``PostgresDialect``
+    below overrides what PostgreSQL spells otherwise."""
 
     name = "sqlite"
+    #: A condition that always holds, one that never does (SQLite has no boolean type).
+    true = "1"
+    false = "0"
 
     def param(self, name: str) -> str:
         return f":{name}"
+
+    def boolean(self, value: bool) -> object:
+        """A boolean as the value bound to compare with a boolean column (0 or 1 in SQLite)."""
+        return 1 if value else 0
+
+    def is_one_of(self, column: str, values: list, bind: Callable[[object], str]) -> str:
+        """``column`` equal to one of ``values`` (normalized, folded for text), bound by ``bind``."""
+        return f"{column} IN ({', '.join(bind(v) for v in values)})"
 
     def has_substring(self, column: str, p: str) -> str:
         # instr, not LIKE: % and _ in a value are plain characters, and no escaping is needed.
@@ -66,7 +79,7 @@ class Dialect:
         return f"substr({column}, -length({p})) = {p}"
 
     def negate(self, sql: str) -> str:
-        return f"NOT coalesce({sql}, 0)"
+        return f"NOT coalesce({sql}, {self.false})"
 
     def local_day(self, column: str, zone: str) -> str:
         """The local calendar day (``YYYY-MM-DD``) of an instant column in the zone bound as
@@ -179,7 +192,86 @@ class Dialect:
         )
 
 
-DIALECTS: dict[str, Dialect] = {"sqlite": Dialect()}
+class PostgresDialect(Dialect):
+    """PostgreSQL's spellings: psycopg's named parameters, real booleans, ``strpos``, regular
+    expressions for the export's guard. Text columns are ``COLLATE "C"`` and hold the same folded
+    copies as SQLite's, so every comparison gives the same answer on both engines."""
+
+    name = "postgresql"
+    true = "TRUE"
+    false = "FALSE"
+
+    def param(self, name: str) -> str:
+        return f"%({name})s"
+
+    def boolean(self, value: bool) -> object:
+        return bool(value)
+
+    def is_one_of(self, column: str, values: list, bind: Callable[[object], str]) -> str:
+        # Text as one array parameter: one plan, and one parameter, whatever the length of the list.
+        if values and all(isinstance(v, str) for v in values):
+            return f"{column} = ANY({bind(list(values))})"
+        return super().is_one_of(column, values, bind)
+
+    def literal(self, value: object) -> str:
+        """As SQLite's, with real booleans and a list (a text list's one array) as an ARRAY."""
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, list):
+            return "ARRAY[" + ", ".join(self.literal(v) for v in value) + "]::text[]"
+        if isinstance(value, str) and "\\" in value:
+            # E'...' reads a backslash the same whatever the server's standard_conforming_strings
+            # (off, a plain '...' would take \' for a quote and end the text elsewhere).
+            return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+        return super().literal(value)
+
+    def clock(self, seconds: int) -> str:
+        """The server's clock (the reading transaction's start) in UTC, ``seconds`` back, as seg
+        stores instants; before year 1, the first instant seg stores."""
+        instant = f"(now() AT TIME ZONE 'UTC') - make_interval(secs => {int(seconds):d})"
+        return (
+            f"(CASE WHEN {instant} >= timestamp '0001-01-01' "
+            f"THEN to_char({instant}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE '{EARLIEST}' END)"
+        )
+
+    def has_substring(self, column: str, p: str) -> str:
+        return f"strpos({column}, {p}) > 0"
+
+    def starts_with(self, column: str, p: str) -> str:
+        return f"starts_with({column}, {p})"
+
+    def ends_with(self, column: str, p: str) -> str:
+        return f"right({column}, char_length({p})) = {p}"
+
+    def joined_list(self, column: str) -> str:
+        """As SQLite's: plain string functions when no element needs JSON's escapes, else
+        ``json_array_elements_text``, in the array's order. ``chr(92)`` is a backslash whatever the
+        server's ``standard_conforming_strings``."""
+        slow = (
+            f"(SELECT string_agg(e, ',' ORDER BY n) FROM json_array_elements_text({column}::json)"
+            " WITH ORDINALITY AS item(e, n))"
+        )
+        return (
+            f"CASE WHEN strpos({column}, chr(92)) = 0 AND left({column}, 2) = '[\"'"
+            f" AND strpos({column}, '\",\"') = 0"
+            f" THEN replace(substr({column}, 3, length({column}) - 4), '\", \"', ',') ELSE {slow} END"
+        )
+
+    def boolean_cell(self, column: str) -> str:
+        return f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END"
+
+    def neutralized_cell(self, column: str) -> str:
+        """``export.neutralize`` as SQLite's version does it; the plain number or phone number is a
+        regular expression (``$``: the end of the text, not of a line)."""
+        starts_like_a_formula = f"left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
+        plain = f"{column} ~ '^[+-][0-9 ().-]*[0-9][0-9 ().-]*$'"
+        return (
+            f"CASE WHEN {starts_like_a_formula}"
+            f" THEN (CASE WHEN {plain} THEN {column} ELSE '''' || {column} END) ELSE {column} END"
+        )
+
+
+DIALECTS: dict[str, Dialect] = {"sqlite": Dialect(), "postgresql": PostgresDialect()}
 
 
 def dialect_of(engine: str) -> Dialect:
@@ -227,12 +319,13 @@ class CompileContext:
 
     def bind(self, value: object) -> str:
         """A parameter holding ``value``: one per distinct value, so that segments combined (or a
-        value repeated) do not use up the engine's parameters. In a view, the value itself."""
+        value repeated) do not use up the engine's parameters. A list is one (array) parameter. In a
+        view, the value itself."""
         if self.view:
             if isinstance(value, LiveNow):
                 return self.dialect.clock(value.seconds)
             return self.dialect.literal(value)
-        key = (type(value), value)
+        key = (type(value), tuple(value) if isinstance(value, list) else value)
         name = self._names.get(key)
         if name is None:
             if type(value) is int and not INTEGER_MIN <= value <= INTEGER_MAX:
@@ -280,12 +373,12 @@ class CompileContext:
         if f.type is FieldType.TEXT:
             return f"{self.column(f, folded=True)} = {self.bind(fold(str(value)))}"
         if f.type is FieldType.BOOLEAN:
-            return f"{self.column(f)} = {self.bind(1 if value else 0)}"
+            return f"{self.column(f)} = {self.bind(self.dialect.boolean(bool(value)))}"
         return f"{self.column(f)} = {self.bind(value)}"
 
     def one_of(self, f: Field, values: tuple[object, ...]) -> str:
-        binds = [self.bind(fold(str(v)) if f.type is FieldType.TEXT else v) for v in values]
-        return f"{self.column(f, folded=True)} IN ({', '.join(binds)})"
+        values = [fold(str(v)) if f.type is FieldType.TEXT else v for v in values]
+        return self.dialect.is_one_of(self.column(f, folded=True), values, self.bind)
 
     def above(self, f: Field, value: object, *, inclusive: bool) -> str:
         """After (or from) ``value``: a number, an instant, a time boundary, or a whole local day
@@ -361,7 +454,7 @@ class CompileContext:
         column holds each folded element between two ``ITEM_SEP``, which no element contains."""
         folded = fold(str(value))
         if ITEM_SEP in folded:
-            return "0"
+            return self.dialect.false
         return self.dialect.has_substring(self.column(f, folded=True), self.bind(ITEM_SEP + folded + ITEM_SEP))
 
     def any_element(self, f: Field, values: tuple[object, ...]) -> str:
@@ -423,7 +516,7 @@ def any_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False
         return parts[0]
     if len(parts) <= FLAT_TERMS:
         return "(" + " OR ".join(parts) + ")"
-    return "(CASE " + " ".join(f"WHEN {p} THEN 1" for p in parts) + " ELSE 0 END)"
+    return "(CASE " + " ".join(f"WHEN {p} THEN {dialect.true}" for p in parts) + f" ELSE {dialect.false} END)"
 
 
 def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False) -> str:
@@ -432,7 +525,11 @@ def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False
         return parts[0]
     if len(parts) <= FLAT_TERMS:
         return "(" + " AND ".join(parts) + ")"
-    return "(CASE " + " ".join(f"WHEN {dialect.negate(p)} THEN 0" for p in parts) + " ELSE 1 END)"
+    return (
+        "(CASE "
+        + " ".join(f"WHEN {dialect.negate(p)} THEN {dialect.false}" for p in parts)
+        + f" ELSE {dialect.true} END)"
+    )
 
 
 def _is_day(value: object) -> bool:
@@ -453,7 +550,7 @@ def compile_group(ctx: CompileContext, group: Group) -> str:
 def compile_filter(ctx: CompileContext, flt: Filter) -> str:
     """The WHERE expression of one filter: its groups joined with OR."""
     if not flt.groups:
-        return "0"
+        return ctx.dialect.false
     return any_of(ctx.dialect, [compile_group(ctx, g) for g in flt.groups])
 
 
@@ -471,7 +568,9 @@ def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | N
         if f.is_list:
             joined = dialect.joined_list(column)
             out.append(
-                f"(SELECT {dialect.neutralized_cell('x')} FROM (SELECT {joined} AS x))" if neutralize else joined
+                f"(SELECT {dialect.neutralized_cell('x')} FROM (SELECT {joined} AS x) AS cell)"
+                if neutralize
+                else joined
             )
         elif f.type is FieldType.NUMBER:
             out.append(column)
@@ -560,7 +659,7 @@ def compile_waterfall(
         if exclude:
             parts.append(ctx.dialect.negate(_any_of(ctx, exclude, grouped=True)))
         parts += [compile_condition(ctx, c) for c in required]
-        expressions.append(" AND ".join(parts) if parts else "1")
+        expressions.append(" AND ".join(parts) if parts else ctx.dialect.true)
     return Compiled(where, ctx.params), expressions
 
 

@@ -9,13 +9,20 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell is not installed")
-def test_bench_runs_and_counts_agree(tmp_path):
+@pytest.fixture(scope="module")
+def sqlite_bench(tmp_path_factory):
+    """A tiny run of bench/run.py's SQLite measures, shared by the tests below."""
     sys.path.insert(0, str(ROOT / "bench"))
     import run as bench
 
-    result = bench.bench_size(3000, 1, tmp_path)
+    out = tmp_path_factory.mktemp("bench")
+    return bench, out, bench.bench_size(3000, 1, out)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell is not installed")
+def test_bench_runs_and_counts_agree(sqlite_bench):
+    bench, _, result = sqlite_bench
     assert set(result["count"]) == set(bench.FLOOR_SQL)
     assert all(c["count"] > 0 for c in result["count"].values())
     assert result["export"]["rows"] == result["export"]["floor_rows"] == result["count"]["WhatsApp Opted-In"]["count"]
@@ -24,3 +31,19 @@ def test_bench_runs_and_counts_agree(tmp_path):
     assert zoned["New This Week"]["count"] == result["count"]["New This Week"]["count"]
     assert zoned["Bench since 7 days ago"]["count"] > 0 and zoned["Bench during this week"]["count"] > 0
     assert "count `created_at >= 7 days ago` in Asia/Muscat" in bench.table([result])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell is not installed")
+def test_the_postgresql_bench_runs_and_counts_agree(sqlite_bench, pg_server):
+    """bench/postgres.py against the test server: its counts must agree with psql's and SQLite's,
+    and its export must be byte for byte SQLite's (the bench checks both, or fails)."""
+    import postgres
+
+    _, out, sqlite = sqlite_bench
+    result = postgres.bench_size(pg_server, 3000, 1, out, sqlite)
+    assert {name: c["count"] for name, c in result["count"].items()} == {
+        name: c["count"] for name, c in sqlite["count"].items()
+    }
+    assert result["export"]["rows"] == result["export"]["copy_rows"] == sqlite["export"]["rows"]
+    assert "| 3,000 | import (vs seg's SQLite import" in postgres.table([result])

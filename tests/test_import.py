@@ -7,9 +7,11 @@ import json
 import sqlite3
 
 import pytest
-from conftest import SAMPLE_CSV, SAMPLE_JSONL, db_path, run, snapshot, write
+from conftest import SAMPLE_CSV, SAMPLE_JSONL, db_path, query, run, snapshot, write
 
 import segcli
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
 HEADER = "id,name,language,country,platform,tags,created_at,marketing_opt_out\n"
 
@@ -43,11 +45,9 @@ def test_csv_import_normalizes_every_builtin_field(tmp_path):
     assert a3["created_at"] == "2026-01-05T10:00:00Z"  # no offset means UTC
     assert a3["marketing_opt_out"] is False  # never missing
     assert a3["country"] == "AE"
-    conn = sqlite3.connect(db_path())  # SPEC §2: tags, one row per tag (the customer_tags view)
-    rows = conn.execute(
-        "SELECT c.id, t.tag FROM customer_tags t JOIN customers c ON c.pk = t.customer_pk ORDER BY 1, 2"
-    )
-    assert rows.fetchall() == [("a1", "VIP"), ("a1", "lead"), ("a3", "b2b")]
+    # SPEC §2: tags, one row per tag (the customer_tags view)
+    rows = query("SELECT c.id, t.tag FROM customer_tags t JOIN customers c ON c.pk = t.customer_pk ORDER BY 1, 2")
+    assert rows == [("a1", "VIP"), ("a1", "lead"), ("a3", "b2b")]
 
 
 def test_bom_and_crlf(tmp_path):
@@ -228,9 +228,10 @@ def test_invalid_utf8_names_the_line(tmp_path):
 def test_missing_file_and_folder(tmp_path):
     r = run("import", str(tmp_path / "nope.csv"))
     assert r.code == 1 and "nope.csv: no such file" in r.err
-    assert not (tmp_path / "seg.db").exists() or snapshot()["customers"] == []
+    assert snapshot().get("customers", []) == []
 
 
+@pytest.mark.sqlite_only
 def test_database_that_is_not_sqlite_is_refused_untouched(tmp_path):
     junk = write(tmp_path / "junk.db", b"this is not a database at all" * 100)
     original = junk.read_bytes()
@@ -241,11 +242,14 @@ def test_database_that_is_not_sqlite_is_refused_untouched(tmp_path):
     assert r.code == 1 and "not a seg database" in r.err
 
 
-def test_database_from_a_newer_seg_is_refused(tmp_path):
+def test_database_from_a_newer_seg_is_refused(tmp_path, engine):
     run("import", str(write(tmp_path / "a.csv", "id\n1\n")))
-    conn = sqlite3.connect(db_path())
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
+    if engine == "sqlite":
+        conn = sqlite3.connect(db_path())
+        conn.execute("PRAGMA user_version = 99")
+        conn.close()
+    else:  # PostgreSQL keeps its version in seg_meta
+        query("UPDATE seg_meta SET value = '99' WHERE name = 'schema_version'")
     r = run("count", "x")
     assert r.code == 1 and "newer seg" in r.err
 
@@ -255,7 +259,7 @@ def test_read_command_on_missing_database_creates_nothing(tmp_path):
         r = run(*args)
         assert r.code == 1, (args, r)
         assert "no database at" in r.err
-    assert not (tmp_path / "seg.db").exists()
+    assert snapshot() == {"exists": False}
 
 
 def test_many_bad_rows_show_twenty_then_the_total(tmp_path):
@@ -345,7 +349,7 @@ def test_header_aliases_map_to_builtin_fields(tmp_path):
     assert segcli.open().attributes.list() == []
 
 
-def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeypatch):
+def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeypatch, new_database):
     """A bulk CSV load goes a column at a time; it must store what row-by-row validation stores."""
     import sys
 
@@ -404,7 +408,7 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
                 ]
             )
 
-    def load(db: str) -> tuple[dict, list]:
+    def load(db: str) -> tuple[dict, list]:  # a new database (file or schema) each time
         monkeypatch.setenv("SEG_DB", db)
         assert run("apply", str(EXAMPLE_YAML)).code == 0
         summaries = [
@@ -420,10 +424,10 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
     used = []
     original = importer.insert_columns
     monkeypatch.setattr(importer, "insert_columns", lambda *a: used.append(original(*a)) or used[-1])
-    by_columns, summaries = load(str(tmp_path / "columns.db"))
+    by_columns, summaries = load(new_database())
     assert used.count(True) >= 8  # the column path did run: new rows, updates, CSV and JSON
     monkeypatch.setattr(importer, "COLUMN_CHUNK", 10**9)  # chunks never fill: row by row only
-    by_rows, row_summaries = load(str(tmp_path / "rows.db"))
+    by_rows, row_summaries = load(new_database())
     assert by_columns == by_rows
     assert summaries == row_summaries
 
@@ -460,6 +464,7 @@ def test_attribute_names_that_share_a_column_are_one_attribute(tmp_path):
     assert r.out.splitlines() == ["id", "1"]
 
 
+@pytest.mark.sqlite_only
 def test_a_schema_2_database_moves_its_lists_into_fold_columns(tmp_path, monkeypatch):
     """Schema 3 keeps list elements in fold columns instead of customer_items. A file written by
     an older seg opens with its tags and array attributes still matching, case-insensitively, and
@@ -631,11 +636,6 @@ def test_an_id_repeated_chunks_apart_in_a_fresh_database_is_one_customer(tmp_pat
     rows[12_000] = "r00010,Renamed,OM\n"  # in the third chunk of 5,000; r00010 first came in the first
     r = run("import", str(write(tmp_path / "c.csv", "id,name,country\n" + "".join(rows))))
     assert r.code == 0 and "15000 read, 14999 created, 1 updated, 0 unchanged" in r.err, r
-    conn = sqlite3.connect(db_path())
-    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 14_999
-    assert conn.execute("SELECT pk, name, country FROM customers WHERE id = 'r00010'").fetchone() == (
-        11,
-        "Renamed",
-        "OM",
-    )
-    assert conn.execute("SELECT max(pk) FROM customers").fetchone()[0] == 14_999  # no pk was skipped
+    assert query("SELECT count(*) FROM customers") == [(14_999,)]
+    assert query("SELECT pk, name, country FROM customers WHERE id = 'r00010'") == [(11, "Renamed", "OM")]
+    assert query("SELECT max(pk) FROM customers") == [(14_999,)]  # no pk was skipped

@@ -1,6 +1,6 @@
 """`seg views` (SPEC §11, §14): one SQL view per segment, equal to `seg members` (zone UTC, no
 months or anniversaries), kept in step with create, edit, delete and apply, readable by plain
-sqlite3 and by Datasette."""
+sqlite3 and by Datasette; on PostgreSQL, plain views in the database's schema, read by psql's SQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import EXAMPLE_YAML, run, write
+from conftest import EXAMPLE_YAML, is_postgres, query, run, write
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
 #: Filters that together use every operator, negations, quotes in values, lists, and dates both
 #: fixed and relative to now.
@@ -101,11 +103,17 @@ def members(name: str) -> list[str]:
 
 
 def view_ids(view: str) -> list[str]:
-    conn = sqlite3.connect(os.environ["SEG_DB"])  # a plain connection: no function of seg's
-    try:
-        return [r[0] for r in conn.execute(f'SELECT id FROM "{view}" ORDER BY id')]
-    finally:
-        conn.close()
+    """The ids in a view, through a plain connection: no function of seg's."""
+    return [r[0] for r in query(f'SELECT id FROM "{view}" ORDER BY id')]
+
+
+def view_names() -> set[str]:
+    """Every view in the database (its schema, on PostgreSQL) but seg's customer_tags."""
+    if is_postgres():
+        rows = query("SELECT viewname FROM pg_views WHERE schemaname = current_schema()")
+    else:
+        rows = query("SELECT name FROM sqlite_master WHERE type = 'view'")
+    return {r[0] for r in rows} - {"customer_tags"}
 
 
 def test_each_view_equals_seg_members(clocked):
@@ -124,6 +132,7 @@ def test_each_view_equals_seg_members(clocked):
     assert notes["Gold Tier in Oman"] == []
 
 
+@pytest.mark.sqlite_only
 def test_datasette_reads_a_segments_view(clocked):
     from datasette.app import Datasette  # the test extra installs it
 
@@ -145,12 +154,8 @@ def test_datasette_reads_a_segments_view(clocked):
 
 def test_views_are_kept_in_step_with_every_change(clocked, tmp_path):
     run("views")
-    conn = sqlite3.connect(os.environ["SEG_DB"])
-
-    def views() -> set[str]:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")} - {"customer_tags"}
-
-    conn.execute("CREATE VIEW segment_mine AS SELECT 1")  # an analyst's own view is left alone
+    views = view_names
+    query("CREATE VIEW segment_mine AS SELECT 1 AS one")  # an analyst's own view is left alone
     assert run("create", "Big spenders", "--where", "lifetime_value > 100").code == 0
     assert "segment_big_spenders" in views()
     assert view_ids("segment_big_spenders") == members("Big spenders") != []
@@ -173,7 +178,6 @@ def test_views_are_kept_in_step_with_every_change(clocked, tmp_path):
     assert views() == {"segment_mine"}
     assert run("create", "Later", "--where", "country = AE").code == 0
     assert views() == {"segment_mine"}
-    conn.close()
 
 
 def test_view_names_are_slugs_and_clashes_are_numbered(seg_env):

@@ -11,10 +11,13 @@ the only one seg registers, for anniversaries in a zone other than UTC).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
-from ..fields import BUILTIN_FIELDS, Field, FieldRegistry
+from ..errors import DataError
+from ..fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from ..model import Filter, Segment
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
@@ -221,6 +224,10 @@ class Store:
 
     # --- views of segments (``seg views``) -------------------------------------------------------
 
+    def view_name(self, name: str) -> str:
+        """A view's name as this engine can hold it (PostgreSQL's are at most 63 bytes)."""
+        return name
+
     def segment_views(self) -> list[str]:
         """The names of the views of segments that seg made (others' views are left alone)."""
         raise NotImplementedError
@@ -236,3 +243,84 @@ class Store:
         from ..errors import UsageError
 
         raise UsageError(f"sqlite_utils() needs an SQLite database; this one is {self.engine}")
+
+
+# --- what both engines share: rows <-> seg's objects, and the checks before a schema change ------
+
+#: The columns of ``segments`` that ``segment_of`` reads, in its order.
+SEGMENT_COLUMNS = "pk, name, description, filter, model, created_at, updated_at"
+#: The columns of ``exports`` that ``export_of`` reads, in its order, and the keys it gives them.
+#: Exports recorded before exports recorded their zone (SPEC §9) were in UTC.
+EXPORT_COLUMNS = (
+    "pk, exported_at, now, coalesce(zone, 'UTC'), segments, excluded, options, waterfall, count, path, sha256"
+)
+_EXPORT_KEYS = (
+    "id",
+    "exported_at",
+    "now",
+    "zone",
+    "segments",
+    "excluded",
+    "options",
+    "waterfall",
+    "count",
+    "path",
+    "sha256",
+)
+
+
+def segment_of(row: Sequence) -> Segment:
+    """A row of ``SEGMENT_COLUMNS`` as a Segment; one whose stored model this seg cannot read (saved
+    by another version) is kept, with an empty filter and the reason in ``unreadable``."""
+    pk, name, description, where, model, created_at, updated_at = row
+    try:
+        flt, unreadable = Filter.loads(model), None
+    except (ValueError, KeyError, TypeError) as exc:
+        flt, unreadable = Filter(), f"its stored form cannot be read ({type(exc).__name__}: {exc})"
+    return Segment(pk, name, description, where, flt, created_at, updated_at, unreadable)
+
+
+def export_values(record: dict) -> dict:
+    """An export record's values as stored: lists and dicts as JSON text (and the zone, UTC if
+    the record does not say)."""
+    return {"zone": "UTC"} | {
+        k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in record.items()
+    }
+
+
+def export_of(row: Sequence) -> dict:
+    """A row of ``EXPORT_COLUMNS`` as the dict ``Store.exports`` gives."""
+    item = dict(zip(_EXPORT_KEYS, row, strict=True))
+    for k in ("segments", "excluded", "options", "waterfall"):
+        item[k] = json.loads(item[k])
+    return item
+
+
+def attribute_values(f: Field, *, inferred: bool, created_at: str) -> tuple:
+    """The ``attributes`` row of a new attribute: name, name_key, type, enum_values, column_name,
+    inferred, created_at."""
+    return (
+        f.name,
+        f.name.lower(),
+        str(f.type),
+        json.dumps(list(f.enum_values)) if f.type is FieldType.ENUM else None,
+        f.column,
+        inferred,
+        created_at,
+    )
+
+
+def check_new_attribute(f: Field, count: int, clash: str | None) -> None:
+    """Refuse a new attribute before its column is made: a column name that is not seg's shape
+    (it goes into DDL), one attribute too many (``count`` exist), or a column that the attribute
+    ``clash`` already has."""
+    assert not f.builtin and f.column
+    if not re.fullmatch(r"attr_[a-z][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
+        raise DataError(f'"{f.name}" cannot be an attribute name')
+    if count >= MAX_ATTRIBUTES:
+        raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
+    if clash is not None:
+        raise DataError(
+            f'the attribute "{f.name}" would share its column ({f.column}) with "{clash}": '
+            "names that differ only in case, spaces, '-' or '_' are the same attribute"
+        )
