@@ -14,6 +14,9 @@ processes, medians over --repeat runs:
   same rows;
 - the peak RSS of import and export;
 - then the same on PostgreSQL (bench/postgres.py), beside these figures, when a server can be started.
+- audiences over time (bench/audiences.py): `seg list` with 50 segments against the slowest single
+  `seg count`, an export of a saved audience with `--changes` against the same without, the bytes
+  of a kept membership.
 
 It prints a Markdown table (medians and ratios) and writes it, with the raw numbers as JSON, to
 bench/out/. The machine is shared and noisy: compare ratios within one run.
@@ -34,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
+import audiences  # noqa: E402  (bench/audiences.py, beside this file)
 import postgres  # noqa: E402  (bench/postgres.py)
 import zones  # noqa: E402  (bench/zones.py: calendar dates in a zone)
 from generate import generate  # noqa: E402
@@ -168,6 +172,7 @@ def bench_size(n: int, repeat: int, out: Path) -> dict:
     floor_rows = sum(1 for _ in floor_target.open(encoding="utf-8")) - 1
     results["export"] = {"seg": exp_t, "floor": floor_t, "rss_kib": exp_rss, "rows": seg_rows, "floor_rows": floor_rows}
     print(f"export: {seg_rows} rows in {exp_t:.2f}s (csv.writer floor {floor_t:.2f}s)", file=sys.stderr)
+    results["audiences"] = audiences.bench_audiences(db, repeat, audiences.LISTED, seg, measure)
     return results
 
 
@@ -199,6 +204,7 @@ def table(all_results: list[dict]) -> str:
             f"| {n} | peak RSS import / export | {imp['rss_kib'] / 1024:.0f} / {exp['rss_kib'] / 1024:.0f} MiB | | | "
             "≤ 150 / ≤ 80 MiB |"
         )
+        lines += audiences.table(r["n"], r["audiences"]) if "audiences" in r else []
     return "\n".join(lines)
 
 

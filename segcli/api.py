@@ -31,7 +31,9 @@ from .store import Store, is_url, open_store
 from .timeutil import Clock
 
 if TYPE_CHECKING:
-    from .export import ExportResult
+    from contextlib import AbstractContextManager
+
+    from .export import AudienceDiff, ExportResult
     from .fixtures import FixtureReport
     from .importer import ImportSummary
     from .lint import LintReport
@@ -126,6 +128,7 @@ class Seg:
         self.segments = Segments(self)
         self.attributes = self.catalog.attributes
         self.settings = self.catalog.settings
+        self.audiences = self.catalog.audiences
 
     def _exists(self) -> bool:
         if self._store is not None:
@@ -246,14 +249,29 @@ class Seg:
         return self.store().count_where(*_where(self.audience(names, exclude)))
 
     def count_many(self, filters: Sequence[Filter]) -> list[int]:
-        """How many customers match each filter, counted together (one pass, not one per filter)."""
-        from .compile import compile_many
+        """How many customers match each filter, counted together (one pass or better, never one
+        per filter), in one state of the data; a count made earlier is reused only at the same data
+        version and time boundaries (``counts.Counter``)."""
+        from .counts import Counter
 
-        wheres, params = compile_many(self.registry(), self.clock(), list(filters), dialect=self.catalog.dialect)
-        try:
-            return self.store().count_many(wheres, params)
-        except TooLargeError:  # fine one by one, too large together (the engine's parameter limit)
-            return [self.count_filter(f) for f in filters]
+        counter = Counter(self.catalog, self.clock())
+        with self.store().snapshot():
+            return counter.filters(list(filters))  # reused if kept; kept only by seg list and seg snapshot
+
+    def snapshot(self) -> dict:
+        """Record every segment's count at ``now`` (``seg snapshot``): ``{"taken_at", "counts":
+        [{"name", "count", "error"}]}``; a segment that cannot be counted is not recorded."""
+        from .counts import snapshot
+
+        return snapshot(self.catalog, self.clock())
+
+    def history_of(self, name: str) -> list[dict]:
+        """The segment's recorded counts (``seg snapshot``) up to ``now``, oldest first:
+        ``[{"at", "count"}]``."""
+        from .counts import trends
+
+        segment = self.segments.get(name)
+        return [{"at": at, "count": n} for at, n in trends(self.catalog, self.clock(), None).get(segment.pk, [])]
 
     def count_filter(self, flt: Filter) -> int:
         return self.store().count_where(*_where(self.compile([flt])))
@@ -301,10 +319,27 @@ class Seg:
     def export(self, names: Sequence[str], output: str, **options) -> ExportResult:
         """Write the audience of ``names`` to ``output`` (``-``: stdout) and record it in the
         history. Options: ``exclude``, ``columns``, ``fmt`` (csv|jsonl), ``include_opted_out``,
-        ``require`` (fields that must have a value), ``raw``, ``progress``. See SPEC §5."""
+        ``require`` (fields that must have a value), ``unique`` (phone|email), ``raw``,
+        ``progress``; or ``audience`` (a saved audience's name, with no names and only ``fmt``,
+        ``raw`` and ``changes``: write the added and removed customers beside the file). See SPEC
+        §5 and §10."""
         from .export import export_audience
 
         return export_audience(self.catalog, self.clock(), names, output, **options)
+
+    def audience_report(self, name: str) -> dict:
+        """A saved audience: its definition (``Audience.to_json``), its ``waterfall`` now and its
+        ``exports`` (newest first, with the changes of each and whether its membership is kept)."""
+        from .export import audience_report
+
+        return audience_report(self.catalog, self.clock(), name)
+
+    def audience_diff(self, name: str) -> AbstractContextManager[AudienceDiff]:
+        """What an export of the saved audience ``name`` would change now, without exporting:
+        ``with db.audience_diff(name) as diff: list(diff.added)``."""
+        from .export import audience_diff
+
+        return audience_diff(self.catalog, self.clock(), name)
 
     def history(self, limit: int | None = None) -> list[dict]:
         """Recorded exports, newest first: time, segments and filters as they were, options,
@@ -459,25 +494,24 @@ class Segments(catalog.Segments):
 
     def list(self, *, with_counts: bool = True) -> list[dict]:
         """Every segment as a dict (name, description, filter, created_at, updated_at) with, if
-        asked, its current count."""
+        asked, its current ``count`` (None, with its ``error``, if it cannot be counted), its
+        ``change`` since the latest snapshot (None if there is none) and its ``history``: the last
+        30 snapshots, oldest first, ``[{"at", "count"}]``."""
+        from .counts import Counter, trends
+
         store = self.seg.store()
-        out = []
+        counter = Counter(self.catalog, self.seg.clock())
         with store.snapshot():
             segments = store.segments()
-            for s in segments:
-                out.append(s.to_json())
+            out = [s.to_json() for s in segments]
             if with_counts:  # a segment that cannot be counted has no count, and says why
-                countable = {}
-                for s, item in zip(segments, out, strict=True):
-                    try:
-                        countable[s.name] = self.catalog.saved_filter(s)
-                        item["error"] = None
-                    except SegError as exc:
-                        item["count"], item["error"] = None, exc.message
-                counts = dict(zip(countable, self.seg.count_many(list(countable.values())), strict=True))
-                for item in out:
-                    if item["error"] is None:
-                        item["count"] = counts[item["name"]]
+                history = trends(self.catalog, self.seg.clock())
+                for s, item, (count, error) in zip(segments, out, counter.segments(segments), strict=True):
+                    series = history.get(s.pk, [])
+                    item["count"], item["error"] = count, error
+                    item["change"] = count - series[-1][1] if series and count is not None else None
+                    item["history"] = [{"at": at, "count": n} for at, n in series]
+        counter.keep()
         return out
 
     def filter(self, name: str) -> Filter:

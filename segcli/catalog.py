@@ -1,4 +1,5 @@
-"""The named things of a seg database, over a store: segments and custom attributes.
+"""The named things of a seg database, over a store: segments, custom attributes, saved audiences
+and settings.
 
 Checks and suggestions live here (a segment name's rules, "did you mean", an attribute's type
 changes); the store only reads and writes rows. The API (``api.py``), YAML (``yamlio.py``) and
@@ -33,7 +34,7 @@ from .fields import (
     attribute_field,
     check_attribute_name,
 )
-from .model import Filter, Group, Segment
+from .model import UNIQUE_FIELDS, Audience, Filter, Group, Segment, SegmentRef
 from .timeutil import WEEK_STARTS, Clock
 from .values import fold, normalize_enum
 
@@ -65,6 +66,7 @@ class Catalog:
         self.zone_override = zone
         self.segments = Segments(self)
         self.attributes = Attributes(self)
+        self.audiences = Audiences(self)
         self.settings = Settings(self)
 
     def zone(self, stored: dict[str, str] | None = None) -> tzinfo:
@@ -231,10 +233,22 @@ class Segments:
         found = [self.get(n) for n in names]
         with store.transaction("delete"):
             for s in found:
+                check_unused(store, s)
                 store.delete_segment(s.pk)
             self.catalog.keep_views(store)
             faults.point("delete:before-commit")
         return [s.name for s in found]
+
+
+def check_unused(store: Store, segment: Segment) -> None:
+    """DataError naming the audiences that use ``segment``, if any: deleting it would break them."""
+    users = store.audiences_using(segment.pk)
+    if users:
+        names = ", ".join(f'"{n}"' for n in users)
+        raise DataError(
+            f'segment "{segment.name}" is used by the audience{"s" if len(users) > 1 else ""} {names};'
+            " change or delete the audience first (nothing was deleted)"
+        )
 
 
 def _filter_text(where: str | Sequence[str] | Filter) -> str:
@@ -257,16 +271,120 @@ def _check_utf8(text: str, what: str) -> str:
     return text
 
 
-def check_segment_name(name: str) -> str:
-    """A segment name as stored: trimmed, inner white space collapsed; UsageError if it cannot be one."""
-    name = " ".join(_check_utf8(name or "", "a segment name").split())
+def check_segment_name(name: str, what: str = "segment") -> str:
+    """A segment (or audience) name as stored: trimmed, inner white space collapsed; UsageError if
+    it cannot be one."""
+    a = f"{'an' if what[0] in 'aeiou' else 'a'} {what} name"
+    name = " ".join(_check_utf8(name or "", a).split())
     if not name:
-        raise UsageError("a segment name cannot be empty")
+        raise UsageError(f"{a} cannot be empty")
     if len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"a segment name has at most {MAX_NAME_LENGTH} characters")
+        raise UsageError(f"{a} has at most {MAX_NAME_LENGTH} characters")
     if _CONTROL.search(name):
-        raise UsageError("a segment name cannot hold control characters")
+        raise UsageError(f"{a} cannot hold control characters")
     return name
+
+
+class Audiences:
+    """Saved audiences (SPEC §10): segments to take and to exclude, held by identity, and the export
+    options they are always sent with. Names follow the rules of segment names."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def get(self, name: str) -> Audience:
+        """The audience called ``name`` (case-insensitively); NotFoundError suggests the nearest."""
+        store = self.catalog.store()
+        found = store.audience(name)
+        if found is None:
+            names = [a.name for a in store.audiences()]
+            raise NotFoundError(f'no audience named "{name}"{did_you_mean(name, names, cutoff=0.5, substrings=True)}')
+        return found
+
+    def all(self) -> list[Audience]:
+        return self.catalog.store().audiences()
+
+    def define(
+        self,
+        name: str,
+        segments: Sequence[str],
+        *,
+        exclude: Sequence[str] = (),
+        require: Sequence[str] = (),
+        unique: str | None = None,
+        include_opted_out: bool = False,
+        columns: Sequence[str] | None = None,
+        description: str | None = None,
+    ) -> Audience:
+        """An audience checked against the database, not saved (``pk`` 0): its segments exist (by
+        name now, kept by identity), ``require`` and ``columns`` name fields, ``unique`` is phone
+        or email. UsageError or NotFoundError says what is wrong."""
+        name = check_segment_name(name, "audience")
+        if not segments:
+            raise UsageError(f'audience "{name}" needs at least one segment (--segment NAME)')
+        refs = self._refs(segments, "segment")
+        excluded = self._refs(exclude, "excluded segment")
+        registry = self.catalog.registry()
+        required = tuple(dict.fromkeys(registry.resolve(f, "field for --require").name for f in require))
+        if unique is not None and unique.strip().lower() not in UNIQUE_FIELDS:
+            raise UsageError(f'--unique takes phone or email, not "{unique}"')
+        kept = None if columns is None else tuple(f.name for f in self.catalog.columns(columns))
+        return Audience(
+            0,
+            name,
+            _clean(description),
+            refs,
+            excluded,
+            required,
+            unique.strip().lower() if unique is not None else None,
+            bool(include_opted_out),
+            kept,
+        )
+
+    def _refs(self, names: Sequence[str], what: str) -> tuple[SegmentRef, ...]:
+        refs: list[SegmentRef] = []
+        for n in names:
+            s = self.catalog.segments.get(n)
+            if any(r.pk == s.pk for r in refs):
+                raise UsageError(f'the {what} "{s.name}" is given twice')
+            refs.append(SegmentRef(s.pk, s.name))
+        return tuple(refs)
+
+    def create(self, name: str, segments: Sequence[str], **options) -> Audience:
+        """Save a new audience; options as ``define``. An existing name is a DataError."""
+        audience = self.define(name, segments, **options)
+        store = self.catalog.store(write=True)
+        with store.transaction("audience create"):
+            existing = store.audience(audience.name)
+            if existing is not None:
+                raise DataError(f'an audience named "{existing.name}" already exists')
+            store.insert_audience(audience)
+        return store.audience(audience.name)
+
+    def delete(self, names: Sequence[str]) -> list[str]:
+        """Delete audiences (never segments or customers), all or none; their exports stay in
+        the history, the memberships kept for them go. Returns their names."""
+        store = self.catalog.store(write=True)
+        found = [self.get(n) for n in names]
+        with store.transaction("audience delete"):
+            for a in found:
+                store.delete_audience(a.pk)
+        return [a.name for a in found]
+
+    def segments_of(self, audience: Audience) -> tuple[list[Segment], list[Segment]]:
+        """The segments the audience takes and excludes, as they are now; DataError if one was
+        removed behind seg's back."""
+        store = self.catalog.store()
+        out: tuple[list[Segment], list[Segment]] = ([], [])
+        for refs, into in ((audience.segments, out[0]), (audience.exclude, out[1])):
+            for ref in refs:
+                segment = store.segment(ref.name) if ref.name is not None else None
+                if segment is None or segment.pk != ref.pk:
+                    raise DataError(
+                        f'audience "{audience.name}" uses a segment that no longer exists; redefine it with seg apply'
+                    )
+                into.append(segment)
+        return out
 
 
 class Attributes:

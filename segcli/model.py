@@ -206,3 +206,46 @@ class Segment(NamedTuple):
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+class SegmentRef(NamedTuple):
+    """A segment an audience refers to: by identity (``pk``), with its name today (None if the
+    segment no longer exists, which only a change made outside seg can cause)."""
+
+    pk: int
+    name: str | None
+
+
+#: What ``--unique`` may keep one customer per.
+UNIQUE_FIELDS = ("phone", "email")
+
+
+class Audience(NamedTuple):
+    """A saved audience (SPEC §10): the segments it takes and excludes, by identity (a renamed
+    segment keeps it working), and the export options it is always sent with."""
+
+    pk: int
+    name: str
+    description: str | None
+    segments: tuple[SegmentRef, ...]
+    exclude: tuple[SegmentRef, ...] = ()
+    require: tuple[str, ...] = ()
+    unique: str | None = None  # "phone" or "email"
+    include_opted_out: bool = False
+    columns: tuple[str, ...] | None = None  # None: the default columns
+    created_at: str = ""
+    updated_at: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "segments": [s.name for s in self.segments],
+            "exclude": [s.name for s in self.exclude],
+            "require": list(self.require),
+            "unique": self.unique,
+            "include_opted_out": self.include_opted_out,
+            "columns": list(self.columns) if self.columns is not None else None,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }

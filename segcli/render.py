@@ -303,3 +303,63 @@ class ExportProgress(ImportProgress):
     def __init__(self, output: str) -> None:
         super().__init__(f"exporting to {output}")
         self.enabled = self.enabled and output != "-"
+
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """A count series as one line of block characters, lowest to highest (``seg list``)."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        return _SPARKS[3] * len(values)
+    return "".join(_SPARKS[round((v - lo) * (len(_SPARKS) - 1) / (hi - lo))] for v in values)
+
+
+def signed(change: int | None) -> str:
+    """A change as ``+12``, ``-3`` or ``0``; empty when there is nothing to compare with."""
+    if change is None:
+        return ""
+    return f"+{change}" if change > 0 else str(change)
+
+
+_EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+def chart(title: str, series: Sequence[tuple[str, int]], *, height: int = 12) -> None:
+    """Counts over time as a column chart on the terminal (``seg show --history``): one column per
+    snapshot, the newest on the right (as many as fit), the count axis on the left and the first
+    and last instants below. Drawn with block characters through rich, so ``NO_COLOR`` holds and
+    names are shown as text."""
+    from rich.text import Text
+
+    con = console()
+    if not series:
+        con.print(Text(printable(f"{title}: no snapshots yet (seg snapshot records them)")))
+        return
+    labels_width = max(len(f"{n:,}") for _, n in series) + 1
+    room = max(con.width - labels_width - 2, 10)
+    step = 1 if len(series) * 2 > room else 2 if len(series) * 3 > room else 3
+    shown = list(series)[-max(room // step, 1) :]
+    values = [n for _, n in shown]
+    hi, lo = max(values), min(values)
+    lo = max(lo - (hi - lo) // 10 - (1 if hi == lo else 0), 0)  # a little room below the lowest
+    span = max(hi - lo, 1)
+    levels = [round((v - lo) * height * 8 / span) for v in values]
+    out = Text(printable(title) + "\n", style="bold")
+    for row in range(height, 0, -1):
+        label = f"{hi:,}" if row == height else f"{lo:,}" if row == 1 else ""
+        out.append(f"{label:>{labels_width}} ┤" if label else " " * labels_width + " │")
+        for level in levels:
+            eighths = min(max(level - (row - 1) * 8, 0), 8)
+            out.append(_EIGHTHS[eighths] * (step - 1 if step > 1 else 1), style="cyan")
+            if step > 1:
+                out.append(" ")
+        out.append("\n")
+    out.append(" " * labels_width + " └" + "─" * (len(shown) * step) + "\n")
+    first, last = printable(shown[0][0]), printable(shown[-1][0])
+    gap = max(len(shown) * step - len(first) - len(last), 1)
+    out.append(" " * (labels_width + 2) + (first + " " * gap + last if len(shown) > 1 else first) + "\n")
+    con.print(out, end="", soft_wrap=True)

@@ -17,10 +17,10 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import faults
-from .catalog import Attributes, check_segment_name
-from .errors import DataError, FilterError, InvalidValue, UsageError, YamlError
+from .catalog import Attributes, check_segment_name, check_unused
+from .errors import DataError, FilterError, InvalidValue, NotFoundError, UsageError, YamlError
 from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
-from .model import Filter
+from .model import Audience, Filter
 from .parse import parse_filter
 from .timeutil import parse_date
 from .values import name_key
@@ -70,6 +70,33 @@ class SegmentDecl:
     line: int
     lines: list[int]
     filter: Filter | None = None
+
+
+@dataclass
+class AudienceDecl:
+    name: str
+    line: int
+    segments: list[str]
+    exclude: list[str] = field(default_factory=list)
+    require: list[str] = field(default_factory=list)
+    unique: str | None = None
+    include_opted_out: bool = False
+    columns: list[str] | None = None
+    description: str | None = None
+
+
+@dataclass
+class Document:
+    """A seg YAML file, checked for structure: its sections, and which of them it has (``apply
+    --prune`` deletes only within those, SPEC §14)."""
+
+    attributes: list[AttributeDecl] = field(default_factory=list)
+    segments: list[SegmentDecl] = field(default_factory=list)
+    audiences: list[AudienceDecl] = field(default_factory=list)
+    sections: set[str] = field(default_factory=set)
+
+
+AUDIENCE_KEYS = ["name", "description", "segments", "exclude", "require", "unique", "include_opted_out", "columns"]
 
 
 @dataclass
@@ -158,11 +185,19 @@ def _compose(text: str, source: str) -> Node | None:
 
 def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
     """Check the structure of a seg YAML document; filters are checked later, against fields."""
+    doc = read_sections(text, source)
+    return doc.attributes, doc.segments
+
+
+def read_sections(text: str, source: str) -> Document:
+    """``read_document``, with the audiences and which sections the file has."""
     root = _compose(text, source)
     if root is None:
-        return [], []
-    top = _mapping(source, root, "the file", ["attributes", "segments"])
-    return _read_sections(source, top)
+        return Document()
+    top = _mapping(source, root, "the file", ["attributes", "segments", "audiences"])
+    attributes, segments = _read_sections(source, top)
+    audiences = _read_audiences(source, top["audiences"]) if "audiences" in top else []
+    return Document(attributes, segments, audiences, set(top))
 
 
 def _read_sections(source: str, top: dict[str, Node]) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
@@ -216,6 +251,54 @@ def _read_sections(source: str, top: dict[str, Node]) -> tuple[list[AttributeDec
                     raise _err(source, spec["groups"], "groups needs at least one group")
             segments.append(SegmentDecl(name, description or None, texts, _line(node), lines))
     return attributes, segments
+
+
+def _read_audiences(source: str, node: Node) -> list[AudienceDecl]:
+    if _is_null(node):
+        return []
+    out: list[AudienceDecl] = []
+    seen: dict[str, int] = {}
+    for item in _sequence(source, node, "audiences"):
+        spec = _mapping(source, item, "an audience", AUDIENCE_KEYS)
+        if "name" not in spec:
+            raise _err(source, item, "an audience needs a name")
+        name = _scalar(source, spec["name"], "name")
+        if name_key(name) in seen:
+            raise _err(
+                source, spec["name"], f'the audience "{name}" is defined twice (first at line {seen[name_key(name)]})'
+            )
+        seen[name_key(name)] = _line(spec["name"])
+        if "segments" not in spec:
+            raise _err(source, item, f'audience "{name}" needs segments (a list of segment names)')
+        decl = AudienceDecl(name, _line(item), _names(source, spec["segments"], "segments"))
+        if "exclude" in spec:
+            decl.exclude = _names(source, spec["exclude"], "exclude")
+        if "require" in spec:
+            decl.require = _names(source, spec["require"], "require")
+        if "unique" in spec and not _is_null(spec["unique"]):
+            decl.unique = _scalar(source, spec["unique"], "unique")
+        if "include_opted_out" in spec:
+            flag = spec["include_opted_out"]
+            if flag.tag != "tag:yaml.org,2002:bool":
+                raise _err(source, flag, "include_opted_out must be true or false")
+            decl.include_opted_out = _scalar(source, flag, "include_opted_out").lower() in ("true", "yes", "on", "y")
+        if "columns" in spec and not _is_null(spec["columns"]):
+            node_ = spec["columns"]
+            if isinstance(node_, ScalarNode):  # as --columns writes them: id,name,phone
+                decl.columns = [c.strip() for c in node_.value.split(",") if c.strip()]
+            else:
+                decl.columns = _names(source, node_, "columns")
+        if "description" in spec:
+            decl.description = _scalar(source, spec["description"], "description") or None
+        out.append(decl)
+    return out
+
+
+def _names(source: str, node: Node, what: str) -> list[str]:
+    """A list of names (a single name is a list of one)."""
+    if isinstance(node, ScalarNode) and not _is_null(node):
+        return [node.value]
+    return [_scalar(source, n, f"an item of {what}") for n in _sequence(source, node, what)]
 
 
 @dataclass
@@ -335,8 +418,17 @@ def _is_null(node: Node) -> bool:
 
 def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry_run: bool) -> Plan:
     """Check the whole document, then create, update and (with ``prune``) delete in one transaction."""
-    attributes, segments = read_document(text, source)
-    return apply_declarations(catalog, attributes, segments, source=source, prune=prune, dry_run=dry_run)
+    doc = read_sections(text, source)
+    return apply_declarations(
+        catalog,
+        doc.attributes,
+        doc.segments,
+        source=source,
+        prune=prune,
+        dry_run=dry_run,
+        audiences=doc.audiences,
+        sections=doc.sections,
+    )
 
 
 def apply_declarations(
@@ -347,13 +439,17 @@ def apply_declarations(
     source: str,
     prune: bool = False,
     dry_run: bool = False,
+    audiences: Sequence[AudienceDecl] = (),
+    sections: set[str] | None = None,
 ) -> Plan:
-    """``apply_document`` for a document already read (``read_document``)."""
+    """``apply_document`` for a document already read (``read_document``, or ``read_sections`` for
+    its ``audiences`` and the ``sections`` it has: ``--prune`` deletes only within those, all of
+    them if None)."""
     store = catalog.store(write=True)
     plan = Plan()
     try:
         with store.transaction("apply"):
-            _apply(catalog, store, attributes, segments, plan, source, prune)
+            _apply(catalog, store, attributes, segments, plan, source, prune, audiences, sections)
             faults.point("apply:before-commit")
             if dry_run:
                 raise _DryRun
@@ -401,7 +497,7 @@ def check_declarations(
     return future
 
 
-def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
+def _apply(catalog, store, attributes, segments, plan, source, prune, audiences=(), sections=None) -> None:
     check_declarations(store.registry(), attributes, segments, source, catalog.zone())
     # Carry out the plan, inside the one transaction.
     for decl in attributes:
@@ -436,13 +532,75 @@ def _apply(catalog, store, attributes, segments, plan, source, prune) -> None:
             plan.changes.append(("~", "segment", f"{name}: {filter_text}"))
         else:
             plan.unchanged += 1
-    if prune:
+    _apply_audiences(catalog, store, audiences, sections, plan, source, prune)
+    if prune and (sections is None or "segments" in sections):  # a file without segments prunes none (SPEC §14)
         for current in store.segments():
             if name_key(current.name) not in keep:
+                try:
+                    check_unused(store, current)
+                except DataError as exc:
+                    raise DataError(f"{source}: cannot prune: {exc.message}") from None
                 store.delete_segment(current.pk)
                 plan.changes.append(("-", "segment", current.name))
     if plan.changes:
         catalog.keep_views(store)
+
+
+def _apply_audiences(catalog, store, audiences, sections, plan: Plan, source: str, prune: bool) -> None:
+    """The file's audiences, after its segments (which they name) and before pruning segments (so
+    that one the file no longer uses can go)."""
+    keep: set[str] = set()
+    for decl in audiences:
+        try:
+            wanted = catalog.audiences.define(
+                decl.name,
+                decl.segments,
+                exclude=decl.exclude,
+                require=decl.require,
+                unique=decl.unique,
+                include_opted_out=decl.include_opted_out,
+                columns=decl.columns,
+                description=decl.description,
+            )
+        except (UsageError, NotFoundError) as exc:
+            raise YamlError(f'{source}:{decl.line}: audience "{decl.name}": {exc.message}') from None
+        keep.add(name_key(wanted.name))
+        current = store.audience(wanted.name)
+        text = f"{wanted.name}: {_audience_text(wanted)}"
+        if current is None:
+            store.insert_audience(wanted)
+            plan.changes.append(("+", "audience", text))
+        elif _definition(current) != _definition(wanted):
+            store.update_audience(wanted._replace(pk=current.pk))
+            plan.changes.append(("~", "audience", text))
+        else:
+            plan.unchanged += 1
+    if prune and (sections is None or "audiences" in sections):  # a file without audiences prunes none (SPEC §14)
+        for current in store.audiences():
+            if name_key(current.name) not in keep:
+                store.delete_audience(current.pk)
+                plan.changes.append(("-", "audience", current.name))
+
+
+def _definition(a: Audience) -> tuple:
+    """What makes two audiences the same, segments by identity."""
+    return (
+        a.name,
+        a.description,
+        tuple(s.pk for s in a.segments),
+        tuple(s.pk for s in a.exclude),
+        a.require,
+        a.unique,
+        a.include_opted_out,
+        a.columns,
+    )
+
+
+def _audience_text(a: Audience) -> str:
+    text = ", ".join(s.name or "?" for s in a.segments)
+    if a.exclude:
+        text += " minus " + ", ".join(s.name or "?" for s in a.exclude)
+    return text
 
 
 class _DryRun(Exception):
@@ -482,6 +640,10 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
         item["where"] = s.where
         segs.append(item)
     doc["segments"] = segs
+    if not names:  # every section (SPEC §14): the audiences too
+        audiences = [_audience_item(a) for a in sorted(store.audiences(), key=lambda a: (name_key(a.name), a.name))]
+        if audiences:
+            doc["audiences"] = audiences
     return yaml.dump(
         doc, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=_NEVER_WRAP, default_flow_style=False
     )
@@ -498,3 +660,22 @@ class _BlockDumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         return super().increase_indent(flow, False)
+
+
+def _audience_item(a: Audience) -> dict:
+    """An audience as ``apply`` reads it: only what differs from the defaults."""
+    item: dict = {"name": a.name}
+    if a.description:
+        item["description"] = a.description
+    item["segments"] = [s.name for s in a.segments]
+    if a.exclude:
+        item["exclude"] = [s.name for s in a.exclude]
+    if a.require:
+        item["require"] = list(a.require)
+    if a.unique:
+        item["unique"] = a.unique
+    if a.include_opted_out:
+        item["include_opted_out"] = True
+    if a.columns is not None:
+        item["columns"] = list(a.columns)
+    return item

@@ -15,6 +15,7 @@ def sqlite_bench(tmp_path_factory):
     sys.path.insert(0, str(ROOT / "bench"))
     import run as bench
 
+    bench.audiences.LISTED = 8  # a tiny run: the six examples and two more
     out = tmp_path_factory.mktemp("bench")
     return bench, out, bench.bench_size(3000, 1, out)
 
@@ -31,6 +32,12 @@ def test_bench_runs_and_counts_agree(sqlite_bench):
     assert zoned["New This Week"]["count"] == result["count"]["New This Week"]["count"]
     assert zoned["Bench since 7 days ago"]["count"] > 0 and zoned["Bench during this week"]["count"] > 0
     assert "count `created_at >= 7 days ago` in Asia/Muscat" in bench.table([result])
+    listing = result["audiences"]
+    listed = 8 + 3  # and the three zoned segments bench/zones.py saved before
+    assert (
+        listing["segments"] == listed and listing["export"]["members"] > 0 and listing["export"]["membership_bytes"] > 0
+    )
+    assert f"| 3,000 | seg list, {listed} segments" in bench.table([result])
 
 
 @pytest.mark.slow

@@ -19,6 +19,9 @@ from segcli.cli.options import parse as parse_count
         ["--now", "2026-12-20T00:00:00Z", "count", "New This Week"],
         ["count", "No such segment"],
         ["--now", "not a date", "count", "New This Week"],
+        ["list"],
+        ["list", "--json"],
+        ["--now", "2026-12-20T00:00:00Z", "list", "--json"],
     ],
 )
 def test_fast_path_matches_the_full_cli(sample_db, argv):
@@ -42,7 +45,8 @@ def test_fast_path_matches_the_full_cli(sample_db, argv):
         ["count", "--help"],
         ["count", "X", "--limit", "3"],
         ["--db"],
-        ["list"],
+        ["list", "VIP"],
+        ["list", "--limit", "3"],
         ["-h"],
         ["count", "X", "--exclude"],
     ],

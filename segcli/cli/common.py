@@ -98,16 +98,6 @@ def split_columns(columns: str | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
 
 
-def fail_for_segments(errors: list[dict]) -> None:
-    """After the output: exit 1 naming each segment that could not be evaluated (saved by an older
-    seg with what this one refuses), so that a script sees it; the rest was shown all the same."""
-    if errors:
-        raise DataError(
-            f"{len(errors)} segment{'s' if len(errors) != 1 else ''} could not be evaluated",
-            details=[f'  "{e["segment"]}": {e["error"]}' for e in errors],
-        )
-
-
 def read_text(path: str) -> str:
     try:
         if path == "-":

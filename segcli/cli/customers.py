@@ -9,7 +9,8 @@ import typer
 
 from ..fields import FieldType
 from ..render import cell, local_time, note, print_json, table
-from .common import fail_for_segments, seg
+from .common import seg
+from .fast import fail_for_segments
 from .session import after_commit
 
 

@@ -2,7 +2,8 @@
 
 Typer (with click, rich and pydantic) costs about 110 ms to start, several times a count at a
 million customers (measured: ``seg count`` 49 ms through the fast path, 163 ms through Typer, on the
-sample data). So the commands people and scripts wait for start without it when their command line
+sample data), and a tenth of ``seg list`` with 50 segments at a million, whose target is 3 counts.
+So the commands people and scripts wait for start without it when their command line
 is plain, and this module is the one source of truth for what those command lines may hold: Typer's
 options are built from the same ``Opt`` rows (``app.py``), and ``parse`` reads argv by them,
 returning None for anything else (``--help``, a typo, another command), which Typer then handles
@@ -38,7 +39,10 @@ JSON = Opt(("--json",), "Print JSON.", flag=True)
 #: Commands the fast path runs: their options (beside positional segment names).
 FAST_COMMANDS: dict[str, dict[str, Opt]] = {
     "count": {"exclude": EXCLUDE, "json": JSON},
+    "list": {"json": JSON},
 }
+#: The fast commands that take segment names (at least one); the others take none.
+TAKES_NAMES = {"count"}
 
 
 class Parsed(NamedTuple):
@@ -72,7 +76,9 @@ def parse(argv: list[str]) -> Parsed | None:
             only_names = True
         elif _take(args, spec, options) is None:
             return None
-    return Parsed(command, found, names, options) if names else None
+    if bool(names) != (command in TAKES_NAMES):
+        return None  # Typer says what is missing or extra
+    return Parsed(command, found, names, options)
 
 
 def _take(args: list[str], spec: dict[str, Opt], into: dict) -> object | None:

@@ -12,7 +12,9 @@ from .. import api
 from ..errors import UsageError
 from ..fields import FieldType
 from ..render import is_terminal, local_time, local_times, note, print_json, printable, say, table, why_lines
-from .common import Columns, Exclude, Names, Where, complete_segment, fail_for_segments, seg, split_columns
+from .common import Columns, Exclude, Names, Where, complete_segment, seg, split_columns
+from .fast import fail_for_segments
+from .options import JSON
 
 
 def create(
@@ -57,17 +59,12 @@ def delete(
         note(f"deleted {name}")
 
 
-def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Every segment with its current count, filter and description."""
-    rows = seg(ctx).segments.list()
-    if json_:
-        print_json([{k: r[k] for k in ("name", "count", "filter", "description", "error")} for r in rows])
-    else:
-        table(
-            [{**r, "count": "(error)" if r["count"] is None else r["count"]} for r in rows],
-            ["name", "count", "filter", "description"],
-        )
-    fail_for_segments([{"segment": r["name"], "error": r["error"]} for r in rows if r["error"]])
+def list_(ctx: typer.Context, json_: Annotated[bool, typer.Option(*JSON.flags, help=JSON.help)] = False) -> None:
+    """Every segment with its current count, its change since the last snapshot, a sparkline of
+    the last 30 snapshots, its filter and description."""
+    from .fast import list_segments
+
+    list_segments(ctx.obj, json_)
 
 
 def show(
@@ -75,12 +72,18 @@ def show(
     name: Annotated[str, typer.Argument(autocompletion=complete_segment)],
     json_: Annotated[bool, typer.Option("--json")] = False,
     sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL, its parameters and plan.")] = False,
+    history: Annotated[
+        bool, typer.Option("--history", help="The count over time (seg snapshot), as a chart on a terminal.")
+    ] = False,
 ) -> None:
-    """A segment's filter, group by group, and its count."""
+    """A segment's filter, group by group, and its count; with --history, its count over time."""
 
     db = seg(ctx)
     segment = db.segments.get(name)
     count, error = db.count_saved(segment)
+    if history:
+        _show_history(db, segment.name, count, json_)
+        return
     groups = segment.filter.groups
     data = {
         "name": segment.name,
@@ -109,6 +112,23 @@ def show(
             out += ["plan:"] + ["  " + p for p in data["plan"]]
         say(out)
     fail_for_segments([{"segment": segment.name, "error": error}] if error else [])
+
+
+def _show_history(db: api.Seg, name: str, count: int | None, json_: bool) -> None:
+    """``seg show NAME --history``: the series as JSON, a chart on a terminal, else plain lines."""
+    from ..render import chart
+
+    series = db.history_of(name)
+    if json_:
+        print_json({"name": name, "count": count, "history": series})
+    elif is_terminal():
+        now = "cannot be counted" if count is None else f"{count:,} customers now"
+        chart(
+            f"{name}: {now}; {len(series)} snapshot{'s' if len(series) != 1 else ''}",
+            [(p["at"], p["count"]) for p in series],
+        )
+    else:
+        table(series, ["at", "count"])
 
 
 def count(

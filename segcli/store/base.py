@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 
 from ..errors import DataError
 from ..fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
-from ..model import Filter, Segment
+from ..model import Audience, Filter, Segment
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
 MAX_ATTRIBUTES = 500
@@ -51,7 +51,8 @@ class Store:
         raise NotImplementedError
 
     def snapshot(self) -> AbstractContextManager[None]:
-        """A read transaction: every query inside sees one consistent state."""
+        """A read transaction: every query inside sees one consistent state (inside another
+        transaction, that one's)."""
         raise NotImplementedError
 
     def check_writable(self) -> None:
@@ -192,7 +193,12 @@ class Store:
         raise NotImplementedError
 
     def count_many(self, wheres: Sequence[str], params: dict) -> list[int]:
-        """How many customers match each of ``wheres`` (sharing ``params``), in one pass or better."""
+        """How many customers match each of ``wheres`` (sharing ``params``), in one pass or better:
+        never one scan per expression. The counts describe one state of the data."""
+        raise NotImplementedError
+
+    def member_pks(self, where: str, params: dict) -> Iterator[int]:
+        """The ``pk`` of every customer matching ``where``, ascending, streamed."""
         raise NotImplementedError
 
     def select_cells(
@@ -243,6 +249,96 @@ class Store:
         from ..errors import UsageError
 
         raise UsageError(f"sqlite_utils() needs an SQLite database; this one is {self.engine}")
+
+    # --- the data version and reused counts (SPEC §10) -----------------------------------------
+
+    def data_version(self) -> int:
+        """A number that changes with every write to customer data, by seg or any other program
+        (triggers); snapshots, history records and cached counts are not customer data."""
+        raise NotImplementedError
+
+    def cached_counts(self, keys: Sequence[str], version: int) -> dict[str, int]:
+        """The counts kept for ``keys`` (a compiled filter and its parameters, hashed) while the
+        data version was ``version``; other versions' counts are never returned."""
+        raise NotImplementedError
+
+    def cache_counts(self, counts: dict[str, int], version: int) -> bool:
+        """Keep counts made at data version ``version``, in a transaction of its own, if the
+        database can be written right now (a cache is never worth a wait, and is not a change a
+        command reports as committed); counts of any other version are dropped, since a version
+        never comes back. Whether they were kept."""
+        raise NotImplementedError
+
+    # --- segment counts over time ----------------------------------------------------------------
+
+    def insert_segment_counts(self, taken_at: str, counts: Sequence[tuple[int, int]]) -> None:
+        """Record (segment pk, count) pairs taken at ``taken_at`` (inside a transaction); a count
+        of the same segment at the same instant is replaced."""
+        raise NotImplementedError
+
+    def segment_counts(self, until: str, limit: int | None = None) -> dict[int, list[tuple[str, int]]]:
+        """Each segment's recorded counts (``taken_at``, count) taken at or before ``until``,
+        oldest first: the last ``limit`` of them, or all."""
+        raise NotImplementedError
+
+    # --- saved audiences ------------------------------------------------------------------------
+
+    def audience(self, name: str) -> Audience | None:
+        """The audience whose name is ``name`` case-insensitively, or None."""
+        raise NotImplementedError
+
+    def audiences(self) -> list[Audience]:
+        raise NotImplementedError
+
+    def insert_audience(self, audience: Audience) -> None:
+        """Save a new audience (its ``pk`` is ignored), inside a transaction."""
+        raise NotImplementedError
+
+    def update_audience(self, audience: Audience) -> None:
+        """Replace the definition of the audience ``audience.pk``, inside a transaction."""
+        raise NotImplementedError
+
+    def delete_audience(self, pk: int) -> None:
+        """Delete an audience and the memberships kept for it; its exports stay in the history."""
+        raise NotImplementedError
+
+    def audiences_using(self, segment_pk: int) -> list[str]:
+        """The names of the audiences that include or exclude the segment ``segment_pk``."""
+        raise NotImplementedError
+
+    # --- memberships: who each export of an audience held ---------------------------------------
+
+    def audience_exports(self, audience_pk: int) -> list[dict]:
+        """The audience's exports, newest first: ``{"id", "exported_at", "count", "path",
+        "changes": {"added", "removed", "unchanged"}, "membership_kept"}``."""
+        raise NotImplementedError
+
+    def latest_membership(self, audience_pk: int) -> dict | None:
+        """The newest export of the audience whose membership is kept: ``{"export_pk",
+        "data_version", "exported_at"}``, or None."""
+        raise NotImplementedError
+
+    def membership(self, export_pk: int) -> Iterator[tuple[int, bytes]]:
+        """A kept membership as (chunk, encoded bitmap) rows, by chunk (``membership.py``)."""
+        raise NotImplementedError
+
+    def deleted_customers(self, since_version: int) -> dict[int, str]:
+        """{pk: id} of customers deleted after data version ``since_version``."""
+        raise NotImplementedError
+
+    def stage_pks(self, name: str, pks: Iterable[int]) -> None:
+        """Hold a set of customer pks (``added`` or ``removed``) for ``select_staged_cells``."""
+        raise NotImplementedError
+
+    def select_staged_cells(self, name: str, expressions: Sequence[str]) -> Iterator[tuple]:
+        """Compiled cell ``expressions`` of the staged customers that exist, each row followed by
+        the customer's id, by id, streamed."""
+        raise NotImplementedError
+
+    def record_membership(self, export_pk: int, chunks: Iterable[tuple[int, bytes]], keep: int) -> None:
+        """Keep a membership (``membership.Changes.chunks``) for the export ``export_pk`` (inside a
+        transaction), and drop all but the newest ``keep`` memberships of its audience."""
+        raise NotImplementedError
 
 
 # --- what both engines share: rows <-> seg's objects, and the checks before a schema change ------

@@ -122,6 +122,47 @@ def _exports_zone(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE exports ADD COLUMN zone TEXT")
 
 
+#: The data version (SPEC §10, §14): one number that every write to ``customers`` changes, by any
+#: program, so that a count may be reused only while the data it counted is provably the same. seg's
+#: own writers suspend the insert and update triggers inside their transaction and bump the version
+#: once (``SQLiteStore``): one trigger run per row costs a large import a third of its time.
+VERSION_TRIGGERS: dict[str, str] = {
+    "customers_version_insert": """CREATE TRIGGER customers_version_insert AFTER INSERT ON customers
+            BEGIN UPDATE data_version SET version = version + 1; END""",
+    "customers_version_update": """CREATE TRIGGER customers_version_update AFTER UPDATE ON customers
+            BEGIN UPDATE data_version SET version = version + 1; END""",
+}
+
+#: A deleted customer keeps its id in ``deleted_customers`` (with the data version of its deletion):
+#: memberships hold customers by ``pk``, and a change file names removed customers by id.
+DELETE_TRIGGER = """CREATE TRIGGER customers_version_delete AFTER DELETE ON customers
+            BEGIN
+                UPDATE data_version SET version = version + 1;
+                INSERT OR REPLACE INTO deleted_customers (pk, id, version)
+                    SELECT old.pk, old.id, version FROM data_version;
+            END"""
+
+
+_EXPORT_COLUMNS = {
+    "audience_pk": "INTEGER",
+    "audience": "TEXT",
+    "added": "INTEGER",
+    "removed": "INTEGER",
+    "unchanged": "INTEGER",
+    "data_version": "INTEGER",
+    "membership_kept": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
+def _audience_exports(conn: sqlite3.Connection) -> None:
+    """Exports of a saved audience name it and say what they changed; each column is added once
+    (a step that may meet a file where it exists: every step of this migration can run again)."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(exports)")}
+    for column, kind in _EXPORT_COLUMNS.items():
+        if column not in have:
+            conn.execute(f"ALTER TABLE exports ADD COLUMN {column} {kind}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "customers, their list items, attributes and segments",
@@ -214,5 +255,55 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",),
     ),
     Migration("each export records the time zone of its calendar days", (_exports_zone,)),
+    Migration(
+        "saved audiences, their memberships per export, segment counts over time, and the data version",
+        (
+            "CREATE TABLE IF NOT EXISTS data_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+            "INSERT OR IGNORE INTO data_version (id, version) VALUES (1, 1)",
+            "CREATE TABLE IF NOT EXISTS deleted_customers (pk INTEGER PRIMARY KEY, id TEXT NOT NULL, version INTEGER NOT NULL)",
+            *(t.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS") for t in VERSION_TRIGGERS.values()),
+            DELETE_TRIGGER.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"),
+            """CREATE TABLE IF NOT EXISTS count_cache (
+                    key TEXT PRIMARY KEY,
+                    version INTEGER NOT NULL,
+                    count INTEGER NOT NULL
+                ) WITHOUT ROWID""",
+            """CREATE TABLE IF NOT EXISTS segment_counts (
+                    segment_pk INTEGER NOT NULL REFERENCES segments(pk) ON DELETE CASCADE,
+                    taken_at TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (segment_pk, taken_at)
+                ) WITHOUT ROWID""",
+            """CREATE TABLE IF NOT EXISTS audiences (
+                    pk INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    name_key TEXT NOT NULL UNIQUE,
+                    description TEXT,
+                    require TEXT NOT NULL,
+                    unique_by TEXT CHECK (unique_by IN ('phone', 'email')),
+                    include_opted_out INTEGER NOT NULL DEFAULT 0 CHECK (include_opted_out IN (0, 1)),
+                    columns TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                )""",
+            # No cascade from segments: deleting a segment that an audience uses is refused.
+            """CREATE TABLE IF NOT EXISTS audience_segments (
+                    audience_pk INTEGER NOT NULL REFERENCES audiences(pk) ON DELETE CASCADE,
+                    role TEXT NOT NULL CHECK (role IN ('include', 'exclude')),
+                    position INTEGER NOT NULL,
+                    segment_pk INTEGER NOT NULL REFERENCES segments(pk),
+                    PRIMARY KEY (audience_pk, role, position)
+                ) WITHOUT ROWID""",
+            "CREATE INDEX IF NOT EXISTS audience_segments_segment ON audience_segments (segment_pk)",
+            _audience_exports,
+            "CREATE INDEX IF NOT EXISTS exports_audience ON exports (audience_pk, pk) WHERE audience_pk IS NOT NULL",
+            """CREATE TABLE IF NOT EXISTS audience_memberships (
+                    export_pk INTEGER NOT NULL REFERENCES exports(pk) ON DELETE CASCADE,
+                    chunk INTEGER NOT NULL,
+                    members BLOB NOT NULL,
+                    PRIMARY KEY (export_pk, chunk)
+                ) WITHOUT ROWID""",
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

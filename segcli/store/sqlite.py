@@ -22,18 +22,16 @@ from ..timeutil import local_day, stamp
 from ..values import fold, name_key
 from . import errors
 from .base import (
-    EXPORT_COLUMNS,
     SEGMENT_COLUMNS,
     Store,
     attribute_values,
     check_new_attribute,
-    export_of,
-    export_values,
     segment_of,
 )
 from .errors import query
-from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .migrations import MIGRATIONS, SCHEMA_VERSION, VERSION_TRIGGERS
 from .sqlite_analysts import AnalystQueries
+from .sqlite_audiences import AudienceTables
 
 if TYPE_CHECKING:
     from .lock import WriterMarker
@@ -57,7 +55,7 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(AnalystQueries, Store):
+class SQLiteStore(AudienceTables, AnalystQueries, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"
@@ -76,6 +74,9 @@ class SQLiteStore(AnalystQueries, Store):
         self.committed: list[str] = []
         self._registry: FieldRegistry | None = None
         self._discard_new = None
+        #: Whether this transaction has suspended the data version's row triggers (see
+        #: ``_customers_written``).
+        self._versioned = False
         if self.file != path:  # removed however this object ends, unless its first commit moves it
             import weakref
 
@@ -231,6 +232,10 @@ class SQLiteStore(AnalystQueries, Store):
         marker = self._mark_writer(operation)
         try:
             yield
+            if self._versioned:  # before the commit: other programs' writes must fire them again
+                for statement in VERSION_TRIGGERS.values():
+                    self.conn.execute(statement)
+                self._versioned = False
         except BaseException as exc:
             self._rollback()
             self._unmark_writer(marker)
@@ -284,6 +289,19 @@ class SQLiteStore(AnalystQueries, Store):
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
         self._registry = None
+        self._versioned = False  # the rollback brought the triggers back
+
+    def _customers_written(self) -> None:
+        """Before seg writes customers inside a transaction: bump the data version once, and drop
+        its insert and update triggers until the commit, which recreates them (a rollback brings
+        them back by itself). A row trigger costs a large import a third of its time; nobody else
+        can write meanwhile, and nobody sees the triggers gone."""
+        if self._versioned:
+            return
+        for name in VERSION_TRIGGERS:
+            self.conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        self.conn.execute("UPDATE data_version SET version = version + 1")
+        self._versioned = True
 
     def _mark_writer(self, operation: str) -> WriterMarker | None:
         if self.path == ":memory:" or self._discard_new is not None:  # nobody else can see it yet
@@ -300,7 +318,11 @@ class SQLiteStore(AnalystQueries, Store):
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """A read transaction: every query inside sees one consistent state."""
+        """A read transaction: every query inside sees one consistent state. Inside another
+        transaction (a caller's snapshot or write), that one is the state."""
+        if self.conn.in_transaction:
+            yield
+            return
         self.conn.execute("BEGIN")
         try:
             yield
@@ -362,6 +384,7 @@ class SQLiteStore(AnalystQueries, Store):
         """Turn a text attribute into an enum: stored values take the declared spelling and the
         folded copy goes. Every stored value must already be one of ``values``."""
         assert f.type is FieldType.TEXT and f.fold_column
+        self._customers_written()
         for value in values:
             self.conn.execute(f"UPDATE customers SET {f.column} = ? WHERE {f.fold_column} = ?", (value, fold(value)))
         self.conn.execute(f"DROP INDEX IF EXISTS customers_{f.column}")  # made by seg before schema 3
@@ -389,7 +412,10 @@ class SQLiteStore(AnalystQueries, Store):
     # --- customers ----------------------------------------------------------------------------
 
     def next_pk(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM customers").fetchone()[0]
+        # Never a deleted customer's pk: a kept membership may still hold it, meaning that customer.
+        return self.conn.execute(
+            "SELECT max(coalesce((SELECT max(pk) FROM customers), 0), coalesce((SELECT max(pk) FROM deleted_customers), 0)) + 1"
+        ).fetchone()[0]
 
     def rows_by_id(self, ids: Sequence[str], columns: Sequence[str]) -> dict[str, tuple]:
         """The stored rows (pk first, then ``columns``) of the customers with these ids."""
@@ -404,6 +430,9 @@ class SQLiteStore(AnalystQueries, Store):
 
     def insert_customers(self, columns: Sequence[str], rows: list) -> None:
         """Insert rows given as (pk, *columns)."""
+        if not rows:  # an empty list writes nothing, and changes no data version
+            return
+        self._customers_written()
         marks = ", ".join("?" * (len(columns) + 1))
         self.conn.executemany(f"INSERT INTO customers (pk, {', '.join(columns)}) VALUES ({marks})", rows)
 
@@ -411,6 +440,9 @@ class SQLiteStore(AnalystQueries, Store):
         """``insert_customers`` for rows whose ids should all be new. If one is stored already,
         nothing is inserted and the answer is False: one failed statement costs less than looking
         every id up first, when that is rare."""
+        if not rows:
+            return True
+        self._customers_written()  # not inside the savepoint: its rollback would bring the triggers back
         self.conn.execute("SAVEPOINT new_customers")
         try:
             self.insert_customers(columns, rows)
@@ -425,6 +457,9 @@ class SQLiteStore(AnalystQueries, Store):
 
     def update_customers(self, columns: Sequence[str], rows: list) -> None:
         """Update rows given as (pk, *columns), as ``insert_customers`` takes them."""
+        if not rows:
+            return
+        self._customers_written()
         sets = ", ".join(f"{c} = ?{i}" for i, c in enumerate(columns, start=2))
         self.conn.executemany(f"UPDATE customers SET {sets} WHERE pk = ?1", rows)
 
@@ -512,25 +547,6 @@ class SQLiteStore(AnalystQueries, Store):
         else:
             self.conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
 
-    # --- exports ------------------------------------------------------------------------------
-
-    def insert_export(self, record: dict) -> int:
-        """Record an export (call inside a transaction); returns its id."""
-        cur = self.conn.execute(
-            "INSERT INTO exports (exported_at, now, zone, segments, excluded, options, waterfall, count, path, sha256)"
-            " VALUES (:exported_at, :now, :zone, :segments, :excluded, :options, :waterfall, :count, :path, :sha256)",
-            export_values(record),
-        )
-        return cur.lastrowid
-
-    def exports(self, limit: int | None = None) -> list[dict]:
-        sql = f"SELECT {EXPORT_COLUMNS} FROM exports ORDER BY pk DESC"
-        params: tuple = ()
-        if limit is not None:
-            sql += " LIMIT ?"
-            params = (limit,)
-        return [export_of(row) for row in self.conn.execute(sql, params)]
-
     # --- filtered queries ---------------------------------------------------------------------
 
     def count_where(self, where: str, params: dict) -> int:
@@ -588,11 +604,29 @@ class SQLiteStore(AnalystQueries, Store):
 
     def count_many(self, wheres: Sequence[str], params: dict) -> list[int]:
         """How many customers match each of ``wheres`` (compiled with one shared set of
-        parameters): one scan for them all, not one per expression."""
-        if not wheres:
-            return []
-        counts = ", ".join(f"count(*) FILTER (WHERE {w})" for w in wheres)
-        return list(query(self.conn, f"SELECT {counts} FROM customers c", params).fetchone())
+        parameters): one scan for them all, shared between the cores, and none at all for those an
+        index answers (``sqlite_counts``)."""
+        from .sqlite_counts import count_many
+
+        return count_many(self, wheres, params)
+
+    def can_share_reads(self) -> bool:
+        """Whether other connections can read this database as this one does (``reader``)."""
+        return not self.read_only and self.path != ":memory:" and self._discard_new is None
+
+    def reader(self) -> sqlite3.Connection:
+        """Another connection to this database, for reading only, set up as this one is."""
+        from urllib.parse import quote
+
+        conn = sqlite3.connect(
+            f"file:{quote(os.path.realpath(self.file))}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
+        conn.create_function("seg_local_day", 2, local_day, deterministic=True)  # as _prepare does
+        return conn
 
     def select_cells(
         self, where: str, params: dict, expressions: Sequence[str], expected: int | None = None
