@@ -348,21 +348,19 @@ SEGMENT_COLUMNS = "pk, name, description, filter, model, created_at, updated_at"
 #: The columns of ``exports`` that ``export_of`` reads, in its order, and the keys it gives them.
 #: Exports recorded before exports recorded their zone (SPEC §9) were in UTC.
 EXPORT_COLUMNS = (
-    "pk, exported_at, now, coalesce(zone, 'UTC'), segments, excluded, options, waterfall, count, path, sha256"
+    "pk, exported_at, now, coalesce(zone, 'UTC'), segments, excluded, options, waterfall, count, path, sha256,"
+    " audience, added, removed, unchanged"
 )
 _EXPORT_KEYS = (
-    "id",
-    "exported_at",
-    "now",
-    "zone",
-    "segments",
-    "excluded",
-    "options",
-    "waterfall",
-    "count",
-    "path",
-    "sha256",
-)
+    "id", "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
+)  # fmt: skip
+#: The columns an export record may give (``insert_export``): an export of a saved audience also
+#: gives ``audience_pk``, ``audience`` (its name then), ``added``, ``removed``, ``unchanged`` and the
+#: ``data_version`` it was made at.
+RECORDED_COLUMNS = (
+    "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
+    "audience_pk", "audience", "added", "removed", "unchanged", "data_version",
+)  # fmt: skip
 
 
 def segment_of(row: Sequence) -> Segment:
@@ -376,19 +374,23 @@ def segment_of(row: Sequence) -> Segment:
     return Segment(pk, name, description, where, flt, created_at, updated_at, unreadable)
 
 
-def export_values(record: dict) -> dict:
-    """An export record's values as stored: lists and dicts as JSON text (and the zone, UTC if
-    the record does not say)."""
-    return {"zone": "UTC"} | {
-        k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for k, v in record.items()
-    }
+def export_values(record: dict) -> tuple[list[str], dict]:
+    """An export record's columns (of ``RECORDED_COLUMNS``) and values as stored: lists and dicts
+    as JSON text, and the zone UTC if the record does not say."""
+    record = {"zone": "UTC", **record}
+    columns = [c for c in RECORDED_COLUMNS if c in record]
+    values = {c: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for c, v in record.items()}
+    return columns, values
 
 
 def export_of(row: Sequence) -> dict:
     """A row of ``EXPORT_COLUMNS`` as the dict ``Store.exports`` gives."""
-    item = dict(zip(_EXPORT_KEYS, row, strict=True))
+    item = dict(zip(_EXPORT_KEYS, row[: len(_EXPORT_KEYS)], strict=True))
     for k in ("segments", "excluded", "options", "waterfall"):
         item[k] = json.loads(item[k])
+    audience, added, removed, unchanged = row[len(_EXPORT_KEYS) :]
+    item["audience"] = audience
+    item["changes"] = None if added is None else {"added": added, "removed": removed, "unchanged": unchanged}
     return item
 
 

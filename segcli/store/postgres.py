@@ -32,18 +32,10 @@ from ..model import Filter, Segment
 from ..timeutil import stamp
 from ..values import fold, name_key
 from . import errors
-from .base import (
-    EXPORT_COLUMNS,
-    SEGMENT_COLUMNS,
-    Store,
-    attribute_values,
-    check_new_attribute,
-    export_of,
-    export_values,
-    segment_of,
-)
+from .base import SEGMENT_COLUMNS, Store, attribute_values, check_new_attribute, segment_of
 from .pgconnect import StreamedRows, connect, lock_key, locked_error, name_holder, take_lock
 from .postgres_analysts import PostgresAnalystQueries
+from .postgres_audiences import PostgresAudienceTables
 from .postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT
 
 _SQL_TYPES = {
@@ -57,7 +49,7 @@ _SQL_TYPES = {
 _COLUMN = re.compile(r"(pk|[a-z_][a-z0-9_]*)")
 
 
-class PostgresStore(PostgresAnalystQueries, Store):
+class PostgresStore(PostgresAudienceTables, PostgresAnalystQueries, Store):
     """An open seg database in a PostgreSQL schema. Use ``PostgresStore.open``."""
 
     engine = "postgresql"
@@ -253,7 +245,8 @@ class PostgresStore(PostgresAnalystQueries, Store):
         if self._in_transaction():  # inside a write (or the making of a new database): its state
             yield
             return
-        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # Not READ ONLY: an export of a saved audience stages its changes in temporary tables.
+        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         try:
             yield
         finally:
@@ -373,7 +366,10 @@ class PostgresStore(PostgresAnalystQueries, Store):
     # --- customers ------------------------------------------------------------------------------
 
     def next_pk(self) -> int:
-        return self._value("SELECT coalesce(max(pk), 0) + 1 FROM customers")
+        # Never a deleted customer's pk: a kept membership may still hold it, meaning that customer.
+        return self._value(
+            "SELECT greatest((SELECT max(pk) FROM customers), (SELECT max(pk) FROM deleted_customers), 0) + 1"
+        )
 
     def rows_by_id(self, ids: Sequence[str], columns: Sequence[str]) -> dict[str, tuple]:
         """The stored rows (pk first, then ``columns``) of the customers with these ids."""
@@ -497,22 +493,6 @@ class PostgresStore(PostgresAnalystQueries, Store):
                 "INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET value = %s",
                 (name, value, value),
             )
-
-    # --- exports ------------------------------------------------------------------------------
-
-    def insert_export(self, record: dict) -> int:
-        return self._value(
-            "INSERT INTO exports (exported_at, now, zone, segments, excluded, options, waterfall, count, path, sha256)"
-            " VALUES (%(exported_at)s, %(now)s, %(zone)s, %(segments)s, %(excluded)s, %(options)s, %(waterfall)s,"
-            " %(count)s, %(path)s, %(sha256)s) RETURNING pk",
-            export_values(record),
-        )
-
-    def exports(self, limit: int | None = None) -> list[dict]:
-        sql = f"SELECT {EXPORT_COLUMNS} FROM exports ORDER BY pk DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit):d}"
-        return [export_of(row) for row in self.conn.execute(sql)]
 
     # --- filtered queries ---------------------------------------------------------------------
 
