@@ -172,7 +172,9 @@ def query_url(path: str, sql: str, params: tuple = ()) -> list[tuple]:
     if not is_postgres(path):
         conn = sqlite3.connect(path)
         try:
-            return conn.execute(sql, params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
+            conn.commit()  # a write by "another program" (PostgreSQL's connection is autocommit)
+            return rows
         finally:
             conn.close()
     conn, _ = pg_connect(path)
