@@ -17,6 +17,8 @@ processes, medians over --repeat runs:
 - audiences over time (bench/audiences.py): `seg list` with 50 segments against the slowest single
   `seg count`, an export of a saved audience with `--changes` against the same without, the bytes
   of a kept membership.
+- then (bench/profiles.py) imports of real exports: through a profile, with attributes undeclared,
+  and the cost of phones.
 
 It prints a Markdown table (medians and ratios) and writes it, with the raw numbers as JSON, to
 bench/out/. The machine is shared and noisy: compare ratios within one run.
@@ -225,6 +227,7 @@ def main() -> None:
     (out / "results.json").write_text(
         json.dumps({"sqlite": results, "postgresql": pg_results}, indent=2), encoding="utf-8"
     )
+    __import__("profiles").report([int(n) for n in args.sizes.split(",")], args.repeat, out)  # imports of exports
 
 
 if __name__ == "__main__":

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import catalog, settings
 from .catalog import Catalog
 from .compile import CompileContext, Compiled, compile_audience, compile_condition
-from .errors import InvalidValue, NotFoundError, SegError, TooLargeError, UsageError, hint
+from .errors import DataError, InvalidValue, NotFoundError, SegError, TooLargeError, UsageError, hint
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
 from .store import Store, is_url, open_store
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .export import AudienceDiff, ExportResult
     from .fixtures import FixtureReport
     from .importer import ImportSummary
+    from .importer.profiles import Profile
     from .lint import LintReport
     from .views import SegmentView
 
@@ -154,6 +155,12 @@ class Seg:
             self._store = None
 
     @property
+    def migration_notes(self) -> list[str]:
+        """What opening (migrating) the file changed that its user should know: the phones that
+        the E.164 migration could not read, for one."""
+        return list(self._store.migration_notes) if self._store is not None else []
+
+    @property
     def committed(self) -> list[str]:
         """The writes committed through this open database so far (``import``, ``apply``...)."""
         return list(self._store.committed) if self._store is not None else []
@@ -207,19 +214,87 @@ class Seg:
     # --- customers ----------------------------------------------------------------------------
 
     def import_file(self, path: str, **options) -> ImportSummary:
-        """Import customers from a CSV, JSON or JSONL file (``-`` for stdin). Options: ``fmt``,
-        ``skip_invalid``, ``rejects``, ``dry_run``, ``progress``, ``zone`` (of naive timestamps:
-        default the zone in force); see ``segcli.importer``."""
+        """Import customers from a CSV, JSON or JSONL file (``-`` for stdin); the options are
+        ``import_files``'."""
         return self.import_files([path], **options)[0]
 
-    def import_files(self, paths: Sequence[str], **options) -> list[ImportSummary]:
-        """Import several files in one transaction: all of them, or none if one fails. Naive
-        timestamps are wall-clock times in the zone in force unless ``zone`` says otherwise."""
+    def import_files(
+        self,
+        paths: Sequence[str],
+        *,
+        profile: str | Profile | None = None,
+        maps: Sequence[str] = (),
+        skip: Sequence[str] = (),
+        key: str | None = None,
+        dayfirst: bool | None = None,
+        zone: tzinfo | str | None = None,
+        **options,
+    ) -> list[ImportSummary]:
+        """Import several files in one transaction: all of them, or none if one fails.
+
+        ``profile``: a built-in or saved profile's name, a profile file, or a ``Profile``
+        (default ``auto``); ``maps``: ``HEADER=FIELD`` mappings laid over it; ``skip``: headers
+        left out; ``key``: ``id``, ``phone`` or ``email``; ``dayfirst``: how ``03/04/2026`` reads
+        (False: month first); ``zone``: where a timestamp written without an offset is a
+        wall-clock time (default: the zone in force, SPEC §9; a profile's own ``timezone`` wins). Other options: ``fmt``, ``skip_invalid``, ``rejects``, ``dry_run``,
+        ``progress``, ``delimiter``, ``encoding`` (see ``segcli.importer.import_files``)."""
         from .importer import import_files
 
-        store = self.store(write=True)
-        options.setdefault("zone", self.zone)
-        return import_files(store, list(paths), **options)
+        chosen = self.profile(profile).with_options(
+            maps=[_parse_map(m) for m in maps], skip=list(skip), key=_check_key(key), dayfirst=dayfirst
+        )
+        return import_files(
+            self.store(write=True),
+            list(paths),
+            profile=chosen,
+            zone=self._zone(zone),
+            default_region=self.settings.stored().get("default_region"),
+            **options,
+        )
+
+    def import_rows(self, rows: Iterable[dict], *, label: str = "rows", **options) -> ImportSummary:
+        """Import customers given as dicts (as a JSON object would give them: keys are headers,
+        so a ``profile`` applies as to a file), in one transaction. The rows are streamed through
+        a temporary file, so memory stays flat however many there are; dates, times and
+        decimals are written as ISO 8601 and numbers. Options as ``import_files``."""
+        import tempfile
+
+        fd, spool = tempfile.mkstemp(prefix="seg-rows-", suffix=".jsonl")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                for row in rows:
+                    fh.write(json.dumps(row, ensure_ascii=False, default=_json_value) + "\n")
+            return self.import_files([spool], fmt="jsonl", labels=[label], **options)[0]
+        finally:
+            os.unlink(spool)
+
+    def profile(self, spec: str | Profile | None) -> Profile:
+        """A profile by name (built-in or saved), from a file (a path that exists, or ends in
+        ``.yaml``/``.yml``), or as given; None: ``auto``."""
+        from .importer.profiles import AUTO, Profile
+
+        if spec is None:
+            return AUTO
+        if isinstance(spec, Profile):
+            return spec
+        if os.path.exists(spec) or spec.lower().endswith((".yaml", ".yml")):
+            from .yamlio import read_profile_file
+
+            return read_profile_file(_read_text(spec), spec)
+        return self.catalog.profiles.get(spec)
+
+    def _zone(self, zone: tzinfo | str | None) -> tzinfo | None:
+        """The zone of naive times in files: as given, else the zone in force; None for UTC."""
+        from .timeutil import zone as zone_named
+
+        if zone is None:
+            zone = self.zone
+        if isinstance(zone, str):
+            try:
+                zone = zone_named(zone)
+            except InvalidValue as exc:
+                raise UsageError(str(exc)) from None
+        return None if str(zone) == "UTC" else zone
 
     def customer(self, customer_id: str) -> dict:
         """One customer: its fields, tags, attributes, and the segments it is in now."""
@@ -463,6 +538,45 @@ class Seg:
 def _throwaway(now: datetime) -> Seg:
     """A database in memory, gone when closed (``seg test``'s)."""
     return Seg(":memory:", now)
+
+
+def _parse_map(text: str) -> tuple[str, str]:
+    """``--map 'HEADER=FIELD'``: the header, and the field or attribute it feeds."""
+    header, eq, target = text.rpartition("=")
+    if not eq or not header.strip() or not target.strip():
+        raise UsageError(f"--map {text!r}: write it as 'HEADER=FIELD' (a field or attribute name)")
+    return header.strip(), target.strip()
+
+
+def _read_text(path: str) -> str:
+    import io  # ``open`` is this module's own
+
+    try:
+        with io.open(path, "rb") as fh:  # noqa: UP020
+            return fh.read(10 * 1024 * 1024 + 1).decode("utf-8-sig")
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: no such profile file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a profile file") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _check_key(key: str | None) -> str | None:
+    if key is not None and key not in ("id", "phone", "email"):
+        raise UsageError(f'--key "{key}": one of id, phone, email')
+    return key
+
+
+def _json_value(value: object) -> object:
+    """What ``json.dumps`` cannot write, as import reads it: instants and days in ISO 8601."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (set, tuple, frozenset)):
+        return list(value)
+    return str(value)  # Decimal, UUID...
 
 
 def _where(compiled: Compiled) -> tuple[str, dict]:

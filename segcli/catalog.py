@@ -36,9 +36,10 @@ from .fields import (
 )
 from .model import UNIQUE_FIELDS, Audience, Filter, Group, Segment, SegmentRef
 from .timeutil import WEEK_STARTS, Clock
-from .values import fold, normalize_enum
+from .values import ValueContext, fold, normalize_enum
 
 if TYPE_CHECKING:
+    from .importer.profiles import Profile
     from .store import Store
 
 #: The columns of an audience or member list when none are asked for.
@@ -68,6 +69,7 @@ class Catalog:
         self.attributes = Attributes(self)
         self.audiences = Audiences(self)
         self.settings = Settings(self)
+        self.profiles = Profiles(self)
 
     def zone(self, stored: dict[str, str] | None = None) -> tzinfo:
         """The zone in force (SPEC §9): the one given (``--tz``, ``SEG_TZ``), else the database's
@@ -112,11 +114,19 @@ class Catalog:
         if not texts:
             raise UsageError("a filter is needed (--where)")
         registry = self.registry() if self._exists() else FieldRegistry()
-        zone = self.zone()
+        context = self.value_context()
         result = Filter()
         for text in texts:
-            result = result | parse_filter(text, registry, groups_before=groups_before + len(result.groups), zone=zone)
+            result = result | parse_filter(
+                text, registry, groups_before=groups_before + len(result.groups), context=context
+            )
         return result
+
+    def value_context(self) -> ValueContext:
+        """How filter literals are read: a datetime without an offset in the zone in force, a phone
+        without a country code in ``default_region``."""
+        stored = self.settings.stored()
+        return ValueContext(zone=self.zone(stored), default_region=stored.get("default_region"))
 
     def saved_filter(self, segment: Segment) -> Filter:
         """A saved segment's filter, checked that it can be evaluated: one saved by an older seg
@@ -511,6 +521,42 @@ def _enum_values(name: str, kind: FieldType, values: Sequence[str] | None) -> tu
             raise UsageError(f'{name}: the value "{v}" is listed twice')
         seen.add(fold(v))
     return tuple(clean)
+
+
+class Profiles:
+    """Import profiles (SPEC §8): the built-in ones and those saved by ``seg apply``."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def get(self, name: str) -> Profile:
+        """The profile called ``name`` (case-insensitively); UsageError suggests the nearest."""
+        import json
+
+        from .importer.profiles import BUILT_IN, profile_from_dict
+
+        builtin = BUILT_IN.get(name.strip().lower())
+        if builtin is not None:
+            return builtin
+        saved = self.catalog.store().profiles() if self.catalog._exists() else []
+        definition = self.catalog.store().profile(name) if saved else None
+        if definition is None:
+            names = list(BUILT_IN) + [n for n, _ in saved]
+            raise UsageError(
+                f'no profile named "{name}" (built-in: {", ".join(BUILT_IN)}'
+                f"{'; saved: ' + ', '.join(n for n, _ in saved) if saved else ''}; or give a profile file)"
+                f"{did_you_mean(name, names)}"
+            )
+        return profile_from_dict(json.loads(definition))
+
+    def list(self) -> list[Profile]:
+        """Every profile: the built-in ones, then the saved ones by name."""
+        import json
+
+        from .importer.profiles import BUILT_IN, profile_from_dict
+
+        saved = self.catalog.store().profiles() if self.catalog._exists() else []
+        return list(BUILT_IN.values()) + [profile_from_dict(json.loads(d)) for _, d in saved]
 
 
 class Setting(NamedTuple):

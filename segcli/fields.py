@@ -8,6 +8,7 @@ apply to it (``operators.py``). The registry is the only source of SQL column na
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
@@ -56,6 +57,7 @@ class Field(NamedTuple):
     builtin: bool = True
     required: bool = False  # never missing (``marketing_opt_out``)
     aliases: tuple[str, ...] = ()
+    is_phone: bool = False  # text stored in E.164 (SPEC §8)
 
     @property
     def is_list(self) -> bool:
@@ -66,7 +68,7 @@ BUILTIN_FIELDS: tuple[Field, ...] = (
     Field("id", FieldType.TEXT, "id", "id_fold"),
     Field("name", FieldType.TEXT, "name", "name_fold"),
     Field("email", FieldType.TEXT, "email", "email_fold"),
-    Field("phone", FieldType.TEXT, "phone", "phone_fold"),
+    Field("phone", FieldType.TEXT, "phone", "phone_fold", is_phone=True),
     Field("language", FieldType.LANGUAGE, "language"),
     Field("platform", FieldType.PLATFORM, "platform"),
     Field("country", FieldType.COUNTRY, "country"),
@@ -92,31 +94,80 @@ for _f in BUILTIN_FIELDS:
     for _n in (_f.name, *_f.aliases):
         BUILTIN_BY_NAME[_n] = _f
 
-ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_ \-]{0,62}$")
+#: The longest attribute name: any header text is one (SPEC §8), within reason.
+MAX_ATTRIBUTE_NAME = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @lru_cache(maxsize=4096)  # called for every key of every JSON record
-def attribute_column(name: str) -> str:
-    """The SQL column of a custom attribute: ``attr_`` and its name in lower snake case."""
-    return "attr_" + name.strip().lower().replace(" ", "_").replace("-", "_")
+def slug(name: str) -> str:
+    """The slug of an attribute name (SPEC §14), which filters accept for it: lower case, Unicode
+    letters and digits kept (with their combining marks), each run of other characters turned
+    into one ``_``, leading and trailing ``_`` trimmed (``Lifetime Value (OMR)`` ->
+    ``lifetime_value_omr``); a slug that equals a built-in field or alias gets the prefix
+    ``attr_`` (the older Shopify export's ``Country`` is ``attr_country``). Compatibility forms
+    are read as their plain letters (``ｖｉｐ`` is ``vip``) and invisible format characters
+    (zero-width joiners, bidi marks) are dropped."""
+    text = unicodedata.normalize("NFKC", name.strip()).lower()
+    out = []
+    gap = False
+    for char in text:
+        if char.isalnum() or (out and unicodedata.category(char)[0] == "M"):
+            if gap and out:
+                out.append("_")
+            out.append(char)
+            gap = False
+        elif unicodedata.category(char) != "Cf":
+            gap = True
+    result = "".join(out)
+    return "attr_" + result if result in BUILTIN_BY_NAME else result
+
+
+_ASCII_SLUG = re.compile(r"[a-z0-9_]{1,60}\Z")
 
 
 @lru_cache(maxsize=4096)
-def check_attribute_name(name: str) -> str:
-    """Return the trimmed name if it can be a custom attribute, else raise InvalidValue."""
+def attribute_column(name: str) -> str:
+    """The SQL column of a new custom attribute: ``attr_`` and its slug when the slug is plain
+    ASCII (``attr_lifetime_value_omr``); otherwise ``attr_``, the ASCII letters of the slug
+    with their accents dropped, and ``u`` and 8 hex digits of a hash of the slug
+    (``Café visits`` -> ``attr_cafe_visits_u1f0c92aa``, ``المدينة`` -> ``attr_u5d3e...``), so
+    that a column is always a plain identifier and two different slugs never share one. An
+    attribute keeps the column it was created with (the ``attributes`` table holds it)."""
+    s = slug(name)
+    if _ASCII_SLUG.match(s):
+        return "attr_" + s
+    import hashlib
+
+    plain = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    plain = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")[:40]
+    digest = hashlib.blake2s(s.encode("utf-8"), digest_size=4).hexdigest()
+    return f"attr_{plain}_u{digest}" if plain else f"attr_u{digest}"
+
+
+@lru_cache(maxsize=4096)
+def check_attribute_name(name: str, *, builtin_ok: bool = False) -> str:
+    """Return the trimmed name if it can be a custom attribute, else raise InvalidValue. Any text
+    can (SPEC §8: a header such as ``Lifetime Value (OMR)``), except an empty one, one with
+    control characters, one over 200 characters, and, unless ``builtin_ok`` (a header that a
+    profile leaves to an attribute, as the older Shopify export's ``Country``), the name of a
+    built-in field."""
     name = name.strip()
-    if name.lower() in BUILTIN_BY_NAME:
+    if not name:
+        raise InvalidValue("an attribute name cannot be empty")
+    if not builtin_ok and name.lower() in BUILTIN_BY_NAME:
         raise InvalidValue(f'"{name}" is a built-in field, not a custom attribute')
-    if not ATTRIBUTE_NAME_RE.match(name) or "__" in attribute_column(name):
+    if _CONTROL.search(name) or len(name) > MAX_ATTRIBUTE_NAME:
         raise InvalidValue(
-            f'"{name}" cannot be an attribute name: use a letter, then letters, digits, '
-            "spaces, '-' or '_' (at most 63 characters)"
+            f'"{name[:60]}" cannot be an attribute name: it holds a control character or is longer than '
+            f"{MAX_ATTRIBUTE_NAME} characters"
         )
     return name
 
 
-def attribute_field(name: str, type_: FieldType, enum_values: tuple[str, ...] = ()) -> Field:
-    column = attribute_column(name)
+def attribute_field(name: str, type_: FieldType, enum_values: tuple[str, ...] = (), column: str | None = None) -> Field:
+    """A custom attribute; ``column``: the one it was created with (default: ``attribute_column``)."""
+    column = column or attribute_column(name)
     fold_column = column + "__fold" if type_ in (FieldType.TEXT, FieldType.ARRAY) else None
     return Field(name, type_, column, fold_column, enum_values=enum_values, builtin=False)
 
@@ -126,12 +177,20 @@ class FieldRegistry:
     attributes, looked up case-insensitively. The only source of SQL column names."""
 
     def __init__(self, attributes: list[Field] | tuple[Field, ...] = ()) -> None:
-        # Attributes are one and the same when they share a column: "Lifetime Value" is lifetime_value.
         self.attributes = {a.column: a for a in attributes}
+        # An attribute is named by its name or its slug: "Lifetime Value (OMR)" is lifetime_value_omr.
+        self._by_slug = {slug(a.name): a for a in self.attributes.values()}
+        self._by_name = {a.name.strip().lower(): a for a in self.attributes.values()}
 
     def get(self, name: str) -> Field | None:
+        """The field called ``name``: a built-in field or alias (any case), else the attribute
+        whose slug is ``name``'s slug (or, for a name without letters or digits, whose name it is)."""
         key = name.strip().lower()
-        return BUILTIN_BY_NAME.get(key) or self.attributes.get(attribute_column(key))
+        return BUILTIN_BY_NAME.get(key) or self._by_slug.get(slug(name) or "\0") or self._by_name.get(key)
+
+    def attribute(self, name: str) -> Field | None:
+        """The stored attribute ``name`` means (by its slug), never a built-in field."""
+        return self._by_slug.get(slug(name) or "\0") or self._by_name.get(name.strip().lower())
 
     def names(self) -> list[str]:
         builtin = [n for f in BUILTIN_FIELDS for n in (f.name, *f.aliases)]

@@ -291,13 +291,14 @@ def lint(
 
     exists = catalog._exists()
     registry = catalog.registry() if exists else FieldRegistry()
-    zone = catalog.zone()  # the zone whose days date literals stand for
+    context = catalog.value_context()  # the zone whose days date literals stand for, phones' region
+    zone = context.zone
     findings: list[Finding] = []
     if text is not None:
         from .yamlio import check_declarations, read_document
 
         attributes, decls = read_document(text, source)
-        fields = check_declarations(registry, attributes, decls, source, zone)
+        fields = check_declarations(registry, attributes, decls, source, context)
         items = [(d.name, d.filter) for d in decls if d.filter is not None]
         findings += filter_findings(items, fields, zone)
         # Only filters on fields the database has, as it has them, can be counted there.

@@ -17,7 +17,7 @@ from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group, literal
 from .operators import OPERATORS, SYMBOLS, Shape, applicable
 from .timeutil import PERIOD_UNITS, PERIOD_WORDS, Period, RelativeDay, format_instant, parse_date
-from .values import normalize
+from .values import PLAIN, ValueContext, normalize
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -59,14 +59,17 @@ def _expected(names: set[str]) -> str:
 MAX_GROUPS = 100
 
 
-def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0, zone: tzinfo | None = None) -> Filter:
+def parse_filter(
+    text: str, registry: FieldRegistry, *, groups_before: int = 0, context: ValueContext = PLAIN
+) -> Filter:
     """Parse filter text into a Filter, checking every field, operator and value.
 
     Parentheses and ``not`` are expanded into the OR of AND groups that a Filter is (``not`` moved
     inward onto single conditions, each then the exact complement of itself). ``groups_before``:
     how many groups the filter this text is added to already has (``--where`` given several times,
     ``--or-where``, a YAML segment's ``groups``): at most ``MAX_GROUPS`` in all, after expansion.
-    ``zone``: where a datetime literal written without an offset is a wall-clock time (None: UTC).
+    ``context``: how values are read: ``zone``, where a datetime literal written without an offset
+    is a wall-clock time (None: UTC), and ``default_region``, of phone literals without a country code.
     Raises FilterError naming the problem and its position in ``text``.
     """
     if not text.strip():
@@ -97,7 +100,7 @@ def parse_filter(text: str, registry: FieldRegistry, *, groups_before: int = 0, 
 
     def condition(node: Tree, negated: bool) -> Condition:
         if id(node) not in conditions:
-            conditions[id(node)] = _condition(node, text, registry, zone)
+            conditions[id(node)] = _condition(node, text, registry, context)
         cond = conditions[id(node)]
         return cond._replace(negated=not cond.negated) if negated else cond
 
@@ -211,7 +214,7 @@ def _unquote(tok: Token) -> str:
     return str(tok)
 
 
-def _condition(tree: Tree, text: str, registry: FieldRegistry, zone: tzinfo | None = None) -> Condition:
+def _condition(tree: Tree, text: str, registry: FieldRegistry, context: ValueContext = PLAIN) -> Condition:
     field_tree, predicate = tree.children
     field_tok: Token = field_tree.children[0]
     name = _unquote(field_tok)
@@ -272,7 +275,7 @@ def _condition(tree: Tree, text: str, registry: FieldRegistry, zone: tzinfo | No
         return Condition(field.name, op, (_period(next(predicate.find_data("period")), text),), negated)
 
     values = [c for c in predicate.find_data("value")]
-    normalized = tuple(_value(v.children[0], field, op, text, zone) for v in values)
+    normalized = tuple(_value(v.children[0], field, op, text, context) for v in values)
     if operator.shape is Shape.LIST:
         normalized = tuple(dict.fromkeys(normalized))  # (a, a) is (a)
     if op == "between" and _after(normalized[0], normalized[1]):
@@ -344,18 +347,18 @@ def relative_day(text: str) -> RelativeDay | None:
     return RelativeDay(days if words.startswith("in") else -days)
 
 
-def _value(tok: Token, field: Field, op: str, text: str, zone: tzinfo | None = None) -> object:
+def _value(tok: Token, field: Field, op: str, text: str, context: ValueContext = PLAIN) -> object:
     raw = _unquote(tok)
     if not raw.strip():
         raise FilterError("empty value", text, tok.start_pos, tok.end_pos)
     try:
         if field.type is FieldType.DATE:
-            return _date_value(raw.strip(), op, zone)
+            return _date_value(raw.strip(), op, context.zone)
         if tok.type in ("DAYS_AGO", "IN_DAYS"):
             raise InvalidValue(f'"{raw}" is a relative day, for dates; quote a text value that has spaces')
         if field.is_list or op in ("contains", "starts_with", "ends_with"):
             return raw.strip()
-        return normalize(field, raw)
+        return normalize(field, raw, context)
     except InvalidValue as exc:
         raise FilterError(f"{field.name}: {exc}", text, tok.start_pos, tok.end_pos) from None
 

@@ -14,14 +14,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import NamedTuple
 
 from .errors import InvalidValue
 from .fields import Field, FieldType
-from .timeutil import STORED_INSTANT, check_day, format_instant, parse_date
+from .timeutil import STORED_INSTANT, check_day, format_instant
 
-PLATFORMS = ("whatsapp", "instagram", "webchat", "messenger", "telegram", "sms", "email")
 TRUE_WORDS = frozenset({"true", "yes", "1", "y", "t"})
 FALSE_WORDS = frozenset({"false", "no", "0", "n", "f"})
 
@@ -129,7 +128,12 @@ def normalize_number(raw: object) -> int | float:
         if not math.isfinite(raw):
             raise InvalidValue("a number out of range (at most ±1.8e308)")
         return int(raw) if raw.is_integer() and abs(raw) < 2**53 else raw
-    text = _as_text(raw).replace("_", "\0")  # refuse Python's 1_000 spelling
+    text = _as_text(raw)
+    if not text.isascii():  # Arabic-Indic or full-width digits
+        from .dateforms import ascii_digits
+
+        text = ascii_digits(text)
+    text = text.replace("_", "\0")  # refuse Python's 1_000 spelling
     if not _NUMBER_RE.match(text):
         raise InvalidValue(f'"{shown(_as_text(raw))}" is not a number')
     if _INT_RE.match(text):
@@ -174,78 +178,44 @@ def normalize_boolean(raw: object) -> bool:
     raise InvalidValue(f'"{_as_text(raw)}" is not a boolean (use true/false, yes/no, 1/0)')
 
 
-def normalize_date(raw: object, zone: tzinfo | None = None) -> str:
-    """An instant as stored; a date or datetime written without an offset is read in ``zone``."""
-    return format_instant(parse_date(_as_text(raw), zone)[0])
+def normalize_date(raw: object, context: ValueContext | None = None) -> str:
+    """An instant as stored, from any date form of SPEC §8 (``dateforms``); a date or datetime
+    written without an offset is read in the context's zone."""
+    context = context or PLAIN
+    text = _as_text(raw)
+    from .dateforms import read_date  # here, as names and phones below: seg count needs none of them
+
+    return format_instant(read_date(text, context.zone, context.dayfirst, context.date_format)[0])
 
 
 def normalize_platform(raw: object) -> str:
-    text = _as_text(raw).lower()
-    if text not in PLATFORMS:
-        raise InvalidValue(f'"{_as_text(raw)}" is not a platform (one of {", ".join(PLATFORMS)})')
-    return text
+    from .names import platform_code
 
-
-@cache
-def _language_table() -> dict[str, str]:
-    import pycountry  # imported on first use: it costs ~70 ms
-
-    table: dict[str, str] = {}
-    for lang in pycountry.languages:
-        code = getattr(lang, "alpha_2", None)
-        if not code:
-            continue
-        names = [lang.name, getattr(lang, "common_name", None), getattr(lang, "inverted_name", None)]
-        for name in filter(None, names):
-            for part in name.split(";"):
-                table.setdefault(fold(part.strip()), code)
-                table.setdefault(fold(re.sub(r"\s*\(.*\)$", "", part.strip())), code)
-        table.setdefault(lang.alpha_3, code)
-        table[code] = code
-    # Everyday English names that ISO 639 spells otherwise.
-    extra = {"greek": "el", "farsi": "fa", "persian": "fa", "kyrgyz": "ky", "pashto": "ps"}
-    table.update(extra)
-    return table
+    return platform_code(_as_text(raw))
 
 
 def normalize_language(raw: object) -> str:
-    text = _as_text(raw)
-    key = fold(text)
-    table = _language_table()
-    if key in table:
-        return table[key]
-    primary = re.split(r"[-_]", key, maxsplit=1)[0]  # BCP 47: ar-OM -> ar
-    if primary != key and primary in table and len(primary) in (2, 3):
-        return table[primary]
-    raise InvalidValue(f'"{text}" is not a known language (use an ISO 639-1 code like ar, or a name like Arabic)')
+    from .names import language_code
 
-
-@cache
-def _country_table() -> dict[str, str]:
-    import pycountry
-
-    table: dict[str, str] = {}
-    for country in pycountry.countries:
-        code = country.alpha_2
-        for name in (
-            country.alpha_2,
-            country.alpha_3,
-            country.name,
-            getattr(country, "common_name", None),
-            getattr(country, "official_name", None),
-        ):
-            if name:
-                table.setdefault(fold(name), code)
-    table.update({"uk": "GB", "uae": "AE", "usa": "US", "ksa": "SA"})
-    return table
+    return language_code(_as_text(raw))
 
 
 def normalize_country(raw: object) -> str:
-    text = _as_text(raw)
-    code = _country_table().get(fold(text))
-    if code is None:
-        raise InvalidValue(f'"{text}" is not a known country (use ISO 3166 codes like OM or OMN, or a name like Oman)')
-    return code
+    from .names import country_code
+
+    return country_code(_as_text(raw))
+
+
+def normalize_phone(raw: object, region: str | None = None) -> str:
+    """A phone number in E.164 (``phones.normalize_phone``), read in ``region`` if it has no
+    country code."""
+    if not isinstance(raw, str):  # a JSON number: its digits
+        raw = _as_text(raw)
+    elif "\x00" in raw or "\ufeff" in raw:
+        check_characters(raw)
+    from .phones import normalize_phone as e164
+
+    return e164(raw, region)
 
 
 def normalize_enum(raw: object, values: tuple[str, ...]) -> str:
@@ -316,12 +286,15 @@ def fold_items(elements: list[str] | None) -> str | None:
 
 class ValueContext(NamedTuple):
     """How a source writes its values, beyond each field's type: the zone of its naive timestamps
-    (None: UTC), whether ``03/04/2026`` is day first, the region of phone numbers written without
-    a country code. Filter literals and imports without a profile use the database's settings."""
+    (None: UTC), whether ``03/04/2026`` is day first (None: such a date is an error), the region
+    of phone numbers written without a country code, and a column's date format (``epoch``, or a
+    ``strftime`` pattern). Filter literals and imports without a profile use the database's
+    settings."""
 
     zone: tzinfo | None = None
     dayfirst: bool | None = None
     default_region: str | None = None
+    date_format: str | None = None
 
 
 #: Values read as SPEC §2 reads them when nothing else is said.
@@ -342,7 +315,9 @@ def normalize(f: Field, raw: object, context: ValueContext = PLAIN) -> object:
     if f.type is FieldType.ENUM:
         return normalize_enum(raw, f.enum_values)
     if f.type is FieldType.DATE:
-        return normalize_date(raw, context.zone)
+        return normalize_date(raw, context)
+    if f.is_phone:
+        return normalize_phone(raw, context.default_region)
     return _NORMALIZE[f.type](raw)
 
 
@@ -497,11 +472,33 @@ class _Memoized(Normalizer):
         return list(map(table.__getitem__, cells))
 
 
+class Phone(Normalizer):
+    """Phones: E.164, each read in its row's region if given, else the context's default region."""
+
+    def one(self, raw: object, region: str | None = None) -> object:
+        if is_missing(raw):
+            return None
+        if isinstance(raw, list | dict):
+            return normalize(self.field, raw, self.context)  # says why it is not a value
+        return normalize_phone(raw, region or self.context.default_region)
+
+    def column(self, cells: Sequence[object], *, strings: bool = False, regions: list | None = None) -> list:
+        if strings or all(type(c) is str for c in cells):
+            cells = list(cells)
+            check_characters("".join(cells))
+            from .phones import phone_column
+
+            return phone_column(cells, regions, self.context.default_region)
+        return [self.one(c, regions[i] if regions else None) for i, c in enumerate(cells)]
+
+
 _NORMALIZERS = {FieldType.TEXT: _Text, FieldType.ARRAY: _List, FieldType.NUMBER: _Number, FieldType.DATE: _Date}
 
 
 def normalizer(f: Field, context: ValueContext = PLAIN) -> Normalizer:
     """The Normalizer of field ``f`` for values written as ``context`` says."""
+    if f.is_phone:
+        return Phone(f, context)
     return _NORMALIZERS.get(f.type, _Memoized)(f, context)
 
 

@@ -10,48 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import faults
+from . import yamlnodes as y
 from .catalog import Attributes, check_segment_name, check_unused
 from .errors import DataError, FilterError, InvalidValue, NotFoundError, UsageError, YamlError
-from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_column, attribute_field
+from .fields import ATTRIBUTE_TYPES, FieldRegistry, attribute_field
 from .model import Audience, Filter
 from .parse import parse_filter
 from .timeutil import parse_date
-from .values import name_key
+from .values import PLAIN, ValueContext, name_key
+
+if TYPE_CHECKING:
+    from .importer.profiles import Profile
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",  # a date written bare (a test file's now:); read as its text
-    "tag:yaml.org,2002:seq",
-    "tag:yaml.org,2002:map",
-}
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError(
-                None, None, "anchors and aliases (*name) are not allowed in seg files", event.start_mark
-            )
-        event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise yaml.MarkedYAMLError(None, None, "anchors (&name) are not allowed in seg files", event.start_mark)
-        return super().compose_node(parent, index)
 
 
 @dataclass
@@ -70,6 +49,12 @@ class SegmentDecl:
     line: int
     lines: list[int]
     filter: Filter | None = None
+
+
+@dataclass
+class ProfileDecl:
+    profile: Profile
+    line: int
 
 
 @dataclass
@@ -93,6 +78,7 @@ class Document:
     attributes: list[AttributeDecl] = field(default_factory=list)
     segments: list[SegmentDecl] = field(default_factory=list)
     audiences: list[AudienceDecl] = field(default_factory=list)
+    profiles: list[ProfileDecl] = field(default_factory=list)
     sections: set[str] = field(default_factory=set)
 
 
@@ -118,71 +104,6 @@ class Plan:
         }
 
 
-def _line(node: Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _err(source: str, node: Node | None, message: str) -> YamlError:
-    where = f"{source}:{_line(node)}" if node is not None else source
-    return YamlError(f"{where}: {message}")
-
-
-def _check_tags(source: str, node: Node) -> None:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.tag not in _PLAIN_TAGS:
-            raise _err(source, n, f"the tag {n.tag} is not allowed (plain YAML only)")
-        if isinstance(n, MappingNode):
-            for k, v in n.value:
-                stack += [k, v]
-        elif isinstance(n, SequenceNode):
-            stack += n.value
-
-
-def _scalar(source: str, node: Node, what: str) -> str:
-    if not isinstance(node, ScalarNode):
-        raise _err(source, node, f"{what} must be a single value")
-    return node.value
-
-
-def _mapping(source: str, node: Node, what: str, allowed: Sequence[str]) -> dict[str, Node]:
-    if not isinstance(node, MappingNode):
-        raise _err(source, node, f"{what} must be a mapping (key: value)")
-    out: dict[str, Node] = {}
-    for key_node, value_node in node.value:
-        key = _scalar(source, key_node, "a key")
-        if key not in allowed:
-            raise _err(source, key_node, f'unknown key "{key}" in {what} (allowed: {", ".join(allowed)})')
-        if key in out:
-            raise _err(source, key_node, f'"{key}" appears twice in {what}')
-        out[key] = value_node
-    return out
-
-
-def _sequence(source: str, node: Node, what: str) -> list[Node]:
-    if not isinstance(node, SequenceNode):
-        raise _err(source, node, f"{what} must be a list")
-    return node.value
-
-
-def _compose(text: str, source: str) -> Node | None:
-    """The document's node tree (None if empty), read safely, plain YAML only."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
-        raise YamlError(f"{source}: the file is larger than {MAX_DOCUMENT_BYTES // 1048576} MiB")
-    try:
-        root = yaml.compose(text, Loader=_NoAliasLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise YamlError(f"{where}: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise YamlError(f"{source}: not valid YAML: {exc}") from None
-    if root is not None:
-        _check_tags(source, root)
-    return root
-
-
 def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
     """Check the structure of a seg YAML document; filters are checked later, against fields."""
     doc = read_sections(text, source)
@@ -190,115 +111,176 @@ def read_document(text: str, source: str) -> tuple[list[AttributeDecl], list[Seg
 
 
 def read_sections(text: str, source: str) -> Document:
-    """``read_document``, with the audiences and which sections the file has."""
-    root = _compose(text, source)
+    """``read_document``, with the audiences, the import profiles and which sections the file has.
+    A standalone profile file (``profile: NAME`` at the top) is a document of that one profile."""
+    root = y.compose(text, source)
     if root is None:
         return Document()
-    top = _mapping(source, root, "the file", ["attributes", "segments", "audiences"])
+    if isinstance(root, MappingNode) and any(y.key_is(k, "profile") for k, _ in root.value):
+        return Document(profiles=[_profile(source, root, "profile")], sections={"profile"})
+    top = y.mapping(source, root, "the file", ["attributes", "segments", "audiences", "profiles"])
     attributes, segments = _read_sections(source, top)
     audiences = _read_audiences(source, top["audiences"]) if "audiences" in top else []
-    return Document(attributes, segments, audiences, set(top))
+    profiles = _read_profiles(source, top["profiles"]) if "profiles" in top else []
+    return Document(attributes, segments, audiences, profiles, set(top))
+
+
+def _read_profiles(source: str, node: Node) -> list[ProfileDecl]:
+    if y.is_null(node):
+        return []
+    profiles: list[ProfileDecl] = []
+    names: dict[str, int] = {}
+    for item in y.sequence(source, node, "profiles"):
+        decl = _profile(source, item, "name")
+        key = name_key(decl.profile.name)
+        if key in names:
+            raise y.err(
+                source, item, f'the profile "{decl.profile.name}" is defined twice (first at line {names[key]})'
+            )
+        names[key] = decl.line
+        profiles.append(decl)
+    return profiles
 
 
 def _read_sections(source: str, top: dict[str, Node]) -> tuple[list[AttributeDecl], list[SegmentDecl]]:
     """The ``attributes`` and ``segments`` sections of a document's top mapping."""
     attributes: list[AttributeDecl] = []
-    if "attributes" in top and not _is_null(top["attributes"]):
+    if "attributes" in top and not y.is_null(top["attributes"]):
         node = top["attributes"]
         if not isinstance(node, MappingNode):
-            raise _err(source, node, "attributes must be a mapping of name: {type: ...}")
+            raise y.err(source, node, "attributes must be a mapping of name: {type: ...}")
         for key_node, value_node in node.value:
-            name = _scalar(source, key_node, "an attribute name")
-            spec = _mapping(source, value_node, f"attribute {name}", ["type", "values"])
+            name = y.scalar(source, key_node, "an attribute name")
+            spec = y.mapping(source, value_node, f"attribute {name}", ["type", "values"])
             if "type" not in spec:
-                raise _err(source, value_node, f"attribute {name} needs a type ({', '.join(ATTRIBUTE_TYPES)})")
+                raise y.err(source, value_node, f"attribute {name} needs a type ({', '.join(ATTRIBUTE_TYPES)})")
             values = None
             if "values" in spec:
-                values = [_scalar(source, v, "an enum value") for v in _sequence(source, spec["values"], "values")]
-            attributes.append(AttributeDecl(name, _scalar(source, spec["type"], "type"), values, _line(key_node)))
+                values = [y.scalar(source, v, "an enum value") for v in y.sequence(source, spec["values"], "values")]
+            attributes.append(AttributeDecl(name, y.scalar(source, spec["type"], "type"), values, y.line(key_node)))
     segments: list[SegmentDecl] = []
-    if "segments" in top and not _is_null(top["segments"]):
+    if "segments" in top and not y.is_null(top["segments"]):
         seen: dict[str, int] = {}
-        for node in _sequence(source, top["segments"], "segments"):
-            spec = _mapping(source, node, "a segment", ["name", "description", "where", "groups"])
+        for node in y.sequence(source, top["segments"], "segments"):
+            spec = y.mapping(source, node, "a segment", ["name", "description", "where", "groups"])
             if "name" not in spec:
-                raise _err(source, node, "a segment needs a name")
-            name = _scalar(source, spec["name"], "name")
+                raise y.err(source, node, "a segment needs a name")
+            name = y.scalar(source, spec["name"], "name")
             if name_key(name) in seen:
-                raise _err(
+                raise y.err(
                     source,
                     spec["name"],
                     f'the segment "{name}" is defined twice (first at line {seen[name_key(name)]})',
                 )
-            seen[name_key(name)] = _line(spec["name"])
+            seen[name_key(name)] = y.line(spec["name"])
             if ("where" in spec) == ("groups" in spec):
-                raise _err(source, node, f'segment "{name}" needs either where or groups (not both)')
-            description = _scalar(source, spec["description"], "description") if "description" in spec else None
+                raise y.err(source, node, f'segment "{name}" needs either where or groups (not both)')
+            description = y.scalar(source, spec["description"], "description") if "description" in spec else None
             if "where" in spec:
-                texts = [_scalar(source, spec["where"], "where")]
-                lines = [_line(spec["where"])]
+                texts = [y.scalar(source, spec["where"], "where")]
+                lines = [y.line(spec["where"])]
             else:
                 texts, lines = [], []
-                for group in _sequence(source, spec["groups"], "groups"):
-                    conditions = _sequence(source, group, "a group")
+                for group in y.sequence(source, spec["groups"], "groups"):
+                    conditions = y.sequence(source, group, "a group")
                     if not conditions:
-                        raise _err(source, group, "a group needs at least one condition")
-                    items = [_scalar(source, c, "a condition") for c in conditions]
+                        raise y.err(source, group, "a group needs at least one condition")
+                    items = [y.scalar(source, c, "a condition") for c in conditions]
                     _check_not_split(source, group, items, name)
                     texts.append(" and ".join(items))
-                    lines.append(_line(group))
+                    lines.append(y.line(group))
                 if not texts:
-                    raise _err(source, spec["groups"], "groups needs at least one group")
-            segments.append(SegmentDecl(name, description or None, texts, _line(node), lines))
+                    raise y.err(source, spec["groups"], "groups needs at least one group")
+            segments.append(SegmentDecl(name, description or None, texts, y.line(node), lines))
     return attributes, segments
 
 
+def read_profile_file(text: str, source: str) -> Profile:
+    """A standalone profile file (``profile: NAME`` and the profile's keys), for ``--profile FILE``."""
+    root = y.compose(text, source)
+    if not isinstance(root, MappingNode) or not any(y.key_is(k, "profile") for k, _ in root.value):
+        raise YamlError(f"{source}: a profile file starts with profile: NAME (see seg profiles show auto)")
+    return _profile(source, root, "profile").profile
+
+
+_PROFILE_KEYS = ["description", "key", "timezone", "dayfirst", "default_region", "columns", "skip"]
+
+
+def _profile(source: str, node: Node, name_key_word: str) -> ProfileDecl:
+    """A profile from its YAML (SPEC §8), each problem with its line."""
+    from .importer.profiles import column_from_spec, profile_from_dict
+
+    spec = y.mapping(source, node, "a profile", [name_key_word, *_PROFILE_KEYS])
+    if name_key_word not in spec:
+        raise y.err(source, node, f"a profile needs a {name_key_word}")
+    data = {k: y.plain(source, v) for k, v in spec.items() if k != "columns"}
+    columns: dict[str, object] = {}
+    if "columns" in spec and not y.is_null(spec["columns"]):
+        if not isinstance(spec["columns"], MappingNode):
+            raise y.err(source, spec["columns"], "columns must be a mapping of field: column")
+        for key_node, value_node in spec["columns"].value:
+            target = y.scalar(source, key_node, "a field name")
+            if target in columns:
+                raise y.err(source, key_node, f'"{target}" is mapped twice')
+            try:
+                column_from_spec(target, y.plain(source, value_node))
+            except InvalidValue as exc:
+                raise y.err(source, key_node, str(exc)) from None
+            columns[target] = y.plain(source, value_node)
+    data["columns"] = columns
+    try:
+        profile = profile_from_dict(data)
+    except InvalidValue as exc:
+        raise y.err(source, node, f"profile: {exc}") from None
+    return ProfileDecl(profile, y.line(node))
+
+
 def _read_audiences(source: str, node: Node) -> list[AudienceDecl]:
-    if _is_null(node):
+    if y.is_null(node):
         return []
     out: list[AudienceDecl] = []
     seen: dict[str, int] = {}
-    for item in _sequence(source, node, "audiences"):
-        spec = _mapping(source, item, "an audience", AUDIENCE_KEYS)
+    for item in y.sequence(source, node, "audiences"):
+        spec = y.mapping(source, item, "an audience", AUDIENCE_KEYS)
         if "name" not in spec:
-            raise _err(source, item, "an audience needs a name")
-        name = _scalar(source, spec["name"], "name")
+            raise y.err(source, item, "an audience needs a name")
+        name = y.scalar(source, spec["name"], "name")
         if name_key(name) in seen:
-            raise _err(
+            raise y.err(
                 source, spec["name"], f'the audience "{name}" is defined twice (first at line {seen[name_key(name)]})'
             )
-        seen[name_key(name)] = _line(spec["name"])
+        seen[name_key(name)] = y.line(spec["name"])
         if "segments" not in spec:
-            raise _err(source, item, f'audience "{name}" needs segments (a list of segment names)')
-        decl = AudienceDecl(name, _line(item), _names(source, spec["segments"], "segments"))
+            raise y.err(source, item, f'audience "{name}" needs segments (a list of segment names)')
+        decl = AudienceDecl(name, y.line(item), _names(source, spec["segments"], "segments"))
         if "exclude" in spec:
             decl.exclude = _names(source, spec["exclude"], "exclude")
         if "require" in spec:
             decl.require = _names(source, spec["require"], "require")
-        if "unique" in spec and not _is_null(spec["unique"]):
-            decl.unique = _scalar(source, spec["unique"], "unique")
+        if "unique" in spec and not y.is_null(spec["unique"]):
+            decl.unique = y.scalar(source, spec["unique"], "unique")
         if "include_opted_out" in spec:
             flag = spec["include_opted_out"]
             if flag.tag != "tag:yaml.org,2002:bool":
-                raise _err(source, flag, "include_opted_out must be true or false")
-            decl.include_opted_out = _scalar(source, flag, "include_opted_out").lower() in ("true", "yes", "on", "y")
-        if "columns" in spec and not _is_null(spec["columns"]):
+                raise y.err(source, flag, "include_opted_out must be true or false")
+            decl.include_opted_out = y.scalar(source, flag, "include_opted_out").lower() in ("true", "yes", "on", "y")
+        if "columns" in spec and not y.is_null(spec["columns"]):
             node_ = spec["columns"]
             if isinstance(node_, ScalarNode):  # as --columns writes them: id,name,phone
                 decl.columns = [c.strip() for c in node_.value.split(",") if c.strip()]
             else:
                 decl.columns = _names(source, node_, "columns")
         if "description" in spec:
-            decl.description = _scalar(source, spec["description"], "description") or None
+            decl.description = y.scalar(source, spec["description"], "description") or None
         out.append(decl)
     return out
 
 
 def _names(source: str, node: Node, what: str) -> list[str]:
     """A list of names (a single name is a list of one)."""
-    if isinstance(node, ScalarNode) and not _is_null(node):
+    if isinstance(node, ScalarNode) and not y.is_null(node):
         return [node.value]
-    return [_scalar(source, n, f"an item of {what}") for n in _sequence(source, node, what)]
+    return [y.scalar(source, n, f"an item of {what}") for n in y.sequence(source, node, what)]
 
 
 @dataclass
@@ -321,38 +303,43 @@ _FIXTURE_KEYS = ["now", "timezone", "week_start", "attributes", "segments", "cus
 
 def read_fixture(text: str, source: str) -> Fixture:
     """Check the structure of a ``seg test`` file; filters and rows are checked when used."""
-    root = _compose(text, source)
+    root = y.compose(text, source)
     if root is None:
         raise YamlError(f"{source}: the test file is empty (it needs now, customers and expect)")
-    top = _mapping(source, root, "the test file", _FIXTURE_KEYS)
+    top = y.mapping(source, root, "the test file", _FIXTURE_KEYS)
     for key in ("now", "customers", "expect"):
         if key not in top:
-            raise _err(source, root, f"a test file needs {key}: (with {', '.join(_FIXTURE_KEYS)})")
-    now_text = _scalar(source, top["now"], "now")
+            raise y.err(source, root, f"a test file needs {key}: (with {', '.join(_FIXTURE_KEYS)})")
+    now_text = y.scalar(source, top["now"], "now")
     try:
         now = parse_date(now_text.strip())[0]
     except InvalidValue as exc:
-        raise _err(source, top["now"], f"now: {exc}") from None
+        raise y.err(source, top["now"], f"now: {exc}") from None
     attributes, segments = _read_sections(source, top)
     customers = []
-    for node in _sequence(source, top["customers"], "customers"):
-        row = _plain(node)
+    for node in y.sequence(source, top["customers"], "customers"):
+        row = y.plain(source, node)
         if not isinstance(row, dict):
-            raise _err(source, node, "a customer must be a mapping (id: ..., name: ...)")
-        customers.append((_line(node), row))
+            raise y.err(source, node, "a customer must be a mapping (id: ..., name: ...)")
+        customers.append((y.line(node), row))
     expect = []
     expect_node = top["expect"]
     if not isinstance(expect_node, MappingNode):
-        raise _err(source, expect_node, "expect must be a mapping of segment name: [ids]")
+        raise y.err(source, expect_node, "expect must be a mapping of segment name: [ids]")
     for key_node, value_node in expect_node.value:
-        name = _scalar(source, key_node, "a segment name")
-        ids = [] if _is_null(value_node) else _sequence(source, value_node, f'the ids expected in "{name}"')
+        name = y.scalar(source, key_node, "a segment name")
+        ids = [] if y.is_null(value_node) else y.sequence(source, value_node, f'the ids expected in "{name}"')
         expect.append(
-            (_line(key_node), name, [_scalar(source, i, "a customer id").strip() for i in ids], [_line(i) for i in ids])
+            (
+                y.line(key_node),
+                name,
+                [y.scalar(source, i, "a customer id").strip() for i in ids],
+                [y.line(i) for i in ids],
+            )
         )
 
     def optional(key: str) -> tuple[int, str] | None:
-        return (_line(top[key]), _scalar(source, top[key], key)) if key in top and not _is_null(top[key]) else None
+        return (y.line(top[key]), y.scalar(source, top[key], key)) if key in top and not y.is_null(top[key]) else None
 
     return Fixture(
         now,
@@ -363,16 +350,6 @@ def read_fixture(text: str, source: str) -> Fixture:
         customers,
         expect,
     )
-
-
-def _plain(node: Node) -> object:
-    """A customer row as written: every scalar as its text (``NO`` stays Norway's code, ``2026-01-31``
-    a date to be read as an import reads it), ``~`` or nothing as missing; lists and mappings as such."""
-    if isinstance(node, MappingNode):
-        return {str(_plain(k)): _plain(v) for k, v in node.value}
-    if isinstance(node, SequenceNode):
-        return [_plain(item) for item in node.value]
-    return None if _is_null(node) else node.value
 
 
 def _check_not_split(source: str, group: Node, items: list[str], segment: str) -> None:
@@ -392,7 +369,7 @@ def _check_not_split(source: str, group: Node, items: list[str], segment: str) -
         return
     split = next(m for m in merged if "," in m)
     quoted = "[" + ", ".join(_flow_item(m) for m in merged) + "]"
-    raise _err(
+    raise y.err(
         source,
         group,
         f'segment "{segment}": YAML split the condition "{split}" at its commas (a [...] list is split at '
@@ -412,10 +389,6 @@ def _flow_item(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
-
-
 def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry_run: bool) -> Plan:
     """Check the whole document, then create, update and (with ``prune``) delete in one transaction."""
     doc = read_sections(text, source)
@@ -427,6 +400,7 @@ def apply_document(catalog: Catalog, text: str, *, source: str, prune: bool, dry
         prune=prune,
         dry_run=dry_run,
         audiences=doc.audiences,
+        profiles=doc.profiles,
         sections=doc.sections,
     )
 
@@ -440,16 +414,17 @@ def apply_declarations(
     prune: bool = False,
     dry_run: bool = False,
     audiences: Sequence[AudienceDecl] = (),
+    profiles: Sequence[ProfileDecl] = (),
     sections: set[str] | None = None,
 ) -> Plan:
     """``apply_document`` for a document already read (``read_document``, or ``read_sections`` for
-    its ``audiences`` and the ``sections`` it has: ``--prune`` deletes only within those, all of
+    its ``audiences``, ``profiles`` and the ``sections`` it has: ``--prune`` deletes only within those, all of
     them if None)."""
     store = catalog.store(write=True)
     plan = Plan()
     try:
         with store.transaction("apply"):
-            _apply(catalog, store, attributes, segments, plan, source, prune, audiences, sections)
+            _apply(catalog, store, attributes, segments, plan, source, prune, audiences, sections, profiles)
             faults.point("apply:before-commit")
             if dry_run:
                 raise _DryRun
@@ -464,11 +439,11 @@ def check_declarations(
     attributes: list[AttributeDecl],
     segments: list[SegmentDecl],
     source: str,
-    zone: tzinfo | None = None,
+    context: ValueContext = PLAIN,
 ) -> FieldRegistry:
     """Check a document's attributes and parse its segments' filters (setting each ``filter``)
     against the fields they will see: ``registry``'s and the document's. Nothing is written.
-    ``zone``: where a datetime literal without an offset is a wall-clock time (the zone in force).
+    ``context``: how literals are read (the zone in force, the database's ``default_region``).
     Returns those fields."""
     planned = dict(registry.attributes)
     for decl in attributes:
@@ -478,7 +453,9 @@ def check_declarations(
             raise YamlError(f"{source}:{decl.line}: {exc.message}") from None
         existing = registry.get(name)
         if existing is None or existing.type != kind or existing.enum_values != values:
-            planned[attribute_column(name)] = attribute_field(name, kind, values)
+            column = existing.column if existing is not None and not existing.builtin else None
+            f = attribute_field(name, kind, values, column)
+            planned[f.column] = f
     future = FieldRegistry(list(planned.values()))
     for decl in segments:
         try:
@@ -488,7 +465,7 @@ def check_declarations(
         flt = Filter()
         for text_, line in zip(decl.texts, decl.lines, strict=True):
             try:
-                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups), zone=zone)
+                flt = flt | parse_filter(text_, future, groups_before=len(flt.groups), context=context)
             except FilterError as exc:
                 raise FilterError(
                     f'{source}:{line}: segment "{decl.name}": {exc.reason}', exc.text, exc.start, exc.end
@@ -497,8 +474,8 @@ def check_declarations(
     return future
 
 
-def _apply(catalog, store, attributes, segments, plan, source, prune, audiences=(), sections=None) -> None:
-    check_declarations(store.registry(), attributes, segments, source, catalog.zone())
+def _apply(catalog, store, attributes, segments, plan, source, prune, audiences=(), sections=None, profiles=()) -> None:
+    check_declarations(store.registry(), attributes, segments, source, catalog.value_context())
     # Carry out the plan, inside the one transaction.
     for decl in attributes:
         try:
@@ -542,6 +519,7 @@ def _apply(catalog, store, attributes, segments, plan, source, prune, audiences=
                     raise DataError(f"{source}: cannot prune: {exc.message}") from None
                 store.delete_segment(current.pk)
                 plan.changes.append(("-", "segment", current.name))
+    _apply_profiles(store, profiles, sections, plan, prune)
     if plan.changes:
         catalog.keep_views(store)
 
@@ -603,6 +581,29 @@ def _audience_text(a: Audience) -> str:
     return text
 
 
+def _apply_profiles(store, profiles, sections, plan: Plan, prune: bool) -> None:
+    """Save the document's import profiles (SPEC §8); with ``prune``, delete those it does not
+    name, if it has a ``profiles:`` section."""
+    import json
+
+    keep: set[str] = set()
+    for decl in profiles:
+        profile = decl.profile
+        keep.add(name_key(profile.name))
+        definition = json.dumps(profile.to_dict(), ensure_ascii=False)
+        current = store.profile(profile.name)
+        if current == definition:
+            plan.unchanged += 1
+            continue
+        store.save_profile(profile.name, definition)
+        plan.changes.append(("+" if current is None else "~", "profile", profile.name))
+    if prune and (sections is None or "profiles" in sections):
+        for name, _ in store.profiles():
+            if name_key(name) not in keep:
+                store.delete_profile(name)
+                plan.changes.append(("-", "profile", name))
+
+
 class _DryRun(Exception):
     """Raised inside the transaction to undo a dry run."""
 
@@ -620,7 +621,7 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
     used: set[str] = set()
     for s in chosen:
         for group in s.filter.groups:
-            used.update(attribute_column(c.field) for c in group.conditions)
+            used.update(f.column for c in group.conditions if (f := registry.get(c.field)) is not None)
     attributes = {}
     for f in sorted(registry.attributes.values(), key=lambda f: (f.name.lower(), f.name)):
         if names and f.column not in used:
@@ -632,6 +633,12 @@ def dump_document(catalog: Catalog, names: Sequence[str]) -> str:
     doc: dict = {}
     if attributes:
         doc["attributes"] = attributes
+    if not names:  # every section (SPEC §14); a dump of some segments is those and what they use
+        import json
+
+        profiles = [json.loads(definition) for _, definition in store.profiles()]
+        if profiles:
+            doc["profiles"] = profiles
     segs = []
     for s in chosen:
         item = {"name": s.name}

@@ -16,6 +16,7 @@ from segcli.compile import DIALECTS, Dialect, PostgresDialect, compile_audience,
 from segcli.fields import FieldRegistry, FieldType, attribute_field
 from segcli.parse import parse_filter
 from segcli.timeutil import Clock
+from segcli.values import ValueContext
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 REGISTRY = FieldRegistry(
@@ -690,7 +691,7 @@ ZONED = [
 
 @pytest.mark.parametrize(("clock", "text", "sql", "params"), ZONED, ids=[f"{z[0].zone_name}: {z[1]}" for z in ZONED])
 def test_golden_in_a_zone(clock, text, sql, params):
-    compiled = compile_audience(REGISTRY, clock, [parse_filter(text, REGISTRY, zone=clock.zone)])
+    compiled = compile_audience(REGISTRY, clock, [parse_filter(text, REGISTRY, context=ValueContext(zone=clock.zone))])
     assert compiled.sql == sql
     assert compiled.params == params
 

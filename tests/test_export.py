@@ -164,26 +164,28 @@ def test_export_to_stdout(shop):
 
 
 def test_formula_injection_is_neutralized_unless_raw(tmp_path):
-    rows = [
-        ("f1", '=HYPERLINK("http://evil","x")', "+96891234567"),
-        ("f2", "+cmd|' /C calc'!A0", "+1 (555) 123-4567"),
-        ("f3", "-2+3", "-5"),
-        ("f4", "@SUM(A1)", "12.5"),
-        ("f5", "\tTabbed", ""),
-        ("f6", "Normal = fine", "+968 9123 4567"),
+    rows = [  # phones are stored in E.164 (SPEC §8); "code" is text that looks like numbers
+        ("f1", '=HYPERLINK("http://evil","x")', "+96891234567", ""),
+        ("f2", "+cmd|' /C calc'!A0", "+1 (617) 555-0100", "+1 (555) 123-4567"),
+        ("f3", "-2+3", "", "-5"),
+        ("f4", "@SUM(A1)", "", "12.5"),
+        ("f5", "\tTabbed", "", ""),
+        ("f6", "Normal = fine", "+968 9123 4568", "+968 9123 4567"),
     ]
-    body = "".join(f'{i},"{n.replace(chr(34), chr(34) * 2)}",{p}\n' for i, n, p in rows)
-    assert run("import", str(write(tmp_path / "f.csv", "id,name,phone\n" + body))).code == 0
+    body = "".join(f'{i},"{n.replace(chr(34), chr(34) * 2)}",{p},{c}\n' for i, n, p, c in rows)
+    assert run("import", str(write(tmp_path / "f.csv", "id,name,phone,code\n" + body))).code == 0
     assert run("create", "All", "-w", "id is set").code == 0
     target = tmp_path / "out.csv"
-    assert run("export", "All", "-o", str(target), "-c", "id,name,phone").code == 0
+    assert run("export", "All", "-o", str(target), "-c", "id,name,phone,code").code == 0
     got = {r["id"]: r for r in csv.DictReader(target.open(encoding="utf-8"))}
     assert got["f1"]["name"] == '\'=HYPERLINK("http://evil","x")' and got["f1"]["phone"] == "+96891234567"
-    assert got["f2"]["name"].startswith("'+cmd") and got["f2"]["phone"] == "+1 (555) 123-4567"
-    assert got["f3"]["name"] == "'-2+3" and got["f3"]["phone"] == "-5"
+    assert got["f2"]["name"].startswith("'+cmd") and got["f2"]["phone"] == "+16175550100"
+    assert got["f2"]["code"] == "+1 (555) 123-4567"  # plainly a phone number: no guard
+    assert got["f3"]["name"] == "'-2+3" and got["f3"]["code"] == "-5"
     assert got["f4"]["name"] == "'@SUM(A1)"
     assert got["f5"]["name"] == "Tabbed"  # imported text is trimmed: no tab is left to neutralize
-    assert got["f6"]["name"] == "Normal = fine" and got["f6"]["phone"] == "+968 9123 4567"
+    assert got["f6"]["name"] == "Normal = fine" and got["f6"]["code"] == "+968 9123 4567"
+    assert got["f6"]["phone"] == "+96891234568"
     assert run("export", "All", "-o", str(target), "-c", "id,name", "--raw").code == 0
     got = {r["id"]: r for r in csv.DictReader(target.open(encoding="utf-8"))}
     assert got["f1"]["name"].startswith("=HYPERLINK") and got["f4"]["name"] == "@SUM(A1)"

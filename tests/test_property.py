@@ -308,6 +308,8 @@ def scalar_condition(draw) -> Leaf:
         f = draw(st.sampled_from(TEXT_FIELDS))
         op = draw(st.sampled_from(["eq", "in", "contains", "starts_with", "ends_with", "set"]))
         pool = [*WORDS, "ann@", ".om", "x_", "%", "c1", "C1", "example", "today", "in"]
+        if f == "phone" and op in ("eq", "in"):  # a phone literal must be a phone number (SPEC §8)
+            pool = ["+96891234567", "+96891234568"]
         values = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
         if op != "in":
             values = values[:1]

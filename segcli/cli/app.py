@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import analysis, audiences, code, config, customers, exports, segments
+from . import analysis, audiences, code, config, customers, exports, profiles, segments
 from .options import GLOBAL
 from .session import Session
 
@@ -64,5 +64,5 @@ def _source(ctx: typer.Context, param: str, option: str, variable: str) -> str:
     return variable if getattr(source, "name", None) == "ENVIRONMENT" else option
 
 
-for _group in (customers, segments, code, exports, config, analysis, audiences):
+for _group in (customers, segments, code, exports, config, profiles, analysis, audiences):
     _group.register(app)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..fields import FieldType
-from ..render import cell, local_time, note, print_json, table
+from ..render import cell, local_time, note, print_json, say, table
 from .common import seg
 from .fast import fail_for_segments
 from .session import after_commit
@@ -20,10 +20,51 @@ class Format(StrEnum):
     jsonl = "jsonl"
 
 
+class Key(StrEnum):
+    id = "id"
+    phone = "phone"
+    email = "email"
+
+
+class Encoding(StrEnum):
+    auto = "auto"
+    utf8 = "utf-8"
+    utf16 = "utf-16"
+    cp1256 = "cp1256"
+    latin1 = "latin-1"
+
+
 def import_(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="CSV, JSON or JSONL files; - for stdin.")],
     format: Annotated[Format | None, typer.Option("--format", help="Format, if the extension does not say.")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            metavar="NAME|FILE",
+            help="How the export maps onto seg: shopify, chatwoot, hubspot, mailchimp, auto (default), a saved "
+            "profile (seg profiles) or a profile file.",
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", "-m", metavar="'HEADER=FIELD'", help="Map a header to a field or attribute."),
+    ] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", metavar="HEADER", help="Leave a header out.")] = None,
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", metavar="auto|,|;|tab|'|'", help="A CSV's delimiter (default: sniffed).")
+    ] = "auto",
+    encoding: Annotated[
+        Encoding,
+        typer.Option("--encoding", help="A CSV's encoding (default: BOM or UTF-16 detected, else UTF-8)."),
+    ] = Encoding.auto,
+    dayfirst: Annotated[bool, typer.Option("--dayfirst", help="03/04/2026 is 3 April.")] = False,
+    monthfirst: Annotated[bool, typer.Option("--monthfirst", help="03/04/2026 is 4 March.")] = False,
+    key: Annotated[
+        Key | None, typer.Option("--key", help="Match customers by id (default), phone (E.164) or email.")
+    ] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import the valid rows; write the others to the rejects file.")
     ] = False,
@@ -31,17 +72,26 @@ def import_(
         str | None,
         typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv; PATH.rejects.jsonl for JSON input)."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what each header becomes, check and count; write nothing."),
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
-    """Import customers, upserting by id, all files in one transaction. Strict: one invalid row
-    and nothing is written."""
+    """Import customers, upserting by id (or --key), all files in one transaction. Strict: one
+    invalid row and nothing is written. Exports of other systems go in as they are, through a
+    profile (--profile) and --map."""
     import csv
     import gc
 
-    from ..importer import MAX_LINE
+    from ..errors import UsageError
+    from ..importer import DELIMITERS, MAX_LINE
     from ..render import ImportProgress
 
+    if dayfirst and monthfirst:
+        raise UsageError("--dayfirst and --monthfirst: give one of them")
+    if delimiter not in DELIMITERS:
+        raise UsageError(f"--delimiter {delimiter!r}: one of auto, ',', ';', tab, '|'")
     # Process-wide settings, for the command only (the library leaves them alone; ``main`` puts
     # them back): a cell may be as long as a line may (16 MiB); and an import allocates millions of
     # short-lived lists and tuples, none in a reference cycle, which the cycle collector would only
@@ -53,6 +103,13 @@ def import_(
         summaries = seg(ctx).import_files(
             paths,
             fmt=format.value if format else None,
+            profile=profile,
+            maps=map_ or [],
+            skip=skip or [],
+            key=key.value if key else None,
+            dayfirst=True if dayfirst else False if monthfirst else None,
+            delimiter=DELIMITERS[delimiter],
+            encoding=encoding.value,
             skip_invalid=skip_invalid,
             rejects=rejects,
             dry_run=dry_run,
@@ -63,14 +120,31 @@ def import_(
     counts = "; ".join(s.counts() for s in summaries)
     with after_commit(None if dry_run else f"the import was committed ({counts})"):
         for summary in summaries:
+            if dry_run and not json_:
+                say(_preview(summary))
             prefix = "dry run, nothing written: " if dry_run else ""
             note(f"{prefix}{summary.path}: {summary.counts()}")
             for name, type_ in summary.new_attributes:
                 note(f"  new attribute {name}: {type_} (inferred)")
+            for text in summary.notes:
+                note(f"  {text}")
             if summary.rejects_path:
                 note(f"  rejected rows written to {summary.rejects_path}")
         if json_:
             print_json([s.to_json() for s in summaries] if len(summaries) > 1 else summaries[0].to_json())
+
+
+def _preview(summary) -> list[str]:
+    """The mapping preview of ``--dry-run`` (SPEC §8): one line per header, what it became, and
+    its first values; then the fields that nothing maps to."""
+    width = min(max((len(h.header) for h in summary.mapping), default=0), 40)
+    lines = [f"{summary.path} (profile {summary.profile}, customers matched by {summary.key}):"]
+    for h in summary.mapping:
+        samples = ", ".join(v if len(v) <= 30 else v[:27] + "..." for v in h.samples)
+        lines.append(f"  {h.header:<{width}}  -> {h.became}" + (f"  [{samples}]" if samples else ""))
+    if summary.unmapped:
+        lines.append(f"  fields nothing maps to: {', '.join(summary.unmapped)}")
+    return lines
 
 
 def customers_show(

@@ -57,8 +57,14 @@ class Session:
         refers to itself): an open connection keeps the WAL file from being checkpointed."""
         if self._seg is not None:
             self.committed += self._seg.committed
+            notes = self._seg.migration_notes
             self._seg.close()
             self._seg = None
+            if notes:
+                from ..render import note
+
+                for text in notes:  # once: the next command finds the file migrated
+                    note(f"seg: note: {text}")
 
     def __enter__(self) -> Session:
         return self

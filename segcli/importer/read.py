@@ -11,16 +11,17 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import DataError, InvalidValue, UsageError
-from ..fields import BUILTIN_BY_NAME, attribute_column, check_attribute_name
+from ..errors import DataError, UsageError
+from ..fields import BUILTIN_BY_NAME
 from ..store import MAX_ATTRIBUTES
+from .profiles import header_key
 
 #: Longest line (and largest JSON object) read: memory stays bounded whatever the file holds.
 MAX_LINE = 16 * 1024 * 1024
@@ -33,7 +34,7 @@ class Record:
     the column is a number, and the cells are made from the header only when the row is validated
     one by one; for a JSON object it is the key as written, found in ``text`` by ``column``."""
 
-    __slots__ = ("_cells", "error", "id", "keys", "line", "patch", "raw", "text")
+    __slots__ = ("_cells", "error", "id", "key", "keys", "line", "patch", "raw", "text")
 
     def __init__(
         self, line: int, cells: list, raw: object, error: tuple[int, str] | None = None, keys: list[str] | None = None
@@ -45,6 +46,7 @@ class Record:
         self.keys = keys  # a CSV row's header keys
         self.patch: list = []  # (row index, stored value), once validated
         self.id: str | None = None
+        self.key: str | None = None  # the value customers are matched by (--key phone: the E.164 phone)
         self.text: str | None = None  # a JSON object's text, for the columns in messages
 
     @property
@@ -60,6 +62,24 @@ class Record:
     def column(self, column: int | str) -> object:
         """A cell's column for a message: a CSV column number, or where a JSON key is in its line."""
         return column if self.text is None else _KeyColumn(self.text, column)
+
+    def header(self) -> tuple[str, ...]:
+        """The row's keys: a CSV's header, a JSON object's keys (with its nested attributes')."""
+        if self.keys is not None:
+            return self.keys
+        return tuple(name for name, _, _ in self._cells)
+
+    def values(self) -> list:
+        """The row's values, in the order of ``header``."""
+        if self.keys is not None:
+            return self.raw
+        return [value for _, _, value in self._cells]
+
+    def column_at(self, i: int) -> object:
+        """The column (for a message) of the ``i``-th value of ``values``."""
+        if self.keys is not None or not self._cells:
+            return i + 1
+        return self.column(self._cells[min(i, len(self._cells) - 1)][1])
 
 
 def detect_format(path: str, fmt: str | None) -> str:
@@ -82,16 +102,24 @@ class _Lines:
     """The text of a binary file, decoded as UTF-8 with undecodable bytes kept (surrogateescape), so
     that a bad byte makes its row invalid instead of stopping the import; ``bytes_read`` for progress."""
 
-    def __init__(self, fh: BinaryIO, path: str) -> None:
+    def __init__(self, fh: BinaryIO, path: str, encoding: str = "utf-8-sig") -> None:
         self.fh = fh
         self.path = path
-        self.text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        self.encoding = encoding
+        self.delimiter = ","
+        self.text = io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
 
     def __iter__(self) -> Iterator[str]:
         """The lines, each read with a bound, so a 100 MB line is an error, not 100 MB of memory."""
         readline = self.text.readline
         number = 0
-        while line := readline(MAX_LINE + 1):
+        while True:
+            try:
+                line = readline(MAX_LINE + 1)
+            except UnicodeDecodeError as exc:  # UTF-16 that is not: no byte can be kept as it was
+                raise DataError(f"{self.path}:{number + 1}: not valid {self.encoding}: {exc.reason}") from None
+            if not line:
+                return
             number += 1
             if len(line) > MAX_LINE:
                 raise DataError(
@@ -115,42 +143,94 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=4096)
-def header_key(name: str) -> str:
-    builtin = BUILTIN_BY_NAME.get(name.strip().lower())
-    return builtin.name if builtin else name.strip()
+ENCODINGS = ("auto", "utf-8", "utf-16", "cp1256", "latin-1")
+DELIMITERS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
+_CODECS = {"utf-8": "utf-8-sig", "utf-16": "utf-16", "cp1256": "cp1256", "latin-1": "latin-1"}
+_NOT_UTF8 = "the line is not valid UTF-8 (if the file is Windows-1256 or Latin-1: --encoding cp1256 or latin-1)"
 
 
-def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lines]:
-    lines = _Lines(fh, path)
-    reader = csv.reader(iter(lines), strict=False)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DataError(f"{path}: the file is empty (expected a header row)") from None
+def detect_encoding(fh: BinaryIO, encoding: str | None) -> str:
+    """The codec of a file: as asked (``--encoding``), else by its start: a byte order mark
+    (UTF-8, UTF-16), UTF-16 without one (every other byte zero, as Excel's "Unicode text"
+    writes), else UTF-8 (SPEC §14: cp1256 and latin-1 only when asked)."""
+    if encoding and encoding != "auto":
+        return _CODECS[encoding]
+    head = fh.read(4)
+    fh.seek(0)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(head) == 4 and head[0] and head[2] and not head[1] and not head[3]:
+        return "utf-16-le"
+    if len(head) == 4 and head[1] and head[3] and not head[0] and not head[2]:
+        return "utf-16-be"
+    return "utf-8-sig"
+
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter of a header line: of ``,`` ``;`` tab and ``|``, the one that splits it into
+    the most cells with its quotes where CSV puts them (``,`` if none splits it)."""
+    best, score = ",", (True, 1)
+    for delimiter in (",", ";", "\t", "|"):
+        width, well_quoted = _split_width(line.rstrip("\r\n"), delimiter)
+        if (well_quoted, width) > score:
+            best, score = delimiter, (well_quoted, width)
+    return best
+
+
+def _split_width(line: str, delimiter: str) -> tuple[int, bool]:
+    """How many cells ``line`` has with this delimiter, and whether every quote in it is where
+    CSV puts one (opening a cell, doubled inside it, closing it before a delimiter)."""
+    width, i, n = 1, 0, len(line)
+    while i < n:
+        if line[i] == '"':  # a quoted cell
+            i += 1
+            while True:
+                j = line.find('"', i)
+                if j < 0:
+                    return width, False
+                if line[j + 1 : j + 2] == '"':
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            if i < n and line[i] != delimiter:
+                return width, False
+        else:
+            j = line.find(delimiter, i)
+            cell = line[i : j if j >= 0 else n]
+            if '"' in cell:
+                return width, False
+            i = j if j >= 0 else n
+        if i < n:  # at a delimiter
+            width += 1
+            i += 1
+    return width, True
+
+
+def read_csv(
+    fh: BinaryIO, path: str, *, delimiter: str | None = None, encoding: str | None = None, raw: bool = False
+) -> tuple[tuple[str, ...], Iterator, _Lines]:
+    """The header (each name trimmed) and the records of a CSV file. ``delimiter`` None: sniffed
+    from the header; ``encoding`` None or ``auto``: detected (``detect_encoding``). ``raw``:
+    the rows as plain lists, only those as wide as the header (for a pass that only looks)."""
+    lines = _Lines(fh, path, detect_encoding(fh, encoding))
+    line_iter = iter(lines)
+    first = next(line_iter, None)
+    if first is None:
+        raise DataError(f"{path}: the file is empty (expected a header row)")
+    lines.delimiter = delimiter or sniff_delimiter(first)
+    reader = csv.reader(itertools.chain([first], line_iter), strict=False, delimiter=lines.delimiter)
+    header = next(reader)
     if not _is_utf8("".join(header)):
-        raise DataError(f"{path}:1: the header is not valid UTF-8")
-    keys = [header_key(h) for h in header]
-    seen: dict[str, int] = {}
-    for number, (key, original) in enumerate(zip(keys, header, strict=True), start=1):
-        if not key:
-            raise DataError(f"{path}:1:{number}: column {number} has no name")
-        same = attribute_column(key)  # "Lifetime Value" and "lifetime_value" are one attribute
-        if same in seen:
-            raise DataError(f'{path}:1:{number}: "{original}" repeats column {seen[same]} (same field)')
-        seen[same] = number
-        if key not in BUILTIN_BY_NAME:
-            try:
-                check_attribute_name(key)
-            except InvalidValue as exc:
-                raise DataError(f"{path}:1:{number}: {exc}") from None
-    if attribute_column("id") not in seen:
         raise DataError(
-            f"{path}: no id column (the header is: {', '.join(header[:20])}{'...' if len(header) > 20 else ''})"
+            f"{path}:1: the header is not valid UTF-8 (if the file is Windows-1256 or Latin-1: --encoding cp1256 or latin-1)"
         )
+    keys = tuple(h.strip() for h in header)
     if len(keys) > MAX_ATTRIBUTES + len(BUILTIN_BY_NAME):
         raise DataError(f"{path}: {len(keys)} columns; seg takes at most {MAX_ATTRIBUTES} custom attributes")
     width = len(keys)
+    if raw:
+        return keys, _rows_of_width(reader, width), lines
 
     def records() -> Iterator[Record]:
         line = reader.line_num
@@ -175,10 +255,22 @@ def read_csv(fh: BinaryIO, path: str) -> tuple[list[str], Iterator[Record], _Lin
                     f"the row has {len(row)} cells, {more} than the {width} of the header",
                 )
             elif not _is_utf8("".join(row)):
-                record.error = (1, "the line is not valid UTF-8")
+                record.error = (1, _NOT_UTF8)
             yield record
 
-    return header, records(), lines
+    return keys, records(), lines
+
+
+def _rows_of_width(reader, width: int) -> Iterator[list[str]]:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            continue
+        if len(row) == width:
+            yield row
 
 
 def _object_record(obj: object, line: int, text: str, raw: object) -> Record:
@@ -193,29 +285,15 @@ def _object_record(obj: object, line: int, text: str, raw: object) -> Record:
     cells = []
     seen: set[str] = set()
     for key, value in items:
-        name, same, problem = _json_key(key)
+        builtin = BUILTIN_BY_NAME.get(key.strip().lower())
+        same = builtin.name if builtin else header_key(key)  # "opt_out" is marketing_opt_out
         if same in seen:  # "Tier" and "tier", "a b" and "a_b": one field
-            problem = f'"{key}" appears twice (same field)'
-        if problem:
-            record.error = (_KeyColumn(text, key), problem)
+            record.error = (_KeyColumn(text, key), f'"{key}" appears twice (same field)')
             continue
         seen.add(same)
-        cells.append((name, key, value))  # the key stands for its column until a message needs it
+        cells.append((key.strip(), key, value))  # the key stands for its column until a message needs it
     record.cells = cells
     return record
-
-
-@lru_cache(maxsize=4096)
-def _json_key(key: str) -> tuple[str, str, str | None]:
-    """A JSON key's field name, the column it shares with its other spellings, and why it cannot
-    be a field (or None): worked out once per distinct key, not once per object."""
-    name = header_key(key)
-    if name not in BUILTIN_BY_NAME:
-        try:
-            check_attribute_name(name)
-        except InvalidValue as exc:
-            return name, attribute_column(name), str(exc)
-    return name, attribute_column(name), None
 
 
 class _KeyColumn:
@@ -347,7 +425,7 @@ def read_jsonl(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record], _L
             if not text.strip():
                 continue
             if not _is_utf8(text):
-                yield Record(line, [], text, (1, "the line is not valid UTF-8"))
+                yield Record(line, [], text, (1, _NOT_UTF8))
                 continue
             decoder.duplicate = None
             try:
@@ -495,10 +573,12 @@ def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record
     return records(), position
 
 
-def records_of(fmt: str, fh: BinaryIO, label: str) -> tuple[list[str] | None, Iterator[Record], object]:
+def records_of(
+    fmt: str, fh: BinaryIO, label: str, *, delimiter: str | None = None, encoding: str | None = None
+) -> tuple[tuple[str, ...] | None, Iterator[Record], object]:
     """The header (CSV only), the records and the reader's position in ``fh``."""
     if fmt == "csv":
-        return read_csv(fh, label)
+        return read_csv(fh, label, delimiter=delimiter, encoding=encoding)
     if fmt == "jsonl":
         records, pos = read_jsonl(fh, label)
         return None, records, pos

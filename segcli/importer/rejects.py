@@ -20,13 +20,21 @@ class Rejects:
     """Invalid rows, written unchanged with an ``_error`` column; renamed into place at the end."""
 
     def __init__(
-        self, path: str, fmt: str, header: list[str] | None, *, database: str, inputs: tuple[str, ...]
+        self,
+        path: str,
+        fmt: str,
+        header: list[str] | None,
+        *,
+        database: str,
+        inputs: tuple[str, ...],
+        delimiter: str = ",",
     ) -> None:
         self.path = path
         self.fmt = fmt
         self.file = AtomicFile(path, database=database, inputs=inputs)
         self.fh = io.TextIOWrapper(self.file.file, encoding="utf-8", errors="surrogateescape", newline="")
-        self.csv = csv.writer(self.fh) if fmt == "csv" else None
+        # A CSV's rejects keep its delimiter (so that the same options import them), in UTF-8.
+        self.csv = csv.writer(self.fh, delimiter=delimiter) if fmt == "csv" else None
         if self.csv is not None and header is not None:
             self.csv.writerow([*header, "_error"])
 

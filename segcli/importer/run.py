@@ -1,13 +1,15 @@
-"""An import: files -> records -> validated rows -> one upserting transaction (SPEC §2).
+"""An import: files -> records -> validated rows -> one upserting transaction (SPEC §2, §8).
 
 Files are streamed, never loaded whole: the reader yields one record at a time with its line
-number, and the writer works in chunks. A new attribute's type is inferred from all of its values
-before anything is written, so a file with new attributes is read twice (stdin is spooled to a
-temporary file for that).
+number, and the writer works in chunks. Each header row is mapped once (``mapping.py``, under the
+import's profile). A new attribute's type is inferred from all of its values before anything is
+written, so a file with new attributes is read twice (stdin is spooled to a temporary file for
+that); the first reading is cheap (``infer.py``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -23,14 +25,17 @@ from ..store import Store
 from ..values import ValueContext
 from .columns import Plan, validate
 from .infer import infer_new_attributes
+from .mapping import HeaderError, Layout, layout
+from .profiles import AUTO, Profile
 from .read import Record, detect_format, records_of
 from .rejects import Rejects, rejects_target
-from .summary import ImportSummary
-from .write import Writer, insert_columns
+from .summary import MAX_PROBLEMS_SHOWN, HeaderPreview, ImportSummary, Problems
+from .write import KeyResolver, Writer, insert_columns
 
-MAX_PROBLEMS_SHOWN = 20
 #: Rows read (and validated) before each column-at-a-time attempt.
 COLUMN_CHUNK = 5000
+#: Records whose values the preview shows samples of.
+SAMPLED = 1000
 
 Progress = Callable[[int, int], None]
 
@@ -49,13 +54,23 @@ def import_files(
     dry_run: bool = False,
     progress: Progress | None = None,
     stdin: BinaryIO | None = None,
+    profile: Profile = AUTO,
     zone: tzinfo | None = None,
+    default_region: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    labels: list[str] | None = None,
 ) -> list[ImportSummary]:
     """Import customers from ``paths`` (``-`` for stdin) into ``store`` in one transaction: all of
-    the files or, if one fails, none of them. See SPEC §2. ``zone``: where a timestamp written
-    without an offset is a wall-clock time (None: UTC; SPEC §9).
+    the files or, if one fails, none of them. See SPEC §2 and §8. ``zone``: where a timestamp
+    written without an offset is a wall-clock time (None: UTC; SPEC §9), unless the profile says.
 
     Strict unless ``skip_invalid``: any invalid row raises ImportFailed and nothing is written.
+    ``profile`` maps headers and values (with the command line's options laid over it); naive
+    times are read in its ``timezone``, else in ``zone`` (None: UTC); phones without a country
+    code in the row's country, else the profile's ``default_region``, else ``default_region``.
+    ``delimiter`` and ``encoding`` (None: sniffed) are a CSV's. ``labels`` name the inputs in
+    messages and summaries (default: their paths; ``stdin`` for ``-``).
     """
     if rejects and len(paths) > 1:
         raise UsageError("--rejects takes one input file")
@@ -67,10 +82,25 @@ def import_files(
             raise DataError(f"{path} is a folder, not a file")
     spools: list[str] = []
     pending_rejects: list[Rejects] = []
+    if profile.timezone:
+        from ..timeutil import zone as zone_named
+
+        zone = zone_named(profile.timezone)
+    context = ValueContext(zone, profile.dayfirst, profile.default_region or default_region)
     options = _Options(
-        skip_invalid, rejects, progress, pending_rejects, store.path, tuple(paths), ValueContext(zone=zone)
+        skip_invalid,
+        rejects,
+        progress,
+        pending_rejects,
+        store.path,
+        tuple(paths),
+        profile,
+        context,
+        delimiter,
+        encoding,
     )
-    summaries = [ImportSummary("stdin" if path == "-" else path, dry_run=dry_run) for path in paths]
+    labels = labels or ["stdin" if path == "-" else path for path in paths]
+    summaries = [ImportSummary(label, dry_run=dry_run, profile=profile.name) for label in labels]
     if skip_invalid:  # before any work: a refused rejects file changes nothing
         for summary, file_format in zip(summaries, formats, strict=True):
             check_target(rejects_target(summary.path, file_format, rejects), database=store.path, inputs=paths)
@@ -139,7 +169,10 @@ class _Options(NamedTuple):
     pending_rejects: list[Rejects]
     database: str
     inputs: tuple[str, ...]
-    values: ValueContext  # how the files write values: the zone of naive timestamps
+    profile: Profile
+    context: ValueContext
+    delimiter: str | None
+    encoding: str | None
 
 
 def _run(
@@ -154,26 +187,53 @@ def _run(
     finds invalid rows."""
     label = summary.path
     skip_invalid, rejects_path, progress, pending_rejects = options[:4]
-    for f in infer_new_attributes(store, fmt, open_input, label):
+    profile, context = options.profile, options.context
+    registry = store.registry()  # as the file found it: its layouts do not change as attributes are added
+    layouts: dict[tuple[str, ...], Layout] = {}
+
+    def layout_of(headers: tuple[str, ...]) -> Layout:
+        found = layouts.get(headers)
+        if found is None:
+            if len(layouts) > 1024:
+                layouts.clear()
+            found = layouts[headers] = layout(headers, profile, registry)
+        return found
+
+    inferred = infer_new_attributes(
+        fmt,
+        open_input,
+        label,
+        layout_of,
+        context,
+        delimiter=options.delimiter,
+        encoding=options.encoding,
+        taken=lambda name: registry.attribute(name) is not None,
+    )
+    for f in inferred.fields:
         store.add_attribute(f, inferred=True)
         summary.new_attributes.append((f.name, str(f.type)))
     columns = store.customer_columns()
-    plan = Plan(store.registry(), columns, options.values)
+    plan = Plan(store.registry(), columns, layout_of, context, inferred.contexts)
     writer = Writer(store, columns, summary)
-    problems: list[str] = []
+    problems = Problems(label)
     rejects: Rejects | None = None
     with open_input() as fh:
-        header, records, position = records_of(fmt, fh, label)
+        header, records, position = records_of(fmt, fh, label, delimiter=options.delimiter, encoding=options.encoding)
+        if header is not None:
+            bound = _bind_header(plan, header, label, getattr(position, "delimiter", ","))
+            summary.key = bound.key
         if progress is not None:
             records = _reporting(records, progress, position, total)
+        records = _sampling(records, plan, summary, dict(inferred.types()))
         if skip_invalid:
             target = rejects_target(label, fmt, rejects_path)
             rejects = Rejects(
                 target,
                 "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl",
-                header,
+                list(header) if header is not None else None,
                 database=options.database,
                 inputs=options.inputs,
+                delimiter=getattr(position, "delimiter", ","),
             )
         try:
             with store.bulk_load() as empty:
@@ -187,12 +247,18 @@ def _run(
     if progress is not None:
         progress(total, total)
     summary.rejected = rejected_rows
+    if summary.merged:
+        summary.notes.append(
+            f"{summary.merged} row{'s' if summary.merged != 1 else ''} had the {summary.key} of an earlier row: "
+            "the same customer (the later row wins)"
+        )
     if rejected_rows and not skip_invalid:
-        more = f" (first {MAX_PROBLEMS_SHOWN} shown)" if rejected_rows > MAX_PROBLEMS_SHOWN else ""
+        shown = problems.report()
+        more = f" (summarized by kind: {problems.total} problems)" if problems.total > MAX_PROBLEMS_SHOWN else ""
         raise ImportFailed(
             f"{label}: {rejected_rows} invalid row{'s' if rejected_rows != 1 else ''} of "
             f"{summary.read}{more}; nothing was imported (use --skip-invalid to import the valid rows)",
-            [f"{label}:{p}" for p in problems],
+            shown,
         )
     if rejects is not None:
         if rejected_rows and not summary.dry_run:
@@ -202,26 +268,103 @@ def _run(
             rejects.discard()
 
 
+def _bind_header(plan: Plan, header: tuple[str, ...], label: str, delimiter: str):
+    """A CSV header's sources; DataError if the file cannot be imported as it is (a header that
+    is no field, no column for the key), with a hint when the delimiter looks wrong."""
+    try:
+        bound = plan.bind(header)
+    except HeaderError as exc:
+        raise DataError(f"{label}:1:{exc.column}: {exc}") from None
+    if not bound.layout.key_present:
+        shown = ", ".join(header[:20]) + ("..." if len(header) > 20 else "")
+        hint = ""
+        for other in (";", "\t", "|", ","):
+            if other != delimiter and any(other in h for h in header):
+                name = "tab" if other == "\t" else other
+                hint = f"; the header holds {name!r}: is the file {name}-separated? (--delimiter '{name}')"
+                break
+        what = {"id": "an id column", "phone": "a phone column", "email": "an email column"}[bound.key]
+        raise DataError(
+            f"{label}: no {what.split(' ', 1)[1]} (customers are matched by {bound.key}; the header is: {shown}){hint}"
+        )
+    return bound
+
+
+def _sampling(records: Iterator[Record], plan: Plan, summary: ImportSummary, types: dict[str, str]) -> Iterator[Record]:
+    """The records, noting what each header became and its first values, for the preview."""
+    seen: dict[str, HeaderPreview] = {}
+    for n, record in enumerate(records):
+        if n < SAMPLED and not record.error:
+            header = record.header()
+            if any(h not in seen for h in header):
+                try:
+                    layout = plan.bind(header).layout
+                except HeaderError:
+                    layout = None
+                if layout is not None:
+                    for h, became in zip(header, layout.shown, strict=True):
+                        if h not in seen:
+                            name = became.removeprefix("new attribute ")
+                            if became.startswith("new attribute "):
+                                became = f"new attribute {name} ({types.get(name, 'no value: not created')})"
+                            seen[h] = HeaderPreview(h, became)
+                            summary.mapping.append(seen[h])
+                    if not summary.unmapped and n == 0:
+                        summary.unmapped = layout.unmapped_fields()
+                    for note in layout.notes:
+                        if note not in summary.notes:
+                            summary.notes.append(note)
+            for h, value in zip(header, record.values(), strict=True):
+                preview = seen.get(h)
+                if preview is not None and len(preview.samples) < 3 and value not in (None, "", []):
+                    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    if text.strip() and text not in preview.samples:
+                        preview.samples.append(text)
+        yield record
+
+
 def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
     """Validate each record; hand the valid ones to the writer (once a strict import has found an
     invalid row it only validates the rest); return how many were invalid.
 
     Records are taken a chunk at a time: a chunk of valid rows with the same fields and no id
-    twice goes through ``insert_columns``, a column at a time; any other chunk, row by row."""
+    twice goes through ``insert_columns``, a column at a time; any other chunk, row by row. Rows
+    matched by phone or email (``--key``) are resolved a chunk at a time."""
     summary = writer.summary
     state = {"rejected": 0}
+    resolver: KeyResolver | None = None
 
-    def one(record: Record) -> None:
-        errors = validate(record, plan)
-        if errors:
-            state["rejected"] += 1
-            for column, message in errors:
-                if len(problems) < MAX_PROBLEMS_SHOWN:
-                    problems.append(f"{record.line}:{column}: {message}")
-            if rejects is not None:
-                rejects.write(record, "; ".join(m for _, m in errors))
+    def reject(record: Record, errors: list) -> None:
+        state["rejected"] += 1
+        for column, message in errors:
+            problems.add(record.line, column, message)
+        if rejects is not None:
+            rejects.write(record, "; ".join(m for _, m in errors))
+
+    def rows(chunk: list[Record]) -> None:
+        nonlocal resolver
+        valid = []
+        for record in chunk:
+            errors = validate(record, plan)
+            if errors:
+                reject(record, errors)
+            else:
+                valid.append(record)
+        if not valid:
+            return
+        key = plan.bind(valid[0].header()).key
+        if key != "id":
+            if resolver is None:
+                resolver = KeyResolver(writer.store, key, summary, plan)
+            writer.flush()  # the rows before are where the lookups can find them
+            for record, errors in zip(valid, resolver.resolve(valid), strict=True):
+                if errors:
+                    reject(record, errors)
+                elif skip_invalid or not state["rejected"]:
+                    writer.add(record)
         elif skip_invalid or not state["rejected"]:
-            writer.add(record)
+            for record in valid:
+                writer.add(record)
 
     chunk: list[Record] = []
     for record in records:
@@ -231,11 +374,9 @@ def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
             if not (state["rejected"] and not skip_invalid) and insert_columns(chunk, plan, writer):
                 chunk = []
                 continue
-            for r in chunk:
-                one(r)
+            rows(chunk)
             chunk = []
-    for r in chunk:
-        one(r)
+    rows(chunk)
     return state["rejected"]
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from ..errors import InvalidValue
 from ..store import Store
 from .columns import Plan
+from .mapping import KEEP
 from .read import Record
 from .summary import ImportSummary
 
@@ -27,6 +28,7 @@ class Writer:
         self.next_pk = store.next_pk()
         self.fresh = False  # the table was empty when the file started: see insert_columns
         self.empty_row = [None, *(0 if c == "marketing_opt_out" else None for c in columns)]
+        self.consent_index = columns.index("marketing_opt_out")
 
     def add(self, record: Record) -> None:
         self.pending.append(record)
@@ -59,7 +61,8 @@ class Writer:
             else:
                 before = tuple(row)
             for i, value in zip(indexes, values, strict=True):
-                row[i + 1] = value
+                if value is not KEEP:  # a consent nobody stated: the stored one (a new row's false) stays
+                    row[i + 1] = value
             if before is not None:
                 if tuple(row) == before:
                     summary.unchanged += 1
@@ -73,34 +76,42 @@ class Writer:
 
 def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     """Upsert a chunk of rows a column at a time, when every row is valid, all have the same
-    fields (a CSV's header; a JSON file's keys, in the same order) and no id repeats within the
-    chunk; False, having written nothing, otherwise."""
+    fields (a CSV's header; a JSON file's keys, in the same order), customers are matched by id
+    and no id repeats within the chunk; False, having written nothing, otherwise."""
     if any(r.error for r in chunk):
         return False
     first = chunk[0]
     if first.keys is not None:  # CSV rows: the header's keys, the cells as read
-        keys, rows = first.keys, [r.raw for r in chunk]
+        header, rows = first.keys, [r.raw for r in chunk]
     else:
-        keys = [k for k, _, _ in first.cells]
+        header = first.header()
         rows = []
         for r in chunk:
-            if [k for k, _, _ in r.cells] != keys:
+            if r.header() != header:
                 return False
-            rows.append([v for _, _, v in r.cells])
+            rows.append(r.values())
+    try:
+        bound = plan.bind(header)
+    except InvalidValue:
+        return False
+    if bound.hashes or bound.key != "id":
+        return False
     columns = list(zip(*rows, strict=True))
     strings = first.keys is not None  # every CSV cell is a str; JSON values may be anything
     stored: dict[int, list] = {}
     ids = None
-    for key, cells in zip(keys, columns, strict=True):
-        slot = plan.slot(key)
-        if slot is None:
-            continue
+    regions = None
+    for source in bound.sources:
         try:
-            filled = slot.column(cells, strings)
+            if source.builtin and source.name == "country":  # kept as read: the region of each row's phone
+                regions = source.column(columns, strings)
+                filled = source.slot.store(regions)
+            else:
+                filled = source.stored_column(columns, strings, regions)
         except InvalidValue:
             return False
         stored.update(filled)
-        if slot.name == "id":
+        if source.builtin and source.name == "id":
             ids = filled[0][1]
     if ids is None or None in ids or len(set(ids)) != len(ids):
         return False
@@ -110,9 +121,12 @@ def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     # is cheaper than looking every id up first (those lookups took 1.6 s of a 1M import of random ids).
     existing = {} if writer.fresh else store.rows_by_id(ids, writer.columns)
     if not existing:  # new customers: whole rows straight from the columns
-        first = writer.next_pk
-        pks = range(first, first + len(ids))
+        first_pk = writer.next_pk
+        pks = range(first_pk, first_pk + len(ids))
         table = [stored.get(i) or itertools.repeat(empty[i + 1]) for i in range(len(writer.columns))]
+        consent = writer.consent_index
+        if consent in stored and KEEP in stored[consent]:  # a consent nobody stated: a new customer's false
+            table[consent] = [empty[consent + 1] if v is KEEP else v for v in stored[consent]]
         if store.insert_new_customers(writer.columns, list(zip(pks, *table, strict=False))):  # some are repeat()s
             writer.next_pk += len(ids)
             summary.created += len(ids)
@@ -124,3 +138,45 @@ def insert_columns(chunk: list[Record], plan: Plan, writer: Writer) -> bool:
     entries = ((cid, present, patch) for cid, patch in zip(ids, patches, strict=True))
     writer.upsert(entries, stored=existing)
     return True
+
+
+class KeyResolver:
+    """Matches rows to customers by phone or email (``--key``, SPEC §8 and §14): the row's id is
+    the customer's that has its key; a new customer's is the key itself unless the file gives
+    one. A key that several stored customers share, or a file id that is not the matched
+    customer's, makes the row invalid. Rows of one file with the same key are one customer (the
+    later wins), counted in ``summary.merged``."""
+
+    def __init__(self, store: Store, key: str, summary: ImportSummary, plan: Plan) -> None:
+        self.store = store
+        self.key = key
+        self.id_slot = plan.slot("id")
+        self.column = "phone" if key == "phone" else "email_fold"
+        self.summary = summary
+        store.forget_keys()
+
+    def resolve(self, records: list[Record]) -> list[list[tuple[object, str]]]:
+        """For each record (in file order): its problems (none: its ``id`` is set)."""
+        keys = list({r.key: None for r in records})
+        found = self.store.ids_by_key(self.column, keys)
+        earlier = self.store.note_keys(keys)  # keys that rows of earlier chunks had
+        local: dict[str, str] = {}
+        out: list[list[tuple[object, str]]] = []
+        for r in records:
+            key = r.key
+            ids = found.get(key, [])
+            matched = ids[0] if len(ids) == 1 else local.get(key)
+            if len(ids) > 1:
+                shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+                out.append([(1, f'{self.key} "{key}" is held by {len(ids)} customers ({shown}): which one is meant?')])
+                continue
+            if matched is not None and r.id is not None and r.id != matched:
+                out.append([(1, f'id "{r.id}" is not the id of the customer with {self.key} {key} ("{matched}")')])
+                continue
+            r.id = matched if matched is not None else r.id if r.id is not None else key
+            r.patch.extend((i, stored[0]) for i, stored in self.id_slot.store([r.id]))
+            if key in local or key in earlier:
+                self.summary.merged += 1
+            local[key] = r.id
+            out.append([])
+        return out

@@ -37,6 +37,7 @@ class Store:
     path: str
     committed: list[str]
     read_only: bool = False
+    migration_notes: list[str]  # what opening (migrating) the file changed that its user should know
 
     # --- the connection and its transactions -----------------------------------------------
 
@@ -113,6 +114,21 @@ class Store:
     def update_customers(self, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
         raise NotImplementedError
 
+    def ids_by_key(self, column: str, keys: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the customers whose ``column`` (``phone``, or ``email_fold`` for folded
+        emails) is each of ``keys``: what ``seg import --key`` matches rows by. The engine may
+        index the column on first use."""
+        raise NotImplementedError
+
+    def note_keys(self, keys: Sequence[str]) -> set[str]:
+        """Note the keys of an import's rows (for this connection, until ``forget_keys``); return
+        those among ``keys`` that were noted before. Kept by the engine, so memory stays flat."""
+        raise NotImplementedError
+
+    def forget_keys(self) -> None:
+        """Start a new file's notes (``note_keys``)."""
+        raise NotImplementedError
+
     def bulk_load(self) -> AbstractContextManager[bool]:
         """Around a load inside a transaction; gives whether the table was empty (the engine may
         then build its indexes once, at the end)."""
@@ -144,6 +160,23 @@ class Store:
         raise NotImplementedError
 
     def delete_segment(self, pk: int) -> None:
+        raise NotImplementedError
+
+    # --- import profiles ----------------------------------------------------------------------
+
+    def profiles(self) -> list[tuple[str, str]]:
+        """Saved import profiles: (name, definition as JSON), by name."""
+        raise NotImplementedError
+
+    def profile(self, name: str) -> str | None:
+        """A saved profile's definition (JSON), found by name case-insensitively, or None."""
+        raise NotImplementedError
+
+    def save_profile(self, name: str, definition: str) -> None:
+        """Create or replace a saved profile (inside a transaction)."""
+        raise NotImplementedError
+
+    def delete_profile(self, name: str) -> None:
         raise NotImplementedError
 
     # --- settings -----------------------------------------------------------------------------
@@ -413,12 +446,12 @@ def check_new_attribute(f: Field, count: int, clash: str | None) -> None:
     (it goes into DDL), one attribute too many (``count`` exist), or a column that the attribute
     ``clash`` already has."""
     assert not f.builtin and f.column
-    if not re.fullmatch(r"attr_[a-z][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
+    if not re.fullmatch(r"attr_[a-z0-9][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
         raise DataError(f'"{f.name}" cannot be an attribute name')
     if count >= MAX_ATTRIBUTES:
         raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
     if clash is not None:
         raise DataError(
             f'the attribute "{f.name}" would share its column ({f.column}) with "{clash}": '
-            "names that differ only in case, spaces, '-' or '_' are the same attribute"
+            "names with the same slug (they differ only in case, spaces or punctuation) are the same attribute"
         )

@@ -18,7 +18,8 @@ from typing import NamedTuple
 from ..values import fold, fold_items, name_key, unique_items
 from .base import BUILTIN_COLUMNS
 
-Step = str | Callable[[sqlite3.Connection], None]
+#: A step returns nothing, or a message for the user (``SQLiteStore.migration_notes``).
+Step = str | Callable[[sqlite3.Connection], str | None]
 
 
 class Migration(NamedTuple):
@@ -163,6 +164,55 @@ def _audience_exports(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE exports ADD COLUMN {column} {kind}")
 
 
+def _phones_e164(conn: sqlite3.Connection) -> str | None:
+    """Phones in E.164 (SPEC §8, §14), read with the importer's own ``normalize_phone`` in the
+    customer's country, else the database's ``default_region``. A phone it cannot read stays as
+    it was, and the message lists those (the first 20), so that someone can fix them; a page of
+    customers at a time, writing only the rows that change."""
+    from ..errors import InvalidValue
+    from ..values import normalize_phone
+
+    has_settings = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").fetchone()
+    region = None
+    if has_settings:
+        row = conn.execute("SELECT value FROM settings WHERE name = 'default_region'").fetchone()
+        region = row[0] if row else None
+    kept: list[tuple[str, str]] = []
+    changed = 0
+    last = 0
+    while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
+        "SELECT pk, id, phone, country FROM customers WHERE pk > ? AND phone IS NOT NULL ORDER BY pk LIMIT 10000",
+        (last,),
+    ).fetchall():
+        updates = []
+        for pk, cid, phone, country in rows:
+            try:
+                e164 = normalize_phone(phone, country or region)
+            except InvalidValue:
+                kept.append((cid, phone))
+                continue
+            if e164 != phone:
+                updates.append((e164, fold(e164), pk))
+        conn.executemany("UPDATE customers SET phone = ?, phone_fold = ? WHERE pk = ?", updates)
+        changed += len(updates)
+        last = rows[-1][0]
+    return phones_note(changed, kept, region)
+
+
+def phones_note(changed: int, kept: list[tuple[str, str]], region: str | None) -> str | None:
+    """What the migration of phones to E.164 tells the user: how many it rewrote, and the
+    customers (id, phone) whose phone it could not read (the first 20)."""
+    if not kept:
+        return f"phones now in E.164: {changed} rewritten" if changed else None
+    listed = ", ".join(f'{cid} "{phone}"' for cid, phone in kept[:20])
+    more = f" and {len(kept) - 20} more" if len(kept) > 20 else ""
+    where = "" if region else " (no default_region was set: seg config set default_region OM, then re-import them)"
+    return (
+        f"phones now in E.164: {changed} rewritten; {len(kept)} kept as they were, not phone numbers seg "
+        f"can read{where}: {listed}{more}"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "customers, their list items, attributes and segments",
@@ -303,6 +353,19 @@ MIGRATIONS: tuple[Migration, ...] = (
                     members BLOB NOT NULL,
                     PRIMARY KEY (export_pk, chunk)
                 ) WITHOUT ROWID""",
+        ),
+    ),
+    Migration(
+        "import profiles kept in the database, and phones stored in E.164",
+        (
+            """CREATE TABLE IF NOT EXISTS profiles (
+                    name TEXT NOT NULL,
+                    name_key TEXT NOT NULL UNIQUE,
+                    definition TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                )""",
+            _phones_e164,
         ),
     ),
 )

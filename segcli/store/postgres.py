@@ -36,6 +36,7 @@ from .base import SEGMENT_COLUMNS, Store, attribute_values, check_new_attribute,
 from .pgconnect import StreamedRows, connect, lock_key, locked_error, name_holder, take_lock
 from .postgres_analysts import PostgresAnalystQueries
 from .postgres_audiences import PostgresAudienceTables
+from .postgres_import import PostgresImportTables
 from .postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT
 
 _SQL_TYPES = {
@@ -49,7 +50,7 @@ _SQL_TYPES = {
 _COLUMN = re.compile(r"(pk|[a-z_][a-z0-9_]*)")
 
 
-class PostgresStore(PostgresAudienceTables, PostgresAnalystQueries, Store):
+class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalystQueries, Store):
     """An open seg database in a PostgreSQL schema. Use ``PostgresStore.open``."""
 
     engine = "postgresql"
@@ -61,6 +62,8 @@ class PostgresStore(PostgresAudienceTables, PostgresAnalystQueries, Store):
         self.lock_key = lock_key(schema)
         self.busy_timeout_ms = settings.busy_timeout_ms()
         self.committed: list[str] = []
+        #: What migrating the database changed that its user should know (phones it could not read).
+        self.migration_notes: list[str] = []
         self.read_only = False
         self._registry: FieldRegistry | None = None
         self._creating = False  # the open transaction is making the database (see _begin_creation)
@@ -154,7 +157,9 @@ class PostgresStore(PostgresAudienceTables, PostgresAnalystQueries, Store):
         for number in range(version, stop):
             for statement in MIGRATIONS[number].steps:
                 if callable(statement):
-                    statement(self.conn)
+                    note = statement(self.conn)
+                    if note:
+                        self.migration_notes.append(note)
                 else:
                     self.conn.execute(statement)
         self.conn.execute(
@@ -291,11 +296,13 @@ class PostgresStore(PostgresAudienceTables, PostgresAnalystQueries, Store):
 
     def registry(self) -> FieldRegistry:
         if self._registry is None:
-            rows = self.conn.execute("SELECT name, type, enum_values FROM attributes ORDER BY pk").fetchall()
+            rows = self.conn.execute(
+                "SELECT name, type, enum_values, column_name FROM attributes ORDER BY pk"
+            ).fetchall()
             self._registry = FieldRegistry(
-                [
-                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")))
-                    for name, type_, values in rows
+                [  # each attribute keeps the column it was made with, whatever today's slug rule says
+                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")), column)
+                    for name, type_, values, column in rows
                 ]
             )
         return self._registry

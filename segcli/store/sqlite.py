@@ -32,6 +32,7 @@ from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION, VERSION_TRIGGERS
 from .sqlite_analysts import AnalystQueries
 from .sqlite_audiences import AudienceTables
+from .sqlite_import import ImportTables
 
 if TYPE_CHECKING:
     from .lock import WriterMarker
@@ -55,7 +56,7 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(AudienceTables, AnalystQueries, Store):
+class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"
@@ -72,6 +73,8 @@ class SQLiteStore(AudienceTables, AnalystQueries, Store):
         #: The operations committed through this store (not migrations): what a later failure
         #: of the same command must not claim was undone.
         self.committed: list[str] = []
+        #: What migrating the file changed that its user should know (phones it could not read).
+        self.migration_notes: list[str] = []
         self._registry: FieldRegistry | None = None
         self._discard_new = None
         #: Whether this transaction has suspended the data version's row triggers (see
@@ -195,7 +198,9 @@ class SQLiteStore(AudienceTables, AnalystQueries, Store):
                     continue
                 for statement in MIGRATIONS[number].steps:
                     if callable(statement):
-                        statement(self.conn)
+                        note = statement(self.conn)
+                        if note:
+                            self.migration_notes.append(note)
                     else:
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number + 1:d}")
@@ -333,11 +338,13 @@ class SQLiteStore(AudienceTables, AnalystQueries, Store):
 
     def registry(self) -> FieldRegistry:
         if self._registry is None:
-            rows = self.conn.execute("SELECT name, type, enum_values FROM attributes ORDER BY rowid").fetchall()
+            rows = self.conn.execute(
+                "SELECT name, type, enum_values, column_name FROM attributes ORDER BY rowid"
+            ).fetchall()
             self._registry = FieldRegistry(
-                [
-                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")))
-                    for name, type_, values in rows
+                [  # each attribute keeps the column it was made with, whatever today's slug rule says
+                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")), column)
+                    for name, type_, values, column in rows
                 ]
             )
         return self._registry
