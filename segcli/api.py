@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import catalog, settings
 from .catalog import Catalog
 from .compile import CompileContext, Compiled, compile_audience, compile_condition
-from .errors import DataError, InvalidValue, NotFoundError, SegError, TooLargeError, UsageError, hint
+from .errors import InvalidValue, NotFoundError, SegError, TooLargeError, UsageError, hint
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
 from .store import Store, is_url, open_store
@@ -279,8 +279,9 @@ class Seg:
             return spec
         if os.path.exists(spec) or spec.lower().endswith((".yaml", ".yml")):
             from .yamlio import read_profile_file
+            from .yamlnodes import read_text
 
-            return read_profile_file(_read_text(spec), spec)
+            return read_profile_file(read_text(spec, "profile file"), spec)
         return self.catalog.profiles.get(spec)
 
     def _zone(self, zone: tzinfo | str | None) -> tzinfo | None:
@@ -546,22 +547,6 @@ def _parse_map(text: str) -> tuple[str, str]:
     if not eq or not header.strip() or not target.strip():
         raise UsageError(f"--map {text!r}: write it as 'HEADER=FIELD' (a field or attribute name)")
     return header.strip(), target.strip()
-
-
-def _read_text(path: str) -> str:
-    import io  # ``open`` is this module's own
-
-    try:
-        with io.open(path, "rb") as fh:  # noqa: UP020
-            return fh.read(10 * 1024 * 1024 + 1).decode("utf-8-sig")
-    except FileNotFoundError:
-        raise NotFoundError(f"{path}: no such profile file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path} is a folder, not a profile file") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _check_key(key: str | None) -> str | None:

@@ -36,6 +36,16 @@ _DEFAULT_IGNORABLE = re.compile(
 )
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (SQLite, files): a command-line argument or a
+    file's bytes that were not UTF-8 reach Python as lone surrogates, which cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def fold(text: str) -> str:
     """Unicode's NFKC_Casefold of text: the form in which text values and filter literals are
     compared (SPEC §2). Case is ignored in every script (``ÉLITE`` = ``élite``), and so are how

@@ -4,12 +4,13 @@ naming the file and line (``segments.yaml:12: ...``)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import YamlError
+from .errors import DataError, NotFoundError, YamlError
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _PLAIN_TAGS = {
@@ -22,6 +23,27 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:map",
 }
+
+
+def read_text(path: str, what: str = "file") -> str:
+    """The text of a YAML file (``-``: stdin), UTF-8 with or without a BOM. At most
+    ``MAX_DOCUMENT_BYTES`` and one more byte are read, so that ``compose`` refuses a larger file
+    without holding it; ``what`` names the file in errors (``a profile file``)."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        return data.decode("utf-8-sig")
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a {what}") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 class NoAliasLoader(yaml.SafeLoader):

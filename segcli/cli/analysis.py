@@ -8,7 +8,8 @@ import typer
 
 from ..errors import DataError
 from ..render import cell, note, overlap_matrix, print_json, say, table, why_lines
-from .common import Names, complete_segment, read_text, seg
+from ..yamlnodes import read_text
+from .common import Names, complete_segment, seg
 from .fast import fail_for_segments
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ..render import note, print_json, say
-from .common import complete_segment, read_text, seg
+from ..yamlnodes import read_text
+from .common import complete_segment, seg
 from .session import after_commit
 
 

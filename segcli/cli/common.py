@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
 from typing import Annotated
 
 import typer
 
 from .. import api
-from ..errors import DataError, NotFoundError
 from ..values import fold
 from .options import EXCLUDE
 from .session import Session
@@ -96,17 +94,3 @@ Columns = Annotated[str | None, typer.Option("--columns", "-c", help="Comma-sepa
 
 def split_columns(columns: str | None) -> list[str] | None:
     return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-
-
-def read_text(path: str) -> str:
-    try:
-        if path == "-":
-            return sys.stdin.buffer.read().decode("utf-8")
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8")
-    except FileNotFoundError:
-        raise NotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path} is a folder, not a file") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid UTF-8 (byte {exc.start})") from None

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from ..errors import DataError, UsageError
 from ..fields import BUILTIN_BY_NAME
 from ..store import MAX_ATTRIBUTES
+from ..values import is_utf8
 from .profiles import header_key
 
 #: Longest line (and largest JSON object) read: memory stays bounded whatever the file holds.
@@ -135,14 +136,6 @@ class _Lines:
             return 0
 
 
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 ENCODINGS = ("auto", "utf-8", "utf-16", "cp1256", "latin-1")
 DELIMITERS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
 _CODECS = {"utf-8": "utf-8-sig", "utf-16": "utf-16", "cp1256": "cp1256", "latin-1": "latin-1"}
@@ -221,7 +214,7 @@ def read_csv(
     lines.delimiter = delimiter or sniff_delimiter(first)
     reader = csv.reader(itertools.chain([first], line_iter), strict=False, delimiter=lines.delimiter)
     header = next(reader)
-    if not _is_utf8("".join(header)):
+    if not is_utf8("".join(header)):
         raise DataError(
             f"{path}:1: the header is not valid UTF-8 (if the file is Windows-1256 or Latin-1: --encoding cp1256 or latin-1)"
         )
@@ -254,7 +247,7 @@ def read_csv(
                     min(len(row), width) + 1,
                     f"the row has {len(row)} cells, {more} than the {width} of the header",
                 )
-            elif not _is_utf8("".join(row)):
+            elif not is_utf8("".join(row)):
                 record.error = (1, _NOT_UTF8)
             yield record
 
@@ -405,7 +398,7 @@ def _has_lone_surrogate(obj: object) -> bool:
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if not _is_utf8(value):
+            if not is_utf8(value):
                 return True
         elif isinstance(value, dict):
             stack.extend(value)
@@ -424,7 +417,7 @@ def read_jsonl(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record], _L
         for line, text in enumerate(lines, start=1):
             if not text.strip():
                 continue
-            if not _is_utf8(text):
+            if not is_utf8(text):
                 yield Record(line, [], text, (1, _NOT_UTF8))
                 continue
             decoder.duplicate = None
@@ -549,7 +542,7 @@ def read_json_array(fh: BinaryIO, path: str, make=None) -> tuple[Iterator[Record
                     obj, failure = None, (1, _json_failure(exc))
                     break
             text = buf[:end]
-            if failure is None and not _is_utf8(text):
+            if failure is None and not is_utf8(text):
                 failure = (1, "not valid UTF-8")
             problem = failure or _json_problem(obj, text, decoder)
             if problem:

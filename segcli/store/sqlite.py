@@ -19,7 +19,7 @@ from ..errors import DataError, LockedError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType, attribute_field
 from ..model import Filter, Segment
 from ..timeutil import local_day, stamp
-from ..values import fold, name_key
+from ..values import fold, is_utf8, name_key
 from . import errors
 from .base import (
     SEGMENT_COLUMNS,
@@ -491,7 +491,7 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
 
     def customer(self, customer_id: str) -> dict | None:
         """One customer as {column: value}, or None."""
-        if not _is_text(customer_id):
+        if not is_utf8(customer_id):
             return None
         cur = self.conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,))
         row = cur.fetchone()
@@ -500,7 +500,7 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
-        if not _is_text(customer_id):
+        if not is_utf8(customer_id):
             return []
         rows = self.conn.execute(
             "SELECT id FROM customers WHERE id_fold = ? OR id_fold LIKE ? ESCAPE '\\' LIMIT ?",
@@ -511,7 +511,7 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
     # --- segments ---------------------------------------------------------------------------
 
     def segment(self, name: str) -> Segment | None:
-        if not _is_text(name):
+        if not is_utf8(name):
             return None
         row = self.conn.execute(
             f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
@@ -647,15 +647,6 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
     def explain(self, where: str, params: dict) -> list[str]:
         rows = query(self.conn, f"EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {where}", params)
         return [r[3] for r in rows]
-
-
-def _is_text(value: str) -> bool:
-    """Whether SQLite can take ``value``: an argument that was not UTF-8 holds lone surrogates."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _like_prefix(text: str) -> str:

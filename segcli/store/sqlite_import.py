@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from ..timeutil import stamp
-from ..values import name_key
+from ..values import is_utf8, name_key
 
 
 class ImportTables:
@@ -54,7 +54,7 @@ class ImportTables:
         return list(self.conn.execute("SELECT name, definition FROM profiles ORDER BY name_key"))
 
     def profile(self, name: str) -> str | None:
-        if not _is_text(name):
+        if not is_utf8(name):
             return None
         row = self.conn.execute("SELECT definition FROM profiles WHERE name_key = ?", (name_key(name),)).fetchone()
         return row[0] if row else None
@@ -70,11 +70,3 @@ class ImportTables:
 
     def delete_profile(self, name: str) -> None:
         self.conn.execute("DELETE FROM profiles WHERE name_key = ?", (name_key(name),))
-
-
-def _is_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
