@@ -36,7 +36,7 @@ from .base import SEGMENT_COLUMNS, Store, attribute_values, check_new_attribute,
 from .pgconnect import StreamedRows, connect, lock_key, locked_error, name_holder, take_lock
 from .postgres_analysts import PostgresAnalystQueries
 from .postgres_audiences import PostgresAudienceTables
-from .postgres_import import PostgresImportTables
+from .postgres_import import PostgresImportTables, is_text
 from .postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT
 
 _SQL_TYPES = {
@@ -435,7 +435,7 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
         yield self._value("SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1) AS one") == 0
 
     def customer(self, customer_id: str) -> dict | None:
-        if not _is_text(customer_id):
+        if not is_text(customer_id):
             return None
         cur = self.conn.execute("SELECT * FROM customers WHERE id = %s", (customer_id,))
         row = cur.fetchone()
@@ -444,7 +444,7 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
         return dict(zip([d.name for d in cur.description], row, strict=True))
 
     def customer_ids_like(self, customer_id: str, limit: int = 3) -> list[str]:
-        if not _is_text(customer_id):
+        if not is_text(customer_id):
             return []
         key = fold(customer_id)
         rows = self.conn.execute(
@@ -456,7 +456,7 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
     # --- segments -------------------------------------------------------------------------------
 
     def segment(self, name: str) -> Segment | None:
-        if not _is_text(name):
+        if not is_text(name):
             return None
         row = self.conn.execute(
             f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE name_key = %s", (name_key(name),)
@@ -560,12 +560,3 @@ def _checked(columns: Sequence[str]) -> list[str]:
         if not _COLUMN.fullmatch(c):
             raise AssertionError(f"unexpected column {c!r}")
     return list(columns)
-
-
-def _is_text(value: str) -> bool:
-    """Whether PostgreSQL can take ``value``: an argument that was not UTF-8 holds lone surrogates."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value

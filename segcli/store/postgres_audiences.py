@@ -23,6 +23,7 @@ from ..timeutil import stamp
 from ..values import name_key
 from .base import EXPORT_COLUMNS, export_of, export_values
 from .pgconnect import StreamedRows
+from .postgres_import import is_text
 
 #: Temporary tables that ``stage_pks`` may fill: the names never come from input.
 _STAGED = {"added": "seg_added", "removed": "seg_removed"}
@@ -145,11 +146,7 @@ class PostgresAudienceTables:
         return found
 
     def audience(self, name: str) -> Audience | None:
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:  # an argument that was not UTF-8 names nothing
-            return None
-        if "\x00" in name:
+        if not is_text(name):  # an argument that was not UTF-8 names nothing
             return None
         found = self._audiences("WHERE a.name_key = %s", (name_key(name),))
         return found[0] if found else None

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 import psycopg
 
 from ..timeutil import stamp
-from ..values import name_key
+from ..values import is_utf8, name_key
+
+
+def is_text(value: str) -> bool:
+    """Whether PostgreSQL can take ``value``: UTF-8 (an argument that was not holds lone
+    surrogates), and no NUL, which PostgreSQL's text cannot hold."""
+    return is_utf8(value) and "\x00" not in value
 
 
 class PostgresImportTables:
@@ -49,11 +55,7 @@ class PostgresImportTables:
         return [tuple(r) for r in self.conn.execute("SELECT name, definition FROM profiles ORDER BY name_key")]
 
     def profile(self, name: str) -> str | None:
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            return None
-        if "\x00" in name:
+        if not is_text(name):
             return None
         row = self.conn.execute("SELECT definition FROM profiles WHERE name_key = %s", (name_key(name),)).fetchone()
         return row[0] if row else None
