@@ -11,13 +11,25 @@ from conftest import ROOT
 
 @pytest.fixture(scope="module")
 def sqlite_bench(tmp_path_factory):
-    """A tiny run of bench/run.py's SQLite measures, shared by the tests below."""
+    """A tiny run of bench/run.py's SQLite measures, shared by the tests below: made once per
+    session even when pytest-xdist runs them in two workers (the first makes it, under a lock in
+    the folder the workers share; the other reads its results)."""
+    import fcntl
+    import json
+
     sys.path.insert(0, str(ROOT / "bench"))
     import run as bench
 
     bench.audiences.LISTED = 8  # a tiny run: the six examples and two more
-    out = tmp_path_factory.mktemp("bench")
-    return bench, out, bench.bench_size(3000, 1, out)
+    shared = tmp_path_factory.getbasetemp().parent / "bench-shared"
+    shared.mkdir(exist_ok=True)
+    made = shared / "results.json"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            made.write_text(json.dumps(bench.bench_size(3000, 1, shared)), encoding="utf-8")
+        result = json.loads(made.read_text(encoding="utf-8"))
+    return bench, shared, result
 
 
 @pytest.mark.slow
