@@ -692,6 +692,7 @@ def test_sql_agrees_with_python(engine, new_database):
             if people:
                 lines = "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj, _ in people)
                 db.import_file("-", fmt="jsonl", stdin=io.BytesIO(lines.encode("utf-8")))
+            filters, wanted = [], []
             for tree in checks:
                 text = text_of(tree, clock)
                 flt = db.parse(text)
@@ -701,6 +702,10 @@ def test_sql_agrees_with_python(engine, new_database):
                 want = {exp["id"] for _, exp in people if holds(tree, exp, clock)}
                 assert got == want, (text, clock)
                 assert db.count_filter(flt) == len(want)
+                filters.append(flt)
+                wanted.append(len(want))
+            # All of them counted together, as seg list, seg snapshot and seg overlap count (SPEC §10).
+            assert db.count_many(filters) == wanted, ([text_of(t, clock) for t in checks], clock)
         finally:
             db.close()
 
