@@ -22,7 +22,7 @@ from ..model import Audience, SegmentRef
 from ..timeutil import stamp
 from ..values import name_key
 from .base import EXPORT_COLUMNS, export_of, export_values
-from .pgconnect import StreamedRows
+from .pgconnect import StreamedRows, name_holder
 from .postgres_import import is_text
 
 #: Temporary tables that ``stage_pks`` may fill: the names never come from input.
@@ -71,6 +71,7 @@ class PostgresAudienceTables:
             self.conn.execute("BEGIN")
             try:
                 # never a wait: a writer holds the lock, or the counts are of the past
+                name_holder(self.conn, "count cache")  # a writer that waits meanwhile names this
                 if not self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key,)).fetchone()[0]:
                     return False
                 if self.data_version() != version:
