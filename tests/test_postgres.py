@@ -175,6 +175,27 @@ def test_a_stopped_import_blocks_writers_who_name_it_never_readers(sample_db, tm
     assert run("history", "--json").code == 0
 
 
+def test_a_writer_whose_wait_ends_as_the_holder_finishes_takes_the_lock(sample_db, monkeypatch):
+    """The holder may commit between the moment a waiter gives up and the moment it asks who holds
+    the lock: nobody does then, and the waiter takes the lock instead of failing with "locked by
+    another process" (seen under load in CI with two imports at once)."""
+    import segcli
+    from segcli.store import pgconnect, postgres
+
+    real = pgconnect.take_lock
+    calls = []
+
+    def gives_up_once(conn, key, operation, wait_ms):  # the wait ran out just as the holder finished
+        calls.append(wait_ms)
+        return False if len(calls) == 1 else real(conn, key, operation, wait_ms)
+
+    monkeypatch.setattr(postgres, "take_lock", gives_up_once)
+    with segcli.open(db_path()) as db:
+        db.segments.create("Taken", where="tier = gold")
+    assert calls[0] > 0 and calls[1:] == [0]  # one more try, without waiting
+    assert run("show", "Taken").code == 0
+
+
 @pytest.mark.slow
 def test_a_stopped_import_killed_loses_nothing_and_frees_the_lock(sample_db, tmp_path):
     before = snapshot()

@@ -128,9 +128,10 @@ def take_lock(conn: psycopg.Connection, key: int, operation: str, wait_ms: int) 
     return True
 
 
-def locked_error(conn: psycopg.Connection, key: int, database: str, schema: str, waited_ms: int, setting: str):
-    """LockedError saying who holds the writer lock, as the server tells (outside a transaction)."""
-    row = conn.execute(
+def lock_holder(conn: psycopg.Connection, key: int) -> tuple | None:
+    """(server pid, application_name, transaction start) of the writer holding the lock, asked
+    outside a transaction; None if nobody holds it (any more)."""
+    return conn.execute(
         "SELECT a.pid, a.application_name,"
         " to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
         " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
@@ -139,6 +140,10 @@ def locked_error(conn: psycopg.Connection, key: int, database: str, schema: str,
         " AND l.objsubid = 1",
         ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
     ).fetchone()
+
+
+def locked_error(row: tuple | None, key: int, database: str, schema: str, waited_ms: int, setting: str):
+    """LockedError saying who holds the writer lock (``row``: ``lock_holder``'s answer)."""
     waited = f"waited {waited_ms / 1000:g} s"
     lock = f"PostgreSQL advisory lock {key} of schema {schema}"
     seg = re.fullmatch(r"seg ([a-z ]+) pid=(\d+) host=(\S*)", row[1] or "") if row else None

@@ -33,7 +33,7 @@ from ..timeutil import stamp
 from ..values import fold, name_key
 from . import errors
 from .base import SEGMENT_COLUMNS, Store, attribute_values, check_new_attribute, segment_of
-from .pgconnect import StreamedRows, connect, lock_key, locked_error, name_holder, take_lock
+from .pgconnect import StreamedRows, connect, lock_holder, lock_key, locked_error, name_holder, take_lock
 from .postgres_analysts import PostgresAnalystQueries
 from .postgres_audiences import PostgresAudienceTables
 from .postgres_import import PostgresImportTables, is_text
@@ -224,9 +224,19 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
     def _lock(self, operation: str, wait_ms: int, wait_setting: str) -> None:
         """Take the writer lock in the open transaction; LockedError, naming its holder, after
         ``wait_ms`` (the transaction rolled back)."""
-        if not take_lock(self.conn, self.lock_key, operation, wait_ms):
+        if take_lock(self.conn, self.lock_key, operation, wait_ms):
+            return
+        holder = None
+        for _ in range(3):  # the holder may finish between the wait's end and the question "who?"
             self._rollback()
-            raise locked_error(self.conn, self.lock_key, self.path, self.schema, wait_ms, wait_setting)
+            holder = lock_holder(self.conn, self.lock_key)
+            if holder is not None:
+                break
+            self.conn.execute("BEGIN")  # nobody holds it now: take it without waiting
+            if take_lock(self.conn, self.lock_key, operation, 0):
+                return
+        self._rollback()
+        raise locked_error(holder, self.lock_key, self.path, self.schema, wait_ms, wait_setting)
 
     def _rollback(self) -> None:
         self._registry = None
