@@ -111,6 +111,39 @@ def test_two_headers_with_one_slug_are_an_error(tmp_path):
     assert snapshot() == before
 
 
+def test_a_chatwoot_hash_fills_an_empty_column_and_a_different_value_is_a_problem(tmp_path):
+    header = "id,name,country_code,custom_attributes,additional_attributes\n"
+    path = write(
+        tmp_path / "contacts.csv",
+        header + 'c1,Ann,,{},"{""country_code"" => ""AE"", ""city"" => ""Dubai""}"\n'
+        'c2,Bo,OM,{},"{""country_code"" => ""om""}"\n'  # the same code, spelled in lower case
+        'c3,Cy,,"{""tier"" => ""gold""}",{}\n',
+    )
+    imported(path, "--profile", "chatwoot")
+    assert customer("c1")["country_code"] == "AE" and customer("c1")["city"] == "Dubai"
+    assert customer("c2")["country_code"] == "OM"
+    # Only the hashes hold the attribute: it is created from them.
+    path = write(tmp_path / "b.csv", header + 'c4,Di,,"{""vip"" => true}",{}\n')
+    imported(path, "--profile", "chatwoot")
+    assert customer("c4")["vip"] is True
+    # Two values for one attribute: the row is invalid, both named, nothing chosen.
+    before = snapshot()
+    path = write(
+        tmp_path / "c.csv",
+        header + 'c5,Ed,US,{},"{""country_code"" => ""AE""}"\n'
+        'c6,Fa,,"{""tier"" => ""gold""}","{""tier"" => ""silver""}"\n',
+    )
+    r = run("import", str(path), "--profile", "chatwoot")
+    assert r.code == 1, r
+    assert 'c.csv:2:5: country_code: the column country_code says "US" but additional_attributes says "AE"' in r.err, (
+        r.err
+    )
+    assert 'c.csv:3:5: tier: the hash custom_attributes says "gold" but additional_attributes says "silver"' in r.err
+    assert snapshot() == before
+    r = run("import", str(path), "--profile", "chatwoot", "--skip-invalid")
+    assert r.code == 0 and "2 rejected" in r.err
+
+
 def test_map_and_skip(tmp_path):
     path = write(tmp_path / "a.csv", "Ref,Lang,Agent,Score\nc1,عربي,Huda,7\n")
     imported(path, "--map", "Ref=id", "--map", "Lang=language", "--map", "Score=points", "--skip", "Agent")
