@@ -236,6 +236,26 @@ def test_a_slashed_date_that_could_be_either_order_names_the_options(tmp_path):
     assert run("import", str(path), "--dayfirst", "--monthfirst").code == 2
 
 
+def test_a_given_order_is_obeyed_even_when_a_part_is_over_12(tmp_path):
+    path = write(tmp_path / "a.csv", "id,created_at,seen\nc1,13/04/2026,13/04/2026\nc2,04/13/2026,04/13/2026\n")
+    r = run("import", str(path), "--monthfirst")
+    assert r.code == 1 and not os.path.exists(db_path())
+    assert 'a.csv:2:2: created_at: "13/04/2026" is not a date when read month first' in r.err, r.err
+    assert "there is no month 13" in r.err
+    # A new attribute's column is a date column all the same: its value is the invalid one, not the column.
+    assert 'a.csv:2:3: seen: "13/04/2026" is not a date when read month first' in r.err
+    assert "a.csv:3:" not in r.err
+    r = run("import", str(path), "--dayfirst")
+    assert r.code == 1 and 'a.csv:3:2: created_at: "04/13/2026" is not a date when read day first' in r.err, r.err
+    assert "a.csv:2:" not in r.err
+    profile = write(tmp_path / "p.yaml", "profile: us-tool\ndayfirst: false\n")  # a profile gives the order too
+    r = run("import", str(path), "--profile", str(profile))
+    assert r.code == 1 and 'a.csv:2:2: created_at: "13/04/2026" is not a date when read month first' in r.err
+    # Without an order given, a value that shows it is read so (as before).
+    imported(write(tmp_path / "b.csv", "id,created_at\nc3,13/04/2026\nc4,04/13/2026\n"))
+    assert customer("c3")["created_at"] == customer("c4")["created_at"] == "2026-04-13T00:00:00Z"
+
+
 def test_naive_times_are_read_in_the_stored_zone_and_a_profile_zone_wins(tmp_path):
     run("config", "set", "timezone", "Asia/Muscat")
     imported(write(tmp_path / "a.csv", "id,created_at\nc1,2026-01-13 09:00\nc2,2026-01-13 09:00 UTC\n"))

@@ -92,7 +92,11 @@ class TypeInference:
 
     def _is_date(self, text: str) -> bool:
         context = self.context
-        parts = slashed(text) if context.dayfirst is None else None
+        parts = slashed(text)
+        if parts is not None and context.dayfirst is not None:
+            # A date in the other order is a date still: the column is one, and that value an
+            # invalid one (the order was given), not a reason to store the column as text.
+            return any(_reads(text, context, order) for order in (True, False))
         if parts is not None:  # the column's order is decided by its values (SPEC §14)
             first, second = parts
             if first > 12 >= second:
