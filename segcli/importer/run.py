@@ -344,27 +344,30 @@ def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
     def rows(chunk: list[Record]) -> None:
         nonlocal resolver
         valid = []
-        for record in chunk:
+        invalid: dict[int, list] = {}  # place in the chunk -> problems: reported in line order
+        for n, record in enumerate(chunk):
             errors = validate(record, plan)
             if errors:
-                reject(record, errors)
+                invalid[n] = errors
             else:
-                valid.append(record)
-        if not valid:
-            return
-        key = plan.bind(valid[0].header()).key
-        if key != "id":
-            if resolver is None:
-                resolver = KeyResolver(writer.store, key, summary, plan)
-            writer.flush()  # the rows before are where the lookups can find them
-            for record, errors in zip(valid, resolver.resolve(valid), strict=True):
-                if errors:
-                    reject(record, errors)
-                elif skip_invalid or not state["rejected"]:
+                valid.append((n, record))
+        if valid:
+            key = plan.bind(valid[0][1].header()).key
+            if key != "id":
+                if resolver is None:
+                    resolver = KeyResolver(writer.store, key, summary, plan)
+                writer.flush()  # the rows before are where the lookups can find them
+                resolved = resolver.resolve([record for _, record in valid])
+                for (n, record), errors in zip(valid, resolved, strict=True):
+                    if errors:
+                        invalid[n] = errors
+                    elif skip_invalid or not (state["rejected"] or invalid):
+                        writer.add(record)
+            elif skip_invalid or not (state["rejected"] or invalid):
+                for _, record in valid:
                     writer.add(record)
-        elif skip_invalid or not state["rejected"]:
-            for record in valid:
-                writer.add(record)
+        for n in sorted(invalid):
+            reject(chunk[n], invalid[n])
 
     chunk: list[Record] = []
     for record in records:
