@@ -268,9 +268,30 @@ def test_many_bad_rows_are_summarized_by_kind_past_twenty(tmp_path):
     run("attributes", "define", "n", "--type", "number")
     r = run("import", str(write(tmp_path / "bad.csv", "id,n\n" + rows)))
     assert r.code == 1
-    assert "30 invalid rows of 30 (summarized by kind: 30 problems)" in r.err
-    assert r.err.count("is not a number") == 1
-    assert 'n: "notanumber" is not a number — 30 rows, first at line 2' in r.err
+    assert "30 invalid rows of 30 (30 problems; the first 20, then by kind)" in r.err
+    lines = r.err.splitlines()
+    # SPEC §2: at most 20 lines, then the total; §8: past 20, by kind.
+    assert [line.split(":")[1] for line in lines[1:21]] == [str(n) for n in range(2, 22)]
+    assert lines[21].endswith("bad.csv: 30 problems in all, by kind:")
+    assert lines[22].endswith('bad.csv: n: "notanumber" is not a number — 30 rows, first at line 2')
+    assert len(lines) == 23
+
+
+def test_past_twenty_kinds_each_kind_shows_its_first_value_and_long_values_are_cut(tmp_path):
+    rows = "".join(f"c{i},Lang{i}\n" for i in range(25)) + f"c99,{'x' * 100}\n"
+    r = run("import", str(write(tmp_path / "bad.csv", "id,language\n" + rows)))
+    assert r.code == 1
+    assert 'bad.csv:2:2: language: "Lang0" is not a known language' in r.err  # the first 20 as lines
+    kind = [line for line in r.err.splitlines() if "— " in line]
+    assert len(kind) == 1 and 'bad.csv: language: "Lang0" is not a known language' in kind[0], r.err
+    assert kind[0].endswith("— 26 rows (this value and others), first at line 2")
+    assert '"…"' not in r.err
+    r = run("import", str(write(tmp_path / "long.csv", "id,language\n" + f"c1,{'y' * 100}\n" * 21)))
+    kind = [line for line in r.err.splitlines() if "— " in line]
+    assert kind == [
+        f'{tmp_path / "long.csv"}: language: "{"y" * 40}…" is not a known language (use an ISO 639-1 code like '
+        "ar, or a name like Arabic) — 21 rows, first at line 2"
+    ], r.err
 
 
 def test_one_bad_row_among_thousands_changes_nothing(tmp_path):

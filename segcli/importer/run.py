@@ -254,7 +254,11 @@ def _run(
         )
     if rejected_rows and not skip_invalid:
         shown = problems.report()
-        more = f" (summarized by kind: {problems.total} problems)" if problems.total > MAX_PROBLEMS_SHOWN else ""
+        more = (
+            f" ({problems.total} problems; the first {MAX_PROBLEMS_SHOWN}, then by kind)"
+            if problems.total > MAX_PROBLEMS_SHOWN
+            else ""
+        )
         raise ImportFailed(
             f"{label}: {rejected_rows} invalid row{'s' if rejected_rows != 1 else ''} of "
             f"{summary.read}{more}; nothing was imported (use --skip-invalid to import the valid rows)",
