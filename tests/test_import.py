@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 
 import pytest
@@ -332,6 +333,40 @@ def test_skip_invalid_json_rejects_keep_the_object(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "m.jsonl.rejects.jsonl").read_text().splitlines()]
     assert lines[0]["id"] == "2" and "not a known country" in lines[0]["_error"]
     assert lines[1]["_raw"].strip() == "not json" and lines[1]["_line"] == 3
+
+
+def test_dry_run_with_invalid_rows_shows_the_mapping_the_summary_and_every_problem(tmp_path):
+    path = write(tmp_path / "mixed.csv", "id,name,country\n1,Ann,OM\n2,Bob,Atlantis\n3,Cy,AE\n,NoId,OM\n")
+    # Strict: it fails as the import would (exit 1), after the mapping and the summary.
+    r = run("import", str(path), "--dry-run")
+    assert r.code == 1, r
+    assert "-> country" in r.out and "[OM, Atlantis, AE]" in r.out  # the mapping preview
+    assert "dry run, nothing written" in r.err and "4 read, 2 created, 0 updated, 0 unchanged, 2 rejected" in r.err
+    assert "2 invalid rows of 4; an import would write nothing" in r.err
+    assert ':3:3: country: "Atlantis" is not a known country' in r.err and ":5:1: id: empty" in r.err
+    # --skip-invalid: exit 0, and the problems too.
+    r = run("import", str(path), "--dry-run", "--skip-invalid")
+    assert r.code == 0, r
+    assert "-> country" in r.out and "2 rejected" in r.err
+    assert ':3:3: country: "Atlantis" is not a known country' in r.err and ":5:1: id: empty" in r.err
+    assert not os.path.exists(db_path()) and sorted(os.listdir(tmp_path)) == ["mixed.csv"]
+
+
+def test_dry_run_writes_the_rejects_file_only_when_asked(tmp_path):
+    path = write(tmp_path / "mixed.csv", "id,country\n1,OM\n2,Atlantis\n")
+    for options in (("--skip-invalid",), ()):
+        target = tmp_path / f"r{len(options)}.csv"
+        r = run("import", str(path), "--dry-run", *options, "--rejects", str(target))
+        assert r.code == (0 if options else 1), r
+        assert f"rejected rows written to {target}" in r.err
+        assert target.read_text(encoding="utf-8").splitlines()[0] == "id,country,_error"
+        assert target.read_text(encoding="utf-8").splitlines()[1].startswith("2,Atlantis,")
+        assert os.stat(target).st_mode & 0o777 == 0o600
+    assert not os.path.exists(db_path())
+    assert sorted(os.listdir(tmp_path)) == ["mixed.csv", "r0.csv", "r1.csv"]
+    # The same checks as a real rejects file: never the input.
+    r = run("import", str(path), "--dry-run", "--rejects", str(path))
+    assert r.code == 2 and path.read_text(encoding="utf-8").startswith("id,country\n1,OM")
 
 
 def test_dry_run_counts_but_writes_nothing(tmp_path):

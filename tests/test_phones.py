@@ -106,7 +106,7 @@ def test_key_phone_problems_are_listed_in_line_order(tmp_path):
     run("import", str(write(tmp_path / "a.csv", "id,phone\nA,+96891234567\n")))
     # Line 3's problem is found when its phone is looked up, line 4's when it is read: shown 3, 4.
     path = write(tmp_path / "k1.csv", "id,phone\nB,+96891234568\nC,+96891234567\nD,\n")
-    for options in ((),):
+    for options in ((), ("--dry-run",), ("--dry-run", "--skip-invalid")):
         r = run("import", str(path), "--key", "phone", *options)
         lines = [line for line in r.err.splitlines() if line.startswith(str(path) + ":")]
         assert [line.split(":")[1] for line in lines][:2] == ["3", "4"], (options, r.err)
