@@ -330,8 +330,58 @@ def test_skip_invalid_json_rejects_keep_the_object(tmp_path):
     path = write(tmp_path / "m.jsonl", '{"id": "1", "country": "OM"}\n{"id": "2", "country": "Nowhere"}\nnot json\n')
     r = run("import", str(path), "--skip-invalid")
     assert r.code == 0 and "3 read, 1 created, 0 updated, 0 unchanged, 2 rejected" in r.err
-    lines = [json.loads(x) for x in (tmp_path / "m.jsonl.rejects.jsonl").read_text().splitlines()]
-    assert lines[0]["id"] == "2" and "not a known country" in lines[0]["_error"]
+    assert f"rejected rows written to {path}.rejects.csv" in r.err
+
+
+def test_json_and_jsonl_rejects_are_csv_with_a_column_per_key(tmp_path):
+    """SPEC §2: the default rejects file is PATH.rejects.csv, whatever the input's format."""
+    rows = [
+        '{"id": "1", "country": "OM"}',
+        '{"id": "2", "country": "Nowhere", "tags": ["vip", "b2b"], "score": 12.5}',
+        "not json",
+        '{"id": "3", "language": "Klingon", "attributes": {"tier": "gold"}, "opted_out": true, "name": "a\\r=b"}',
+        '{"id": "4", "country": "Atlantis", "name": null}',
+    ]
+    for fmt, text in (("jsonl", "\n".join(rows) + "\n"), ("json", None)):
+        if text is None:  # an array: the line that is not JSON is left out
+            text = "[\n" + ",\n".join(r for r in rows if r != "not json") + "\n]\n"
+        path = write(tmp_path / f"m.{fmt}", text)
+        r = run("import", str(path), "--skip-invalid")
+        assert r.code == 0, r
+        target = tmp_path / f"m.{fmt}.rejects.csv"
+        assert not (tmp_path / f"m.{fmt}.rejects.jsonl").exists()
+        assert os.stat(target).st_mode & 0o777 == 0o600
+        with target.open(encoding="utf-8", newline="") as fh:
+            header, *body = list(csv.reader(fh))
+        raw = ["_raw"] if fmt == "jsonl" else []
+        assert header == [
+            "id",
+            "country",
+            "tags",
+            "score",
+            "language",
+            "attributes",
+            "opted_out",
+            "name",
+            *raw,
+            "_error",
+        ]
+        by_id = {row[0]: dict(zip(header, row, strict=True)) for row in body}
+        assert by_id["2"]["tags"] == '["vip", "b2b"]' and by_id["2"]["score"] == "12.5"
+        assert by_id["2"]["language"] == "" and "not a known country" in by_id["2"]["_error"]
+        assert by_id["3"]["attributes"] == '{"tier": "gold"}' and by_id["3"]["opted_out"] == "true"
+        assert by_id["3"]["name"] == "a\r=b"  # unchanged, its CR inside the quoted cell
+        assert by_id["4"]["name"] == "" and "not a known country" in by_id["4"]["_error"]
+        if fmt == "jsonl":
+            assert [row[0] for row in body] == ["2", "", "3", "4"]  # in line order
+            assert by_id[""]["_raw"] == "not json" and "not valid JSON" in by_id[""]["_error"]
+        # Rejected rows import again once fixed (the same columns, the same spellings).
+        assert run("import", str(target), "--dry-run", "--skip-invalid").code == 0
+    # An explicit --rejects FILE.jsonl keeps JSON Lines: each object as read, with _error.
+    path = tmp_path / "m.jsonl"
+    r = run("import", str(path), "--skip-invalid", "--rejects", str(tmp_path / "r.jsonl"))
+    lines = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["id"] == "2" and lines[0]["tags"] == ["vip", "b2b"] and "not a known country" in lines[0]["_error"]
     assert lines[1]["_raw"].strip() == "not json" and lines[1]["_line"] == 3
 
 

@@ -72,7 +72,7 @@ def import_(
         str | None,
         typer.Option(
             "--rejects",
-            help="Rejects file (default PATH.rejects.csv; PATH.rejects.jsonl for JSON input). With --dry-run, "
+            help="Rejects file (default PATH.rejects.csv; a .jsonl name writes JSON Lines). With --dry-run, "
             "the rows an import would reject.",
         ),
     ] = None,

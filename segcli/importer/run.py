@@ -235,7 +235,7 @@ def _run(
             target = rejects_target(label, fmt, rejects_path)
             rejects = Rejects(
                 target,
-                "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl",
+                fmt,
                 list(header) if header is not None else None,
                 database=options.database,
                 inputs=options.inputs,
