@@ -106,6 +106,20 @@ def test_key_phone_refuses_an_empty_key_a_shared_key_and_a_different_id(tmp_path
 
 
 @pytest.mark.both_engines
+def test_key_phone_problems_are_listed_in_line_order(tmp_path):
+    run("import", str(write(tmp_path / "a.csv", "id,phone\nA,+96891234567\n")))
+    # Line 3's problem is found when its phone is looked up, line 4's when it is read: shown 3, 4.
+    path = write(tmp_path / "k1.csv", "id,phone\nB,+96891234568\nC,+96891234567\nD,\n")
+    for options in ((), ("--dry-run",), ("--dry-run", "--skip-invalid")):
+        r = run("import", str(path), "--key", "phone", *options)
+        lines = [line for line in r.err.splitlines() if line.startswith(str(path) + ":")]
+        assert [line.split(":")[1] for line in lines][:2] == ["3", "4"], (options, r.err)
+    assert run("import", str(path), "--key", "phone", "--skip-invalid").code == 0
+    rejects = (tmp_path / "k1.csv.rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert [row.split(",")[0] for row in rejects] == ["id", "C", "D"]
+
+
+@pytest.mark.both_engines
 def test_key_email_matches_folded_emails(tmp_path):
     run("import", str(write(tmp_path / "a.csv", "id,email\nC1,Ann@Example.om\n")))
     r = run(
