@@ -13,6 +13,7 @@ processes, medians over --repeat runs:
 - `seg export "WhatsApp Opted-In"` with 16 columns  vs  a plain Python csv.writer loop over the
   same rows;
 - the peak RSS of import and export;
+- then the same on PostgreSQL (bench/postgres.py), beside these figures, when a server can be started.
 - audiences over time (bench/audiences.py): `seg list` with 50 segments against the slowest single
   `seg count`, an export of a saved audience with `--changes` against the same without, the bytes
   of a kept membership.
@@ -39,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sample_data"))
 import audiences  # noqa: E402  (bench/audiences.py, beside this file)
+import postgres  # noqa: E402  (bench/postgres.py)
 import zones  # noqa: E402  (bench/zones.py: calendar dates in a zone)
 from generate import generate  # noqa: E402
 
@@ -218,10 +220,13 @@ def main() -> None:
         raise SystemExit("the sqlite3 command-line shell is needed for the floors (apt-get install sqlite3)")
     out = Path(args.out)
     results = [bench_size(int(n), args.repeat, out) for n in args.sizes.split(",")]
-    text = table(results)
+    pg_results = postgres.run_all(results, args.repeat, out)  # the same on PostgreSQL, if a server can run
+    text = table(results) + (f"\n\n{postgres.table(pg_results)}" if pg_results else "")
     print(text)
     (out / "results.md").write_text(text + "\n", encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps({"sqlite": results, "postgresql": pg_results}, indent=2), encoding="utf-8"
+    )
     __import__("profiles").report([int(n) for n in args.sizes.split(",")], args.repeat, out)  # imports of exports
 
 

@@ -27,7 +27,7 @@ from .compile import CompileContext, Compiled, compile_audience, compile_conditi
 from .errors import InvalidValue, NotFoundError, SegError, TooLargeError, UsageError, hint
 from .fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from .model import Filter, Segment
-from .store import Store, open_store
+from .store import Store, is_url, open_store
 from .timeutil import Clock
 
 if TYPE_CHECKING:
@@ -75,9 +75,10 @@ def open(
     now: datetime | str | None = None,
     tz: str | tzinfo | None = None,
 ) -> Seg:
-    """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``).
+    """Open the seg database at ``path`` (default ``$SEG_DB`` or ``segments.db``): a SQLite file,
+    or a ``postgresql://`` URL (in the schema ``seg`` unless the URL's ``?schema=`` says otherwise).
 
-    The file is created by the first write that commits; reading a file that does not exist raises
+    The database is created by the first write that commits; reading one that does not exist raises
     NotFoundError. ``now`` pins the instant that relative dates are measured from (default
     ``$SEG_NOW`` or the clock). ``tz`` is the zone of calendar days and of naive timestamps in
     imported files (an IANA name like ``Asia/Muscat``; default ``$SEG_TZ``, else the database's
@@ -131,7 +132,15 @@ class Seg:
         self.audiences = self.catalog.audiences
 
     def _exists(self) -> bool:
-        return self._store is not None or os.path.exists(self.path)
+        if self._store is not None:
+            return True
+        if not is_url(self.path):
+            return os.path.exists(self.path)
+        try:  # a server: whether its schema holds a seg database (kept open if it does)
+            self.store()
+        except NotFoundError:
+            return False
+        return True
 
     # --- plumbing -----------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ def check_target(
     if st is not None and (kind := _kind(st.st_mode)):
         raise UsageError(f"cannot write {label}: it is {kind}; seg writes only regular files")
     protected: list[tuple[str, str]] = []
-    if database and database != ":memory:":
+    if database and database != ":memory:" and "://" not in database:  # a server's database has no files here
         for base in dict.fromkeys((database, os.path.realpath(database))):
             protected += [(base + suffix, what) for suffix, what in _DATABASE_FILES]
     protected += [(os.fspath(p), f"an input of this command ({os.fspath(p)})") for p in inputs if os.fspath(p) != "-"]

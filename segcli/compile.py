@@ -2,7 +2,7 @@
 
 The meaning of each operator is a row of ``operators.OPERATORS``, written with the primitives of
 ``CompileContext`` below (equals, above, below, substring, has_element, ...); this module turns those
-into SQL through a ``Dialect``, the seam where another database differs. Values only ever reach SQL
+into SQL through a ``Dialect`` (``dialects.py``), the seam where another database differs. Values only ever reach SQL
 as named parameters, and column names only come from the FieldRegistry.
 
 Semantics (SPEC §3), in one place:
@@ -24,13 +24,12 @@ import re
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
+from .dialects import DIALECTS, Dialect, PostgresDialect, dialect_of  # noqa: F401  (the compiler's API)
 from .errors import DataError
 from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group
 from .operators import OPERATORS
 from .timeutil import (
-    EARLIEST,
-    END_OF_TIME,
     Clock,
     DayStart,
     OutOfCalendar,
@@ -44,151 +43,6 @@ from .timeutil import (
 from .values import INTEGER_MAX, INTEGER_MIN, ITEM_SEP, fold
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_NUMBER_LITERAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$")
-
-
-class Dialect:
-    """SQL spellings that differ between databases. This one is SQLite's."""
-
-    name = "sqlite"
-
-    def param(self, name: str) -> str:
-        return f":{name}"
-
-    def has_substring(self, column: str, p: str) -> str:
-        # instr, not LIKE: % and _ in a value are plain characters, and no escaping is needed.
-        return f"instr({column}, {p}) > 0"
-
-    def starts_with(self, column: str, p: str) -> str:
-        return f"substr({column}, 1, length({p})) = {p}"
-
-    def ends_with(self, column: str, p: str) -> str:
-        return f"substr({column}, -length({p})) = {p}"
-
-    def negate(self, sql: str) -> str:
-        return f"NOT coalesce({sql}, 0)"
-
-    def in_id_order(self, column: str) -> str:
-        """``column`` (an id) as it sorts in code-point order, whatever the engine's collation."""
-        return column
-
-    def local_day(self, column: str, zone: str) -> str:
-        """The local calendar day (``YYYY-MM-DD``) of an instant column in the zone bound as
-        ``zone``: SQLite calls ``seg_local_day``, the one function seg registers on its
-        connections (``timeutil.local_day``); PostgreSQL would use ``AT TIME ZONE``."""
-        return f"seg_local_day({column}, {zone})"
-
-    # Views (``seg views``): a view holds its values in its SQL and reads the clock when queried.
-
-    def literal(self, value: object) -> str:
-        """``value`` written into SQL, for a view, which cannot have parameters: text quoted with
-        its quotes doubled (seg's values hold no NUL), numbers as numbers, booleans as 1/0."""
-        if isinstance(value, bool):
-            return "1" if value else "0"
-        if isinstance(value, int | float):
-            text = repr(value)
-            if not _NUMBER_LITERAL.match(text):
-                raise AssertionError(f"not a number seg stores: {text}")
-            return f"({text})" if text.startswith("-") else text
-        if isinstance(value, str):
-            return "'" + value.replace("'", "''") + "'"
-        raise AssertionError(f"no SQL literal for {type(value).__name__}")
-
-    def clock(self, seconds: int) -> str:
-        """The instant ``seconds`` before the engine's clock at query time (UTC), as seg stores
-        instants; before year 1 (a window longer than the calendar), the first instant seg stores."""
-        if not seconds:
-            return "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-        return f"coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-{int(seconds):d} seconds'), '{EARLIEST}')"
-
-    def moment(self, b: DayStart | PeriodStart | Shifted, week_start: str) -> str:
-        """A time boundary that moves with the clock (``timeutil``), as the engine computes it
-        when a view is read: from its clock, in UTC (SPEC §11), as seg stores instants. SQLite's
-        own month arithmetic does not clamp to the month's end (31 March minus a month is 3
-        March), one way a view may differ from ``seg members``."""
-        if isinstance(b, Shifted):
-            if not b.months:
-                if b.seconds <= 0:
-                    return self.clock(-b.seconds)
-                return self._moment([f"'+{b.seconds:d} seconds'"], later=True)
-            return self._moment([f"'{b.months:+d} months'"], later=b.months > 0)
-        if isinstance(b, DayStart):  # a relative day (a literal one does not move)
-            n = b.day.days + b.days
-            return self._moment(["'start of day'", f"'{n:+d} days'"], later=n > 0)
-        n, unit = b.period.offset + b.shift, b.period.unit
-        modifiers = {
-            "day": ["'start of day'", f"'{n:+d} days'"],
-            # back to the latest day that is the week's first: SQLite numbers Sunday 0
-            "week": ["'start of day'", "'-6 days'", f"'weekday {_SQLITE_WEEKDAY[week_start]}'", f"'{7 * n:+d} days'"],
-            "month": ["'start of month'", f"'{n:+d} months'"],
-            "quarter": [
-                "'start of month'",
-                "'-' || ((CAST(strftime('%m', 'now') AS INTEGER) - 1) % 3) || ' months'",
-                f"'{3 * n:+d} months'",
-            ],
-            "year": ["'start of year'", f"'{n:+d} years'"],
-        }[unit]
-        return self._moment(modifiers, later=n > 0)
-
-    @staticmethod
-    def _moment(modifiers: list[str], *, later: bool) -> str:
-        edge = END_OF_TIME if later else EARLIEST  # past the calendar: as stored instants compare
-        return f"coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', {', '.join(modifiers)}), '{edge}')"
-
-    def anniversary_window(self, column: str, first: str, end: str) -> str:
-        """For a view: values whose month and day (in UTC) fall on a day from the instant ``first``
-        to the one before the instant ``end`` (SQL expressions), in any year, as
-        ``timeutil.anniversary_ranges`` says, computed by the engine when the view is read."""
-        day = f"substr({column}, 6, 5)"
-        low = f"strftime('%m-%d', {first})"
-        last = f"date({end}, '-1 day')"
-        # 29 February counts as 28 February in a common year (one where the 28th is followed by a 1st)
-        high = (
-            f"(CASE WHEN strftime('%m-%d', {last}) = '02-28' AND strftime('%d', {last}, '+1 day') = '01'"
-            f" THEN '02-29' ELSE strftime('%m-%d', {last}) END)"
-        )
-        return (
-            f"(CASE WHEN julianday({last}) - julianday({first}) >= 365 THEN {column} IS NOT NULL"
-            f" WHEN {low} <= {high} THEN {day} BETWEEN {low} AND {high}"
-            f" ELSE ({day} >= {low} OR {day} <= {high}) END)"
-        )
-
-    # Output cells: exports format values in SQL, so that Python never touches most cells.
-
-    def joined_list(self, column: str) -> str:
-        """A list's JSON array (as the importer writes it: ``["a", "b"]``) as ``a,b``. Without a
-        backslash, nothing is escaped and ``", "`` can only be a separator, so plain string
-        functions do it; otherwise (or in another spelling) ``json_each`` does, at twice the cost."""
-        slow = f"(SELECT group_concat(value, ',') FROM json_each({column}))"
-        return (
-            f"CASE WHEN instr({column}, '\\') = 0 AND substr({column}, 1, 2) = '[\"' AND instr({column}, '\",\"') = 0"
-            f" THEN replace(substr({column}, 3, length({column}) - 4), '\", \"', ',') ELSE {slow} END"
-        )
-
-    def boolean_cell(self, column: str) -> str:
-        return f"CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
-
-    def neutralized_cell(self, column: str) -> str:
-        """``render.neutralize`` in SQL: text that starts like a spreadsheet formula gets a leading
-        ``'`` unless it is a sign followed by a plain number or phone number. GLOB looks at the
-        whole value, with no substrings made: every phone number (``+968...``) takes the second
-        test, and this way it costs a quarter less. The lines inside a cell are guarded by the
-        export's CSV writer: only the rare cells with a line break need it, and a test for one in
-        every cell cost a large export 15%."""
-        starts_like_a_formula = f"{column} GLOB '[=+@' || char(9) || char(13) || '-]*'"
-        plain = f"{column} GLOB '[+-]*' AND {column} NOT GLOB '?*[^0-9 ().-]*' AND {column} GLOB '?*[0-9]*'"
-        return (
-            f"CASE WHEN {starts_like_a_formula}"
-            f" THEN (CASE WHEN {plain} THEN {column} ELSE '''' || {column} END) ELSE {column} END"
-        )
-
-
-DIALECTS: dict[str, Dialect] = {"sqlite": Dialect()}
-
-
-def dialect_of(engine: str) -> Dialect:
-    """The dialect of a store's engine (``Store.engine``)."""
-    return DIALECTS[engine]
 
 
 class Compiled(NamedTuple):
@@ -231,12 +85,13 @@ class CompileContext:
 
     def bind(self, value: object) -> str:
         """A parameter holding ``value``: one per distinct value, so that segments combined (or a
-        value repeated) do not use up the engine's parameters. In a view, the value itself."""
+        value repeated) do not use up the engine's parameters. A list is one (array) parameter. In a
+        view, the value itself."""
         if self.view:
             if isinstance(value, LiveNow):
                 return self.dialect.clock(value.seconds)
             return self.dialect.literal(value)
-        key = (type(value), value)
+        key = (type(value), tuple(value) if isinstance(value, list) else value)
         name = self._names.get(key)
         if name is None:
             if type(value) is int and not INTEGER_MIN <= value <= INTEGER_MAX:
@@ -284,12 +139,12 @@ class CompileContext:
         if f.type is FieldType.TEXT:
             return f"{self.column(f, folded=True)} = {self.bind(fold(str(value)))}"
         if f.type is FieldType.BOOLEAN:
-            return f"{self.column(f)} = {self.bind(1 if value else 0)}"
+            return f"{self.column(f)} = {self.bind(self.dialect.boolean(bool(value)))}"
         return f"{self.column(f)} = {self.bind(value)}"
 
     def one_of(self, f: Field, values: tuple[object, ...]) -> str:
-        binds = [self.bind(fold(str(v)) if f.type is FieldType.TEXT else v) for v in values]
-        return f"{self.column(f, folded=True)} IN ({', '.join(binds)})"
+        values = [fold(str(v)) if f.type is FieldType.TEXT else v for v in values]
+        return self.dialect.is_one_of(self.column(f, folded=True), values, self.bind)
 
     def above(self, f: Field, value: object, *, inclusive: bool) -> str:
         """After (or from) ``value``: a number, an instant, a time boundary, or a whole local day
@@ -326,7 +181,7 @@ class CompileContext:
         if ranges is None:
             return self.is_set(f)
         if not ranges:
-            return "0"
+            return self.dialect.false
         column = self.column(f)
         stored = f"substr({column}, 6, 5)"  # the month and day of the stored UTC instant
         if self.clock.zone_name == "UTC":
@@ -365,7 +220,7 @@ class CompileContext:
         column holds each folded element between two ``ITEM_SEP``, which no element contains."""
         folded = fold(str(value))
         if ITEM_SEP in folded:
-            return "0"
+            return self.dialect.false
         return self.dialect.has_substring(self.column(f, folded=True), self.bind(ITEM_SEP + folded + ITEM_SEP))
 
     def any_element(self, f: Field, values: tuple[object, ...]) -> str:
@@ -381,7 +236,6 @@ class CompileContext:
 _BOUNDARIES = (DayStart, PeriodStart, Shifted)
 
 #: SQLite's number of the first day of a week (``strftime('%w')``: Sunday is 0).
-_SQLITE_WEEKDAY = {"monday": 1, "sunday": 0, "saturday": 6}
 
 
 def _moves(b: DayStart | PeriodStart | Shifted) -> bool:
@@ -427,7 +281,7 @@ def any_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False
         return parts[0]
     if len(parts) <= FLAT_TERMS:
         return "(" + " OR ".join(parts) + ")"
-    return "(CASE " + " ".join(f"WHEN {p} THEN 1" for p in parts) + " ELSE 0 END)"
+    return "(CASE " + " ".join(f"WHEN {p} THEN {dialect.true}" for p in parts) + f" ELSE {dialect.false} END)"
 
 
 def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False) -> str:
@@ -436,7 +290,11 @@ def all_of(dialect: Dialect, parts: list[str], *, parenthesize_one: bool = False
         return parts[0]
     if len(parts) <= FLAT_TERMS:
         return "(" + " AND ".join(parts) + ")"
-    return "(CASE " + " ".join(f"WHEN {dialect.negate(p)} THEN 0" for p in parts) + " ELSE 1 END)"
+    return (
+        "(CASE "
+        + " ".join(f"WHEN {dialect.negate(p)} THEN {dialect.false}" for p in parts)
+        + f" ELSE {dialect.true} END)"
+    )
 
 
 def _is_day(value: object) -> bool:
@@ -457,7 +315,7 @@ def compile_group(ctx: CompileContext, group: Group) -> str:
 def compile_filter(ctx: CompileContext, flt: Filter) -> str:
     """The WHERE expression of one filter: its groups joined with OR."""
     if not flt.groups:
-        return "0"
+        return ctx.dialect.false
     return any_of(ctx.dialect, [compile_group(ctx, g) for g in flt.groups])
 
 
@@ -475,7 +333,9 @@ def compile_cells(fields: list[Field], *, neutralize: bool, dialect: Dialect | N
         if f.is_list:
             joined = dialect.joined_list(column)
             out.append(
-                f"(SELECT {dialect.neutralized_cell('x')} FROM (SELECT {joined} AS x))" if neutralize else joined
+                f"(SELECT {dialect.neutralized_cell('x')} FROM (SELECT {joined} AS x) AS cell)"
+                if neutralize
+                else joined
             )
         elif f.type is FieldType.NUMBER:
             out.append(column)
@@ -517,7 +377,7 @@ def compile_many(
         for g in f.groups:
             parts = sorted((compile_condition(ctx, c) for c in g.conditions), key=_cost)
             groups.append(all_of(ctx.dialect, parts))
-        wheres.append(any_of(ctx.dialect, sorted(groups, key=_cost)) if groups else "0")
+        wheres.append(any_of(ctx.dialect, sorted(groups, key=_cost)) if groups else ctx.dialect.false)
     return wheres, ctx.params
 
 
@@ -550,7 +410,7 @@ def unique_clause(ctx: CompileContext, final: str, f: Field, drop_opted_out: boo
     if drop_opted_out:
         keep += (
             f" AND u.v NOT IN (SELECT o.{column} FROM customers o"
-            f" WHERE o.marketing_opt_out = {ctx.bind(1)} AND o.{column} IS NOT NULL)"
+            f" WHERE o.marketing_opt_out = {ctx.bind(ctx.dialect.boolean(True))} AND o.{column} IS NOT NULL)"
         )
     return f"c.pk IN (SELECT u.pk FROM ({ranked}) u WHERE u.v IS NULL OR ({keep}))"
 
@@ -611,7 +471,7 @@ def compile_waterfall(
         if exclude:
             parts.append(ctx.dialect.negate(_any_of(ctx, exclude, grouped=True)))
         parts += [compile_condition(ctx, c) for c in required]
-        expressions.append(" AND ".join(parts) if parts else "1")
+        expressions.append(" AND ".join(parts) if parts else ctx.dialect.true)
     if unique is not None:
         exclude, required = steps[-1] if steps else ([], [])
         final = _final(ctx, include, exclude, required)

@@ -63,6 +63,7 @@ def read_date(
 def _read(text: str, zone: tzinfo | None, dayfirst: bool | None, fmt: str | None) -> tuple[datetime, bool]:
     if fmt == EPOCH and _EPOCH.match(text):
         return _epoch(text), False
+    strict = dayfirst is not None  # the source said the order: a part over 12 cannot override it
     if fmt and fmt != EPOCH:
         try:
             value = datetime.strptime(text, fmt)
@@ -75,7 +76,7 @@ def _read(text: str, zone: tzinfo | None, dayfirst: bool | None, fmt: str | None
             dayfirst = fmt.index("%d") < fmt.index("%m")
     if m := _SLASHED.match(text):
         first, second = int(m.group(1)), int(m.group(3))
-        day_first = _order(text, first, second, dayfirst)
+        day_first = _order(text, first, second, dayfirst, strict)
         day, month = (first, second) if day_first else (second, first)
         return _wall(text, int(m.group(4)), month, day, m.group(5), m.group(6), m.group(7), m.group(8), zone)
     if m := _YEAR_FIRST.match(text):
@@ -94,9 +95,19 @@ def slashed(text: str) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(3))) if m else None
 
 
-def _order(text: str, first: int, second: int, dayfirst: bool | None) -> bool:
-    """Whether a slashed date is day first: a part over 12 can only be the day; otherwise the
-    source says (``--dayfirst``, ``--monthfirst``, a profile's ``dayfirst``)."""
+def _order(text: str, first: int, second: int, dayfirst: bool | None, strict: bool = False) -> bool:
+    """Whether a slashed date is day first. ``strict``: as the source says (``--dayfirst``,
+    ``--monthfirst``, a profile's ``dayfirst``), and a month over 12 is an invalid value. Else a
+    part over 12 can only be the day; a date that could be either order is an error, unless a
+    column's format says which."""
+    if strict:
+        month = second if dayfirst else first
+        if month > 12 and first != second:
+            how = "day first (--dayfirst, or a profile's dayfirst: true)"
+            if not dayfirst:
+                how = "month first (--monthfirst, or a profile's dayfirst: false)"
+            raise InvalidValue(f'"{text}" is not a date when read {how}: there is no month {month}')
+        return bool(dayfirst)
     if first > 12 and second <= 12:
         return True
     if second > 12 and first <= 12:

@@ -71,9 +71,10 @@ class TooLargeError(UsageError):
 class ImportFailed(DataError):
     """A strict import that found invalid rows; ``problems`` holds ``LINE:COLUMN: message`` lines."""
 
-    def __init__(self, message: str, problems: list[str]) -> None:
+    def __init__(self, message: str, problems: list[str], summaries: list | None = None) -> None:
         super().__init__(message, details=problems)
         self.problems = problems
+        self.summaries = summaries  # a dry run's: what it would have done, for its preview
 
 
 class OutputClosed(DataError):

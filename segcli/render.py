@@ -332,6 +332,7 @@ class ImportProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+            self.bar = None
 
 
 class ExportProgress(ImportProgress):

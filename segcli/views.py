@@ -116,6 +116,6 @@ def kept(store: Store) -> bool:
 def sync(store: Store, now: datetime | Clock, dialect: Dialect) -> list[SegmentView]:
     """Inside a write transaction: make the views what the segments are now (dropping those of
     segments gone), and return them."""
-    views = plan(store.segments(), store.registry(), now, dialect)
+    views = [v._replace(name=store.view_name(v.name)) for v in plan(store.segments(), store.registry(), now, dialect)]
     store.replace_views({v.name: v.where for v in views if v.where is not None})
     return views

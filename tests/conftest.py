@@ -1,9 +1,17 @@
-"""Shared fixtures: every test gets its own database file and a pinned clock."""
+"""Shared fixtures: every test gets its own database and a pinned clock.
+
+Engines: a test runs on SQLite, and also on PostgreSQL when it (or its module) is marked
+``both_engines``: the ``engine`` fixture is then parametrized, and ``SEG_DB`` names a fresh schema
+on a throwaway server (``pgserver.py``) started once per session. Locally, a machine without the
+server's binaries (or psycopg) skips the PostgreSQL cases with a message saying why; where
+``SEG_REQUIRE_POSTGRES=1`` (CI sets it), that is a failure, never a skip.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import sqlite3
 import sys
@@ -21,10 +29,75 @@ EXAMPLE_YAML = ROOT / "segments.example.yaml"
 NOW = "2026-11-29T12:00:00Z"
 
 
+ENGINES = ("sqlite", "postgresql")
+_schemas = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked ``both_engines`` run once per engine; the others on SQLite only."""
+    marked = metafunc.definition.get_closest_marker("both_engines")
+    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only")
+    if "engine" in metafunc.fixturenames and marked and not only_sqlite:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request) -> str:
+    """The engine of this test's database: "sqlite", or "postgresql" for the second run of a test
+    marked ``both_engines``."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the whole session, started on first use."""
+    import pgserver
+
+    required = os.environ.get("SEG_REQUIRE_POSTGRES") == "1"
+    try:
+        import psycopg  # noqa: F401
+
+        server = pgserver.start()
+    except ImportError as exc:
+        reason = f"PostgreSQL tests need psycopg ({exc}): pip install -e '.[test]'"
+    except RuntimeError as exc:
+        reason = f"PostgreSQL tests need a server: {exc}"
+    else:
+        yield server
+        server.stop()
+        return
+    if required:
+        pytest.fail(reason + " (SEG_REQUIRE_POSTGRES=1: they must run)")
+    pytest.skip(reason)
+
+
+def database_url(pg_server) -> str:
+    """A seg database of its own on the test server: a new schema, made by seg's first write."""
+    return pg_server.url("postgres", f"t{os.getpid()}_{next(_schemas)}")
+
+
+@pytest.fixture
+def new_database(engine, tmp_path, request):
+    """A function giving the name of another new database of this test's engine (a file, or a
+    schema on the test server): for tests that compare two databases."""
+    names = itertools.count(1)
+
+    def make() -> str:
+        if engine == "postgresql":
+            return database_url(request.getfixturevalue("pg_server"))
+        return str(tmp_path / f"other-{next(names)}.db")
+
+    return make
+
+
 @pytest.fixture(autouse=True)
-def seg_env(tmp_path, monkeypatch):
-    """Point SEG_DB at a temp file and pin SEG_NOW, so no test touches a real database or the clock."""
-    monkeypatch.setenv("SEG_DB", str(tmp_path / "seg.db"))
+def seg_env(tmp_path, monkeypatch, engine, request):
+    """Point SEG_DB at a temp file (or a fresh PostgreSQL schema) and pin SEG_NOW, so no test
+    touches a real database or the clock."""
+    if engine == "postgresql":
+        monkeypatch.setenv("SEG_DB", database_url(request.getfixturevalue("pg_server")))
+    else:
+        monkeypatch.setenv("SEG_DB", str(tmp_path / "seg.db"))
     monkeypatch.setenv("SEG_NOW", NOW)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -73,9 +146,50 @@ def db_path() -> str:
     return os.environ["SEG_DB"]
 
 
+def is_postgres(path: str | None = None) -> bool:
+    return (path or db_path()).startswith("postgresql://")
+
+
+def pg_connect(url: str | None = None):
+    """A psycopg connection to a test database's schema (``SEG_DB`` by default)."""
+    import psycopg
+
+    from segcli.store.pgconnect import parse_url
+
+    conninfo, schema, _ = parse_url(url or db_path())
+    conn = psycopg.connect(conninfo, autocommit=True)
+    conn.execute(f'SET search_path TO "{schema}"')
+    return conn, schema
+
+
+def query(sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of SQL run on the test's database, whichever the engine (``?`` parameters)."""
+    return query_url(db_path(), sql, params)
+
+
+def query_url(path: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """``query`` on the database at ``path`` (a file or a URL)."""
+    if not is_postgres(path):
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute(sql, params).fetchall()
+            conn.commit()  # a write by "another program" (PostgreSQL's connection is autocommit)
+            return rows
+        finally:
+            conn.close()
+    conn, _ = pg_connect(path)
+    try:
+        cur = conn.execute(sql.replace("?", "%s"), params)
+        return [tuple(r) for r in cur.fetchall()] if cur.description else []
+    finally:
+        conn.close()
+
+
 def snapshot(path: str | None = None) -> dict:
     """Everything in the database, to check that a failed command changed nothing."""
     path = path or db_path()
+    if is_postgres(path):
+        return _pg_snapshot(path)
     if not os.path.exists(path):
         return {"exists": False}
     conn = sqlite3.connect(path)
@@ -83,6 +197,32 @@ def snapshot(path: str | None = None) -> dict:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         data = {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))) for t in tables}
         data["schema"] = sorted(r[0] or "" for r in conn.execute("SELECT sql FROM sqlite_master"))
+        return data
+    finally:
+        conn.close()
+
+
+def _pg_snapshot(url: str) -> dict:
+    conn, schema = pg_connect(url)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (schema,)
+            ).fetchall()
+        ]
+        if not tables:
+            return {"exists": False}
+        data = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+        data["schema"] = sorted(
+            map(
+                repr,
+                conn.execute(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = %s",
+                    (schema,),
+                ).fetchall(),
+            )
+        )
         return data
     finally:
         conn.close()

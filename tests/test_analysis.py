@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import NOW, ROOT, SAMPLE_CSV, independent_rows, run
 
 import segcli
@@ -26,6 +27,7 @@ EXAMPLES = {
 }
 
 
+@pytest.mark.both_engines
 def test_overlap_counts_every_pair(sample_db):
     rows = independent_rows(SAMPLE_CSV)
     members = {name: {r["id"] for r in rows if holds(r)} for name, holds in EXAMPLES.items()}
@@ -41,6 +43,7 @@ def test_overlap_counts_every_pair(sample_db):
     assert any(0 < data["counts"][i][j] < data["counts"][i][i] for i in range(6) for j in range(6))
 
 
+@pytest.mark.both_engines
 def test_overlap_as_a_table_shows_shares_of_the_row(sample_db):
     r = run("overlap", "vip arabic speakers", "Inactive 30+ Days")
     assert r.code == 0, r
@@ -52,6 +55,7 @@ def test_overlap_as_a_table_shows_shares_of_the_row(sample_db):
     assert rows[2] == ["Inactive 30+ Days", f"{both} ({both / int(inactive):.0%})", f"{inactive} (100%)"]
 
 
+@pytest.mark.both_engines
 def test_overlap_errors(sample_db):
     assert run("overlap", "VIP Arabic Speakers").code == 2  # a pair at least
     r = run("overlap", "VIP Arabic Speakers", "Gold Tier")
@@ -74,6 +78,7 @@ def test_overlap_counts_in_one_pass(sample_db, monkeypatch):
     assert statements == [6 + 15]  # the diagonal and every pair, in one statement
 
 
+@pytest.mark.both_engines
 def test_fields_counts_and_top_values(sample_db):
     rows = independent_rows(SAMPLE_CSV)
     r = run("fields", "--json")
@@ -123,6 +128,7 @@ def test_fields_counts_and_top_values(sample_db):
     assert (fields["tier"]["type"], fields["tags"]["type"], fields["country"]["type"]) == ("enum", "array", "country")
 
 
+@pytest.mark.both_engines
 def test_fields_as_a_table(sample_db):
     r = run("fields")
     assert r.code == 0
@@ -132,6 +138,7 @@ def test_fields_as_a_table(sample_db):
     assert tier[1] == "enum" and tier[4].startswith("bronze (") and "in (a, b)" in tier[5]
 
 
+@pytest.mark.both_engines
 def test_fields_needs_a_database():
     assert run("fields").code == 1
 

@@ -7,13 +7,14 @@ import csv
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_CSV, db_path, independent_rows, run, snapshot, write
+from conftest import SAMPLE_CSV, independent_rows, query, run, snapshot, write
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
 COLUMNS = "id,name,phone,country"
 
@@ -187,10 +188,7 @@ def test_added_removed_and_unchanged_after_data_changes_and_opt_outs(shop, tmp_p
     _import(tmp_path, "moves.csv", f"id,platform\n{to_instagram},Instagram\n")
     _import(tmp_path, "phone.csv", f"id,phone\n{no_phone},\n")
     _import(tmp_path, "new.csv", "id,name,phone,country,platform\nN001,New Omani,+96891230000,OM,whatsapp\n")
-    conn = sqlite3.connect(db_path())
-    conn.execute("DELETE FROM customers WHERE id = ?", (deleted,))
-    conn.commit()
-    conn.close()
+    query("DELETE FROM customers WHERE id = ?", (deleted,))  # another program: plain SQL, no seg
     shop[opted_out]["opted_out"] = True
     shop[opted_in]["opted_out"] = False
     shop[to_instagram]["platform"] = "instagram"
@@ -265,9 +263,7 @@ def test_retention_keeps_the_newest_memberships(shop, tmp_path):
         assert run("export", "--audience", "Nightly", "-o", str(target)).code == 0
     exports = json.loads(run("audience", "show", "Nightly", "--json").out)["exports"]
     assert [e["membership_kept"] for e in exports] == [True, True, False, False]  # newest first
-    conn = sqlite3.connect(db_path())
-    kept = {r[0] for r in conn.execute("SELECT DISTINCT export_pk FROM audience_memberships")}
-    conn.close()
+    kept = {r[0] for r in query("SELECT DISTINCT export_pk FROM audience_memberships")}
     assert kept == {exports[0]["id"], exports[1]["id"]}
     # The diff compares with the newest: N003 was in it.
     assert json.loads(run("audience", "diff", "Nightly", "--json").out)["added"] == []

@@ -1,7 +1,8 @@
-"""Golden compiler tests: filter text -> exact SQL and parameters, no database.
+"""Golden compiler tests: filter text -> exact SQL and parameters, no database, per dialect.
 
-One case per operator x type cell of SPEC §3. If a change to the compiler alters any SQL, these show
-exactly which; the differential test in test_property.py shows whether the new SQL is still right.
+One case per operator x type cell of SPEC §3, with SQLite's SQL (``GOLDEN``) and PostgreSQL's
+(``GOLDEN_POSTGRES``). If a change to the compiler alters any SQL, these show exactly which; the
+differential test in test_property.py (run on both engines) shows whether the new SQL is still right.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from segcli.compile import Dialect, compile_audience
+from segcli.compile import DIALECTS, Dialect, PostgresDialect, compile_audience, compile_cells
 from segcli.fields import FieldRegistry, FieldType, attribute_field
 from segcli.parse import parse_filter
 from segcli.timeutil import Clock
@@ -256,6 +257,195 @@ GOLDEN = [
     ),
 ]
 
+# The same cases in PostgreSQL's dialect: named parameters, FALSE, strpos and starts_with, one
+# array parameter for a list of text, true booleans.
+GOLDEN_POSTGRES = {
+    "name = ÉLITE": ("c.name_fold = %(p1)s", {"p1": "élite"}),
+    "name is 'Al Harthy'": ("c.name_fold = %(p1)s", {"p1": "al harthy"}),
+    "name != Ann": ("NOT coalesce(c.name_fold = %(p1)s, FALSE)", {"p1": "ann"}),
+    "name is not Ann": ("NOT coalesce(c.name_fold = %(p1)s, FALSE)", {"p1": "ann"}),
+    "name in (Ann, BOB)": ("c.name_fold = ANY(%(p1)s)", {"p1": ["ann", "bob"]}),
+    "name not in (Ann)": ("NOT coalesce(c.name_fold = ANY(%(p1)s), FALSE)", {"p1": ["ann"]}),
+    "email contains '50%_off'": ("strpos(c.email_fold, %(p1)s) > 0", {"p1": "50%_off"}),
+    "email not contains x": ("NOT coalesce(strpos(c.email_fold, %(p1)s) > 0, FALSE)", {"p1": "x"}),
+    "name starts with Al": ("starts_with(c.name_fold, %(p1)s)", {"p1": "al"}),
+    "email ends with .OM": ("right(c.email_fold, char_length(%(p1)s)) = %(p1)s", {"p1": ".om"}),
+    "phone is set": ("c.phone IS NOT NULL", {}),
+    "phone is not set": ("NOT coalesce(c.phone IS NOT NULL, FALSE)", {}),
+    "note = x": ("c.attr_note__fold = %(p1)s", {"p1": "x"}),
+    "ltv = 10": ("c.attr_ltv = %(p1)s", {"p1": 10}),
+    "ltv != 9.5": ("NOT coalesce(c.attr_ltv = %(p1)s, FALSE)", {"p1": 9.5}),
+    "ltv > -5": ("c.attr_ltv > %(p1)s", {"p1": -5}),
+    "ltv >= 10": ("c.attr_ltv >= %(p1)s", {"p1": 10}),
+    "ltv < 10": ("c.attr_ltv < %(p1)s", {"p1": 10}),
+    "ltv <= 10": ("c.attr_ltv <= %(p1)s", {"p1": 10}),
+    "ltv between 1 and 2.5": ("(c.attr_ltv >= %(p1)s AND c.attr_ltv <= %(p2)s)", {"p1": 1, "p2": 2.5}),
+    "ltv in (1, 2)": ("c.attr_ltv IN (%(p1)s, %(p2)s)", {"p1": 1, "p2": 2}),
+    "ltv not in (1)": ("NOT coalesce(c.attr_ltv IN (%(p1)s), FALSE)", {"p1": 1}),
+    "ltv is set": ("c.attr_ltv IS NOT NULL", {}),
+    '"lifetime value" > 100': ("c.attr_lifetime_value > %(p1)s", {"p1": 100}),
+    "vip = yes": ("c.attr_vip = %(p1)s", {"p1": True}),
+    "vip is true": ("c.attr_vip = %(p1)s", {"p1": True}),
+    "vip is false": ("c.attr_vip = %(p1)s", {"p1": False}),
+    "vip != true": ("NOT coalesce(c.attr_vip = %(p1)s, FALSE)", {"p1": True}),
+    "opted_out = false": ("c.marketing_opt_out = %(p1)s", {"p1": False}),
+    "opt_out is not set": ("NOT coalesce(c.marketing_opt_out IS NOT NULL, FALSE)", {}),
+    "created = 2026-01-31": (
+        "(c.created_at >= %(p1)s AND c.created_at < %(p2)s)",
+        {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"},
+    ),
+    "created = 2026-01-31T08:00:00+04:00": ("c.created_at = %(p1)s", {"p1": "2026-01-31T04:00:00Z"}),
+    "created != 2026-01-31": (
+        "NOT coalesce((c.created_at >= %(p1)s AND c.created_at < %(p2)s), FALSE)",
+        {"p1": "2026-01-31T00:00:00Z", "p2": "2026-02-01T00:00:00Z"},
+    ),
+    "created < 2026-01-31": ("c.created_at < %(p1)s", {"p1": "2026-01-31T00:00:00Z"}),
+    "created <= 2026-01-31": ("c.created_at < %(p1)s", {"p1": "2026-02-01T00:00:00Z"}),
+    "created > 2026-12-31": ("c.created_at >= %(p1)s", {"p1": "2027-01-01T00:00:00Z"}),
+    "created >= 2026-01-31": ("c.created_at >= %(p1)s", {"p1": "2026-01-31T00:00:00Z"}),
+    "created > 2026-01-31T10:00:00Z": ("c.created_at > %(p1)s", {"p1": "2026-01-31T10:00:00Z"}),
+    "created <= 2026-01-31T10:00:00Z": ("c.created_at <= %(p1)s", {"p1": "2026-01-31T10:00:00Z"}),
+    "created before 2026-01-31": ("c.created_at < %(p1)s", {"p1": "2026-01-31T00:00:00Z"}),
+    "created after 2026-01-31": ("c.created_at >= %(p1)s", {"p1": "2026-02-01T00:00:00Z"}),
+    "created between 2026-01-01 and 2026-01-31": (
+        "(c.created_at >= %(p1)s AND c.created_at < %(p2)s)",
+        {"p1": "2026-01-01T00:00:00Z", "p2": "2026-02-01T00:00:00Z"},
+    ),
+    "created between 2026-01-01T06:00:00Z and 2026-01-31T06:00:00Z": (
+        "(c.created_at >= %(p1)s AND c.created_at <= %(p2)s)",
+        {"p1": "2026-01-01T06:00:00Z", "p2": "2026-01-31T06:00:00Z"},
+    ),
+    "last_interaction within last 7 days": (
+        "(c.last_interaction_at >= %(p1)s AND c.last_interaction_at <= %(p2)s)",
+        {"p1": "2026-11-22T12:00:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
+    "last_interaction within last 12h": (
+        "(c.last_interaction_at >= %(p1)s AND c.last_interaction_at <= %(p2)s)",
+        {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
+    "last_interaction older than 30 days": ("c.last_interaction_at < %(p1)s", {"p1": "2026-10-30T12:00:00Z"}),
+    "last_interaction older than 2w": ("c.last_interaction_at < %(p1)s", {"p1": "2026-11-15T12:00:00Z"}),
+    "joined within last 90 minutes": (
+        "(c.attr_joined >= %(p1)s AND c.attr_joined <= %(p2)s)",
+        {"p1": "2026-11-29T10:30:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
+    "joined is set": ("c.attr_joined IS NOT NULL", {}),
+    "tier = GOLD": ("c.attr_tier = %(p1)s", {"p1": "Gold"}),
+    "tier != silver": ("NOT coalesce(c.attr_tier = %(p1)s, FALSE)", {"p1": "silver"}),
+    "tier in (gold, Silver)": ("c.attr_tier = ANY(%(p1)s)", {"p1": ["Gold", "silver"]}),
+    "tier not in (gold)": ("NOT coalesce(c.attr_tier = ANY(%(p1)s), FALSE)", {"p1": ["Gold"]}),
+    "language = Arabic": ("c.language = %(p1)s", {"p1": "ar"}),
+    "language in (ar-OM, English)": ("c.language = ANY(%(p1)s)", {"p1": ["ar", "en"]}),
+    "language != ar": ("NOT coalesce(c.language = %(p1)s, FALSE)", {"p1": "ar"}),
+    "platform = WhatsApp": ("c.platform = %(p1)s", {"p1": "whatsapp"}),
+    "platform not in (sms, Email)": ("NOT coalesce(c.platform = ANY(%(p1)s), FALSE)", {"p1": ["sms", "email"]}),
+    "country = Oman": ("c.country = %(p1)s", {"p1": "OM"}),
+    "country in (omn, ARE)": ("c.country = ANY(%(p1)s)", {"p1": ["OM", "AE"]}),
+    "tags contains VIP": ("strpos(c.tags_fold, %(p1)s) > 0", {"p1": "\x1fvip\x1f"}),
+    "tag contains lead": ("strpos(c.tags_fold, %(p1)s) > 0", {"p1": "\x1flead\x1f"}),
+    "tags not contains VIP": ("NOT coalesce(strpos(c.tags_fold, %(p1)s) > 0, FALSE)", {"p1": "\x1fvip\x1f"}),
+    "tags contains any (VIP, Lead)": (
+        "(strpos(c.tags_fold, %(p1)s) > 0 OR strpos(c.tags_fold, %(p2)s) > 0)",
+        {"p1": "\x1fvip\x1f", "p2": "\x1flead\x1f"},
+    ),
+    "tags contains all (VIP, lead)": (
+        "(strpos(c.tags_fold, %(p1)s) > 0 AND strpos(c.tags_fold, %(p2)s) > 0)",
+        {"p1": "\x1fvip\x1f", "p2": "\x1flead\x1f"},
+    ),
+    "tags not contains any (x)": ("NOT coalesce((strpos(c.tags_fold, %(p1)s) > 0), FALSE)", {"p1": "\x1fx\x1f"}),
+    "tags is set": ("c.tags IS NOT NULL", {}),
+    "tags is not set": ("NOT coalesce(c.tags IS NOT NULL, FALSE)", {}),
+    "langs contains AR": ("strpos(c.attr_langs__fold, %(p1)s) > 0", {"p1": "\x1far\x1f"}),
+    "tags contains VIP and language = Arabic or tier = gold and country = OM": (
+        "((strpos(c.tags_fold, %(p1)s) > 0 AND c.language = %(p2)s) OR (c.attr_tier = %(p3)s AND c.country = %(p4)s))",
+        {"p1": "\x1fvip\x1f", "p2": "ar", "p3": "Gold", "p4": "OM"},
+    ),
+    # SPEC §9: calendar days, periods, months and years, anniversaries, parentheses (bound boundaries)
+    "created >= 30 days ago": ("c.created_at >= %(p1)s", {"p1": "2026-10-30T00:00:00Z"}),
+    "created = today": (
+        "(c.created_at >= %(p1)s AND c.created_at < %(p2)s)",
+        {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-30T00:00:00Z"},
+    ),
+    "created < yesterday": ("c.created_at < %(p1)s", {"p1": "2026-11-28T00:00:00Z"}),
+    "created > tomorrow": ("c.created_at >= %(p1)s", {"p1": "2026-12-01T00:00:00Z"}),
+    "created <= in 3 days": ("c.created_at < %(p1)s", {"p1": "2026-12-03T00:00:00Z"}),
+    "created after yesterday": ("c.created_at >= %(p1)s", {"p1": "2026-11-29T00:00:00Z"}),
+    "created before 2 weeks ago": ("c.created_at < %(p1)s", {"p1": "2026-11-15T00:00:00Z"}),
+    "last_interaction between 7 days ago and yesterday": (
+        "(c.last_interaction_at >= %(p1)s AND c.last_interaction_at < %(p2)s)",
+        {"p1": "2026-11-22T00:00:00Z", "p2": "2026-11-29T00:00:00Z"},
+    ),
+    "created != in 0 days": (
+        "NOT coalesce((c.created_at >= %(p1)s AND c.created_at < %(p2)s), FALSE)",
+        {"p1": "2026-11-29T00:00:00Z", "p2": "2026-11-30T00:00:00Z"},
+    ),
+    "created during this week": (
+        "(c.created_at >= %(p1)s AND c.created_at < %(p2)s)",
+        {"p1": "2026-11-23T00:00:00Z", "p2": "2026-11-30T00:00:00Z"},
+    ),
+    "created during last month": (
+        "(c.created_at >= %(p1)s AND c.created_at < %(p2)s)",
+        {"p1": "2026-10-01T00:00:00Z", "p2": "2026-11-01T00:00:00Z"},
+    ),
+    "created not during next quarter": (
+        "NOT coalesce((c.created_at >= %(p1)s AND c.created_at < %(p2)s), FALSE)",
+        {"p1": "2027-01-01T00:00:00Z", "p2": "2027-04-01T00:00:00Z"},
+    ),
+    "joined during this year": (
+        "(c.attr_joined >= %(p1)s AND c.attr_joined < %(p2)s)",
+        {"p1": "2026-01-01T00:00:00Z", "p2": "2027-01-01T00:00:00Z"},
+    ),
+    "created during last day": (
+        "(c.created_at >= %(p1)s AND c.created_at < %(p2)s)",
+        {"p1": "2026-11-28T00:00:00Z", "p2": "2026-11-29T00:00:00Z"},
+    ),
+    "last_interaction within last 3 months": (
+        "(c.last_interaction_at >= %(p1)s AND c.last_interaction_at <= %(p2)s)",
+        {"p1": "2026-08-29T12:00:00Z", "p2": "2026-11-29T12:00:00Z"},
+    ),
+    "last_interaction older than 1y": ("c.last_interaction_at < %(p1)s", {"p1": "2025-11-29T12:00:00Z"}),
+    "last_interaction older than 18 mo": ("c.last_interaction_at < %(p1)s", {"p1": "2025-05-29T12:00:00Z"}),
+    "joined within next 2 weeks": (
+        "(c.attr_joined >= %(p1)s AND c.attr_joined <= %(p2)s)",
+        {"p1": "2026-11-29T12:00:00Z", "p2": "2026-12-13T12:00:00Z"},
+    ),
+    "joined within next 1 month": (
+        "(c.attr_joined >= %(p1)s AND c.attr_joined <= %(p2)s)",
+        {"p1": "2026-11-29T12:00:00Z", "p2": "2026-12-29T12:00:00Z"},
+    ),
+    "joined anniversary = today": ("substr(c.attr_joined, 6, 5) = %(p1)s", {"p1": "11-29"}),
+    "joined anniversary = 2024-02-29": ("substr(c.attr_joined, 6, 5) = %(p1)s", {"p1": "02-29"}),
+    "joined anniversary != tomorrow": ("NOT coalesce(substr(c.attr_joined, 6, 5) = %(p1)s, FALSE)", {"p1": "11-30"}),
+    "joined anniversary within next 30 days": (
+        "substr(c.attr_joined, 6, 5) BETWEEN %(p1)s AND %(p2)s",
+        {"p1": "11-29", "p2": "12-29"},
+    ),
+    "joined anniversary within next 5w": (
+        "(substr(c.attr_joined, 6, 5) BETWEEN %(p1)s AND %(p2)s OR substr(c.attr_joined, 6, 5) BETWEEN %(p3)s AND %(p4)s)",
+        {"p1": "11-29", "p2": "12-31", "p3": "01-01", "p4": "01-03"},
+    ),
+    "joined anniversary within next 400 days": ("c.attr_joined IS NOT NULL", {}),
+    "created anniversary during this month": (
+        "substr(c.created_at, 6, 5) BETWEEN %(p1)s AND %(p2)s",
+        {"p1": "11-01", "p2": "11-30"},
+    ),
+    "not name starts with Al": ("NOT coalesce(starts_with(c.name_fold, %(p1)s), FALSE)", {"p1": "al"}),
+    "not ltv > 5": ("NOT coalesce(c.attr_ltv > %(p1)s, FALSE)", {"p1": 5}),
+    "not name != Ann": ("c.name_fold = %(p1)s", {"p1": "ann"}),
+    "tier = gold and (country = OM or tags contains VIP)": (
+        "((c.attr_tier = %(p1)s AND c.country = %(p2)s) OR (c.attr_tier = %(p1)s AND strpos(c.tags_fold, %(p3)s) > 0))",
+        {"p1": "Gold", "p2": "OM", "p3": "\x1fvip\x1f"},
+    ),
+    "not (tier = gold or vip is true)": (
+        "(NOT coalesce(c.attr_tier = %(p1)s, FALSE) AND NOT coalesce(c.attr_vip = %(p2)s, FALSE))",
+        {"p1": "Gold", "p2": True},
+    ),
+    "not (tier = gold and vip is true)": (
+        "(NOT coalesce(c.attr_tier = %(p1)s, FALSE) OR NOT coalesce(c.attr_vip = %(p2)s, FALSE))",
+        {"p1": "Gold", "p2": True},
+    ),
+}
+
 
 def test_an_element_with_the_separator_matches_nothing():
     """The filter text refuses control characters, but a Filter built in Python may hold one: no
@@ -264,13 +454,50 @@ def test_an_element_with_the_separator_matches_nothing():
 
     flt = Filter((Group((Condition("tags", "contains", ("vip\x1flead",)),)),))
     assert compile_audience(REGISTRY, NOW, [flt]) == ("0", {})
+    assert compile_audience(REGISTRY, NOW, [flt], dialect=PostgresDialect()) == ("FALSE", {})
 
 
-@pytest.mark.parametrize(("text", "sql", "params"), GOLDEN, ids=[g[0] for g in GOLDEN])
-def test_golden(text, sql, params):
-    compiled = compile_audience(REGISTRY, NOW, [parse_filter(text, REGISTRY)])
+CASES = [("sqlite", text, sql, params) for text, sql, params in GOLDEN] + [
+    ("postgresql", text, *GOLDEN_POSTGRES[text]) for text, _, _ in GOLDEN
+]
+
+
+@pytest.mark.parametrize(("dialect", "text", "sql", "params"), CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
+def test_golden(dialect, text, sql, params):
+    compiled = compile_audience(REGISTRY, NOW, [parse_filter(text, REGISTRY)], dialect=DIALECTS[dialect])
     assert compiled.sql == sql
     assert compiled.params == params
+
+
+def test_both_dialects_have_the_same_cases():
+    assert sorted(text for text, _, _ in GOLDEN) == sorted(GOLDEN_POSTGRES)
+
+
+def test_many_groups_are_listed_side_by_side_in_each_dialect():
+    """Past FLAT_TERMS, groups go into a CASE (as deep as one group, however many), with the
+    dialect's own truth values: PostgreSQL needs booleans in a WHERE."""
+    flt = parse_filter(" or ".join(f"ltv = {n}" for n in range(70)), REGISTRY)
+    sqlite = compile_audience(REGISTRY, NOW, [flt]).sql
+    assert sqlite.startswith("(CASE WHEN c.attr_ltv = :p1 THEN 1 WHEN") and sqlite.endswith(" ELSE 0 END)")
+    postgres = compile_audience(REGISTRY, NOW, [flt], dialect=PostgresDialect()).sql
+    assert postgres.startswith("(CASE WHEN c.attr_ltv = %(p1)s THEN TRUE WHEN")
+    assert postgres.endswith(" ELSE FALSE END)")
+
+
+def test_export_cells_per_dialect():
+    """The export formats its cells in SQL: booleans, lists joined with ",", the formula guard."""
+    fields = [REGISTRY.get(name) for name in ("vip", "note", "langs", "ltv")]
+    sqlite = compile_cells(fields, neutralize=True)
+    assert sqlite[0] == "CASE c.attr_vip WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
+    assert sqlite[1].startswith("CASE WHEN c.attr_note GLOB '[=+@' || char(9) || char(13) || '-]*'")
+    assert "json_each(c.attr_langs)" in sqlite[2] and sqlite[2].endswith(" AS cell)")
+    assert sqlite[3] == "c.attr_ltv"
+    postgres = compile_cells(fields, neutralize=True, dialect=PostgresDialect())
+    assert postgres[0] == "CASE WHEN c.attr_vip THEN 'true' WHEN NOT c.attr_vip THEN 'false' END"
+    guard = "CASE WHEN left(c.attr_note, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN (CASE WHEN c.attr_note"
+    assert postgres[1].startswith(guard + " ~ '^[+-][0-9 ().-]*[0-9][0-9 ().-]*$' THEN c.attr_note")
+    assert "json_array_elements_text(c.attr_langs::json) WITH ORDINALITY" in postgres[2]
+    assert postgres[3] == "c.attr_ltv"
 
 
 def test_every_operator_has_a_golden_case():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from conftest import run, snapshot
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
 
 def settings() -> dict:
@@ -17,7 +18,7 @@ def settings() -> dict:
 
 def test_defaults_are_listed_without_creating_a_database():
     assert settings() == {"timezone": "UTC", "week_start": "monday", "default_region": None, "audience_keep": "30"}
-    assert not os.path.exists(os.environ["SEG_DB"])
+    assert snapshot() == {"exists": False}
 
 
 def test_set_get_and_unset_a_setting():

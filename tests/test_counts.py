@@ -9,8 +9,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import SAMPLE_CSV, db_path, independent_rows, run, write
+from conftest import SAMPLE_CSV, db_path, independent_rows, query, run, write
 from test_terminal import on_terminal
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL, unless marked
 
 DAYS = ["2026-11-20T00:00:00Z", "2026-11-25T00:00:00Z", "2026-11-29T12:00:00Z"]
 
@@ -66,9 +68,7 @@ def test_snapshots_give_list_its_change_and_sparkline_and_show_its_history(sampl
     assert run("edit", "New This Week", "--rename", "Fresh").code == 0
     assert len(json.loads(run("show", "Fresh", "--history", "--json").out)["history"]) == 3
     assert run("delete", "Fresh", "--yes").code == 0
-    conn = sqlite3.connect(db_path())
-    assert conn.execute("SELECT count(*) FROM segment_counts").fetchone()[0] == 3 * 5
-    conn.close()
+    assert query("SELECT count(*) FROM segment_counts") == [(3 * 5,)]
 
 
 def test_list_json_gives_each_change_and_the_trend_of_the_last_30_snapshots(sample_db):
@@ -135,33 +135,35 @@ def test_show_history_writes_instants_in_the_zone_with_the_offset(sample_db):
     assert [p["at"] for p in as_json["history"]] == ["2026-11-20T00:00:00Z", "2026-11-29T04:00:00Z"]
 
 
-def test_list_counts_are_fresh_after_any_write_by_any_program(sample_db):
+def test_list_counts_are_fresh_after_any_write_by_any_program(sample_db, engine):
     """Counts are reused only at the same data version and time boundaries (SPEC §10, §14): a
     write by another program changes the version (triggers), and a later `now` the boundaries."""
-    import segcli.store.sqlite as engine
+    from segcli.store.postgres import PostgresStore
+    from segcli.store.sqlite import SQLiteStore
 
+    store_class = PostgresStore if engine == "postgresql" else SQLiteStore
     calls: list[int] = []
-    count_many = engine.SQLiteStore.count_many
+    count_many = store_class.count_many
 
     def counting(self, wheres, params):
         calls.append(len(wheres))
         return count_many(self, wheres, params)
 
     first = listed()
-    engine.SQLiteStore.count_many = counting
+    store_class.count_many = counting
     try:
         assert listed() == first and calls == []  # nothing changed: every count reused
-        conn = sqlite3.connect(db_path())  # another program: plain SQL, no seg
-        omani = conn.execute("SELECT id FROM customers WHERE country = 'OM' AND attr_tier = 'gold'").fetchone()[0]
-        conn.execute("UPDATE customers SET country = 'AE' WHERE id = ?", (omani,))
-        conn.commit()
+        # another program: plain SQL, no seg
+        omani = query("SELECT id FROM customers WHERE country = 'OM' AND attr_tier = 'gold'")[0][0]
+        query("UPDATE customers SET country = 'AE' WHERE id = ?", (omani,))
         second = listed()
         assert second["Gold Tier in Oman"]["count"] == first["Gold Tier in Oman"]["count"] - 1
         assert calls == [6]
-        conn.execute("DELETE FROM customers WHERE id = ?", (omani,))
-        conn.execute("INSERT INTO customers (id, id_fold, country, attr_tier) VALUES ('X1', 'x1', 'OM', 'gold')")
-        conn.commit()
-        conn.close()
+        query("DELETE FROM customers WHERE id = ?", (omani,))
+        query(
+            "INSERT INTO customers (pk, id, id_fold, country, attr_tier)"
+            " SELECT max(pk) + 1, 'X1', 'x1', 'OM', 'gold' FROM customers"
+        )
         assert listed()["Gold Tier in Oman"]["count"] == first["Gold Tier in Oman"]["count"]
         assert calls == [6, 6]
         # seg's own import changes the version too, with its triggers suspended.
@@ -172,13 +174,14 @@ def test_list_counts_are_fresh_after_any_write_by_any_program(sample_db):
         later = listed("--now", "2026-12-20T00:00:00Z")
         assert later["New This Week"]["count"] == 0 and calls == [6, 6, 6, 2]
     finally:
-        engine.SQLiteStore.count_many = count_many
-    conn = sqlite3.connect(db_path())
-    assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").fetchall() == [
-        ("customers_version_delete",),
-        ("customers_version_insert",),
-        ("customers_version_update",),
-    ]  # back after seg's import
+        store_class.count_many = count_many
+    if engine == "sqlite":
+        triggers = query("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        assert triggers == [
+            ("customers_version_delete",),
+            ("customers_version_insert",),
+            ("customers_version_update",),
+        ]  # back after seg's import
 
 
 SEGMENTS = {
@@ -196,16 +199,25 @@ SEGMENTS = {
 }
 
 
-@pytest.mark.parametrize("parallel", [False, True])
-def test_list_counts_equal_single_counts_and_python(sample_db, monkeypatch, parallel):
-    """However they are counted (one scan, an index alone, cut into ranges over several
-    connections), the counts of `seg list` are those of `seg count` and of plain Python."""
+def test_list_counts_equal_single_counts_and_python(sample_db, monkeypatch):
+    """However they are counted (one scan, an index alone; on SQLite also cut into ranges over
+    several connections, below), the counts of `seg list` are those of `seg count` and of plain
+    Python."""
+    _list_counts_equal_single_counts_and_python(monkeypatch)
+
+
+@pytest.mark.sqlite_only
+def test_list_counts_in_ranges_over_several_connections_are_the_same(sample_db, monkeypatch):
     from segcli.store import sqlite_counts
 
-    monkeypatch.setenv("SEG_TZ", "Asia/Muscat")  # local days: a function seg registers, on every connection
-    if parallel:  # the sample is small: cut it into ranges all the same, over three connections
-        monkeypatch.setattr(sqlite_counts, "PARALLEL_MIN_ROWS", 0)
-        monkeypatch.setattr(sqlite_counts, "workers", lambda: 3)
+    # the sample is small: cut it into ranges all the same, over three connections
+    monkeypatch.setattr(sqlite_counts, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(sqlite_counts, "workers", lambda: 3)
+    _list_counts_equal_single_counts_and_python(monkeypatch)
+
+
+def _list_counts_equal_single_counts_and_python(monkeypatch) -> None:
+    monkeypatch.setenv("SEG_TZ", "Asia/Muscat")  # local days: each row's, on every connection
     for name, where in SEGMENTS.items():
         assert run("create", name, "-w", where).code == 0, name
     counts = {name: s["count"] for name, s in listed().items()}
@@ -218,6 +230,7 @@ def test_list_counts_equal_single_counts_and_python(sample_db, monkeypatch, para
     assert counts["Spenders"] > 0 and counts["Arabic VIP or gold on WhatsApp"] > 0
 
 
+@pytest.mark.sqlite_only
 def test_parallel_counts_fall_back_when_the_data_changed_between_connections(sample_db, monkeypatch):
     """The connections that share a scan must read the caller's data: when another write lands
     between, the caller's connection counts alone, never a mix of two states."""

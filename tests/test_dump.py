@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 from conftest import EXAMPLE_YAML, run, snapshot, write
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 import segcli
 
 
+@pytest.mark.both_engines
 def test_dump_is_block_style_in_name_order(sample_db):
     run("create", "Alpha", "--where", "tier in (gold, silver) and lifetime_value > 100")
     text = run("dump").out
@@ -115,6 +117,7 @@ def test_long_filters_are_never_wrapped_and_read_back(tmp_path_factory, filters)
     db.close()
 
 
+@pytest.mark.both_engines
 def test_a_group_split_at_its_commas_says_so(tmp_path, seg_env):
     assert run("apply", str(EXAMPLE_YAML)).code == 0
     before = snapshot()
@@ -133,6 +136,7 @@ def test_a_group_split_at_its_commas_says_so(tmp_path, seg_env):
     assert r.code == 0 and "+ segment Gulf spenders: country in (OM, AE) and lifetime_value > 100" in r.out
 
 
+@pytest.mark.both_engines
 def test_a_quoted_value_split_at_its_comma_says_so(tmp_path, seg_env):
     path = write(
         tmp_path / "s.yaml", 'segments:\n  - name: Odd\n    groups:\n      - [name = "Ali, Sara", country = OM]\n'

@@ -29,6 +29,7 @@ expect:
 """
 
 
+@pytest.mark.both_engines
 def test_the_example_fixtures_pass_against_the_example_segments(seg_env):
     assert run("apply", str(EXAMPLE_YAML)).code == 0
     before = snapshot()
@@ -39,6 +40,7 @@ def test_the_example_fixtures_pass_against_the_example_segments(seg_env):
     assert snapshot() == before  # the database is never changed
 
 
+@pytest.mark.both_engines
 def test_the_fixtures_ignore_the_database_customers(sample_db):
     before = snapshot()
     r = run("test", str(EXAMPLE_TESTS), "--json")
@@ -56,6 +58,7 @@ def test_the_fixtures_ignore_the_database_customers(sample_db):
     assert snapshot() == before
 
 
+@pytest.mark.both_engines
 def test_a_mismatch_is_explained_and_exits_1(seg_env, tmp_path):
     assert run("apply", str(EXAMPLE_YAML)).code == 0
     text = EXAMPLE_TESTS.read_text(encoding="utf-8")
@@ -87,6 +90,7 @@ def test_a_self_contained_file_needs_no_database(tmp_path, seg_env):
     assert not os.path.exists(seg_env / "seg.db")  # nothing was created
 
 
+@pytest.mark.both_engines
 def test_the_file_sections_win_over_the_database(sample_db, tmp_path):
     # The database's "Gold Tier in Oman" is not the file's; the file's attributes hold too.
     path = write(tmp_path / "t.yaml", SELF_CONTAINED.replace("Gold in Oman", "Gold Tier in Oman"))
@@ -119,6 +123,7 @@ def test_a_wrong_file_is_a_usage_error_at_its_line(tmp_path, seg_env, change, wh
     assert where in r.err and message in r.err
 
 
+@pytest.mark.both_engines
 def test_segments_from_a_database_that_does_not_exist(tmp_path, seg_env):
     path = write(tmp_path / "t.yaml", "now: 2026-01-01\ncustomers: []\nexpect:\n  VIP: []\n")
     r = run("test", str(path))

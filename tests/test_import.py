@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 
 import pytest
-from conftest import SAMPLE_CSV, SAMPLE_JSONL, db_path, run, snapshot, write
+from conftest import SAMPLE_CSV, SAMPLE_JSONL, db_path, query, run, snapshot, write
 
 import segcli
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
 HEADER = "id,name,language,country,platform,tags,created_at,marketing_opt_out\n"
 
@@ -43,11 +46,9 @@ def test_csv_import_normalizes_every_builtin_field(tmp_path):
     assert a3["created_at"] == "2026-01-05T10:00:00Z"  # no offset means UTC
     assert a3["marketing_opt_out"] is False  # never missing
     assert a3["country"] == "AE"
-    conn = sqlite3.connect(db_path())  # SPEC §2: tags, one row per tag (the customer_tags view)
-    rows = conn.execute(
-        "SELECT c.id, t.tag FROM customer_tags t JOIN customers c ON c.pk = t.customer_pk ORDER BY 1, 2"
-    )
-    assert rows.fetchall() == [("a1", "VIP"), ("a1", "lead"), ("a3", "b2b")]
+    # SPEC §2: tags, one row per tag (the customer_tags view)
+    rows = query("SELECT c.id, t.tag FROM customer_tags t JOIN customers c ON c.pk = t.customer_pk ORDER BY 1, 2")
+    assert rows == [("a1", "VIP"), ("a1", "lead"), ("a3", "b2b")]
 
 
 def test_bom_and_crlf(tmp_path):
@@ -232,9 +233,10 @@ def test_invalid_utf8_names_the_line(tmp_path):
 def test_missing_file_and_folder(tmp_path):
     r = run("import", str(tmp_path / "nope.csv"))
     assert r.code == 1 and "nope.csv: no such file" in r.err
-    assert not (tmp_path / "seg.db").exists() or snapshot()["customers"] == []
+    assert snapshot().get("customers", []) == []
 
 
+@pytest.mark.sqlite_only
 def test_database_that_is_not_sqlite_is_refused_untouched(tmp_path):
     junk = write(tmp_path / "junk.db", b"this is not a database at all" * 100)
     original = junk.read_bytes()
@@ -245,11 +247,14 @@ def test_database_that_is_not_sqlite_is_refused_untouched(tmp_path):
     assert r.code == 1 and "not a seg database" in r.err
 
 
-def test_database_from_a_newer_seg_is_refused(tmp_path):
+def test_database_from_a_newer_seg_is_refused(tmp_path, engine):
     run("import", str(write(tmp_path / "a.csv", "id\n1\n")))
-    conn = sqlite3.connect(db_path())
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
+    if engine == "sqlite":
+        conn = sqlite3.connect(db_path())
+        conn.execute("PRAGMA user_version = 99")
+        conn.close()
+    else:  # PostgreSQL keeps its version in seg_meta
+        query("UPDATE seg_meta SET value = '99' WHERE name = 'schema_version'")
     r = run("count", "x")
     assert r.code == 1 and "newer seg" in r.err
 
@@ -259,7 +264,7 @@ def test_read_command_on_missing_database_creates_nothing(tmp_path):
         r = run(*args)
         assert r.code == 1, (args, r)
         assert "no database at" in r.err
-    assert not (tmp_path / "seg.db").exists()
+    assert snapshot() == {"exists": False}
 
 
 def test_many_bad_rows_are_summarized_by_kind_past_twenty(tmp_path):
@@ -268,9 +273,30 @@ def test_many_bad_rows_are_summarized_by_kind_past_twenty(tmp_path):
     run("attributes", "define", "n", "--type", "number")
     r = run("import", str(write(tmp_path / "bad.csv", "id,n\n" + rows)))
     assert r.code == 1
-    assert "30 invalid rows of 30 (summarized by kind: 30 problems)" in r.err
-    assert r.err.count("is not a number") == 1
-    assert 'n: "notanumber" is not a number — 30 rows, first at line 2' in r.err
+    assert "30 invalid rows of 30 (30 problems; the first 20, then by kind)" in r.err
+    lines = r.err.splitlines()
+    # SPEC §2: at most 20 lines, then the total; §8: past 20, by kind.
+    assert [line.split(":")[1] for line in lines[1:21]] == [str(n) for n in range(2, 22)]
+    assert lines[21].endswith("bad.csv: 30 problems in all, by kind:")
+    assert lines[22].endswith('bad.csv: n: "notanumber" is not a number — 30 rows, first at line 2')
+    assert len(lines) == 23
+
+
+def test_past_twenty_kinds_each_kind_shows_its_first_value_and_long_values_are_cut(tmp_path):
+    rows = "".join(f"c{i},Lang{i}\n" for i in range(25)) + f"c99,{'x' * 100}\n"
+    r = run("import", str(write(tmp_path / "bad.csv", "id,language\n" + rows)))
+    assert r.code == 1
+    assert 'bad.csv:2:2: language: "Lang0" is not a known language' in r.err  # the first 20 as lines
+    kind = [line for line in r.err.splitlines() if "— " in line]
+    assert len(kind) == 1 and 'bad.csv: language: "Lang0" is not a known language' in kind[0], r.err
+    assert kind[0].endswith("— 26 rows (this value and others), first at line 2")
+    assert '"…"' not in r.err
+    r = run("import", str(write(tmp_path / "long.csv", "id,language\n" + f"c1,{'y' * 100}\n" * 21)))
+    kind = [line for line in r.err.splitlines() if "— " in line]
+    assert kind == [
+        f'{tmp_path / "long.csv"}: language: "{"y" * 40}…" is not a known language (use an ISO 639-1 code like '
+        "ar, or a name like Arabic) — 21 rows, first at line 2"
+    ], r.err
 
 
 def test_one_bad_row_among_thousands_changes_nothing(tmp_path):
@@ -308,9 +334,93 @@ def test_skip_invalid_json_rejects_keep_the_object(tmp_path):
     path = write(tmp_path / "m.jsonl", '{"id": "1", "country": "OM"}\n{"id": "2", "country": "Nowhere"}\nnot json\n')
     r = run("import", str(path), "--skip-invalid")
     assert r.code == 0 and "3 read, 1 created, 0 updated, 0 unchanged, 2 rejected" in r.err
-    lines = [json.loads(x) for x in (tmp_path / "m.jsonl.rejects.jsonl").read_text().splitlines()]
-    assert lines[0]["id"] == "2" and "not a known country" in lines[0]["_error"]
+    assert f"rejected rows written to {path}.rejects.csv" in r.err
+
+
+def test_json_and_jsonl_rejects_are_csv_with_a_column_per_key(tmp_path):
+    """SPEC §2: the default rejects file is PATH.rejects.csv, whatever the input's format."""
+    rows = [
+        '{"id": "1", "country": "OM"}',
+        '{"id": "2", "country": "Nowhere", "tags": ["vip", "b2b"], "score": 12.5}',
+        "not json",
+        '{"id": "3", "language": "Klingon", "attributes": {"tier": "gold"}, "opted_out": true, "name": "a\\r=b"}',
+        '{"id": "4", "country": "Atlantis", "name": null}',
+    ]
+    for fmt, text in (("jsonl", "\n".join(rows) + "\n"), ("json", None)):
+        if text is None:  # an array: the line that is not JSON is left out
+            text = "[\n" + ",\n".join(r for r in rows if r != "not json") + "\n]\n"
+        path = write(tmp_path / f"m.{fmt}", text)
+        r = run("import", str(path), "--skip-invalid")
+        assert r.code == 0, r
+        target = tmp_path / f"m.{fmt}.rejects.csv"
+        assert not (tmp_path / f"m.{fmt}.rejects.jsonl").exists()
+        assert os.stat(target).st_mode & 0o777 == 0o600
+        with target.open(encoding="utf-8", newline="") as fh:
+            header, *body = list(csv.reader(fh))
+        raw = ["_raw"] if fmt == "jsonl" else []
+        assert header == [
+            "id",
+            "country",
+            "tags",
+            "score",
+            "language",
+            "attributes",
+            "opted_out",
+            "name",
+            *raw,
+            "_error",
+        ]
+        by_id = {row[0]: dict(zip(header, row, strict=True)) for row in body}
+        assert by_id["2"]["tags"] == '["vip", "b2b"]' and by_id["2"]["score"] == "12.5"
+        assert by_id["2"]["language"] == "" and "not a known country" in by_id["2"]["_error"]
+        assert by_id["3"]["attributes"] == '{"tier": "gold"}' and by_id["3"]["opted_out"] == "true"
+        assert by_id["3"]["name"] == "a\r=b"  # unchanged, its CR inside the quoted cell
+        assert by_id["4"]["name"] == "" and "not a known country" in by_id["4"]["_error"]
+        if fmt == "jsonl":
+            assert [row[0] for row in body] == ["2", "", "3", "4"]  # in line order
+            assert by_id[""]["_raw"] == "not json" and "not valid JSON" in by_id[""]["_error"]
+        # Rejected rows import again once fixed (the same columns, the same spellings).
+        assert run("import", str(target), "--dry-run", "--skip-invalid").code == 0
+    # An explicit --rejects FILE.jsonl keeps JSON Lines: each object as read, with _error.
+    path = tmp_path / "m.jsonl"
+    r = run("import", str(path), "--skip-invalid", "--rejects", str(tmp_path / "r.jsonl"))
+    lines = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["id"] == "2" and lines[0]["tags"] == ["vip", "b2b"] and "not a known country" in lines[0]["_error"]
     assert lines[1]["_raw"].strip() == "not json" and lines[1]["_line"] == 3
+
+
+def test_dry_run_with_invalid_rows_shows_the_mapping_the_summary_and_every_problem(tmp_path):
+    path = write(tmp_path / "mixed.csv", "id,name,country\n1,Ann,OM\n2,Bob,Atlantis\n3,Cy,AE\n,NoId,OM\n")
+    # Strict: it fails as the import would (exit 1), after the mapping and the summary.
+    r = run("import", str(path), "--dry-run")
+    assert r.code == 1, r
+    assert "-> country" in r.out and "[OM, Atlantis, AE]" in r.out  # the mapping preview
+    assert "dry run, nothing written" in r.err and "4 read, 2 created, 0 updated, 0 unchanged, 2 rejected" in r.err
+    assert "2 invalid rows of 4; an import would write nothing" in r.err
+    assert ':3:3: country: "Atlantis" is not a known country' in r.err and ":5:1: id: empty" in r.err
+    # --skip-invalid: exit 0, and the problems too.
+    r = run("import", str(path), "--dry-run", "--skip-invalid")
+    assert r.code == 0, r
+    assert "-> country" in r.out and "2 rejected" in r.err
+    assert ':3:3: country: "Atlantis" is not a known country' in r.err and ":5:1: id: empty" in r.err
+    assert not os.path.exists(db_path()) and sorted(os.listdir(tmp_path)) == ["mixed.csv"]
+
+
+def test_dry_run_writes_the_rejects_file_only_when_asked(tmp_path):
+    path = write(tmp_path / "mixed.csv", "id,country\n1,OM\n2,Atlantis\n")
+    for options in (("--skip-invalid",), ()):
+        target = tmp_path / f"r{len(options)}.csv"
+        r = run("import", str(path), "--dry-run", *options, "--rejects", str(target))
+        assert r.code == (0 if options else 1), r
+        assert f"rejected rows written to {target}" in r.err
+        assert target.read_text(encoding="utf-8").splitlines()[0] == "id,country,_error"
+        assert target.read_text(encoding="utf-8").splitlines()[1].startswith("2,Atlantis,")
+        assert os.stat(target).st_mode & 0o777 == 0o600
+    assert not os.path.exists(db_path())
+    assert sorted(os.listdir(tmp_path)) == ["mixed.csv", "r0.csv", "r1.csv"]
+    # The same checks as a real rejects file: never the input.
+    r = run("import", str(path), "--dry-run", "--rejects", str(path))
+    assert r.code == 2 and path.read_text(encoding="utf-8").startswith("id,country\n1,OM")
 
 
 def test_dry_run_counts_but_writes_nothing(tmp_path):
@@ -340,8 +450,7 @@ def test_any_header_is_an_attribute_with_a_safe_column(tmp_path):
     filters take and a column that is a plain identifier (before, "bad;name" stopped the file)."""
     r = run("import", str(write(tmp_path / "a.csv", 'id,"bad;name",Lifetime Value (OMR)\n1,2,3.5\n')))
     assert r.code == 0, r
-    conn = sqlite3.connect(db_path())
-    columns = {r[0]: r[1] for r in conn.execute("SELECT name, column_name FROM attributes")}
+    columns = dict(query("SELECT name, column_name FROM attributes"))
     assert columns == {"bad;name": "attr_bad_name", "Lifetime Value (OMR)": "attr_lifetime_value_omr"}
     assert run("count", "x").code == 1  # the tables are all there
     assert run("filter", "-w", '"bad;name" = 2', "-f", "csv", "-c", "id").out == "id\n1\n"
@@ -350,7 +459,7 @@ def test_any_header_is_an_attribute_with_a_safe_column(tmp_path):
     )
     r = run("attributes", "define", "x y; DROP TABLE customers", "--type", "text")
     assert r.code == 0, r
-    assert conn.execute("SELECT column_name FROM attributes WHERE name LIKE 'x y%'").fetchone()[0] == (
+    assert query("SELECT column_name FROM attributes WHERE name LIKE ?", ("x y%",))[0][0] == (
         "attr_x_y_drop_table_customers"
     )
     r = run("attributes", "define", "bad\x01name", "--type", "text")
@@ -366,7 +475,7 @@ def test_header_aliases_map_to_builtin_fields(tmp_path):
     assert segcli.open().attributes.list() == []
 
 
-def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeypatch):
+def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeypatch, new_database):
     """A bulk CSV load goes a column at a time; it must store what row-by-row validation stores."""
     import sys
 
@@ -425,7 +534,7 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
                 ]
             )
 
-    def load(db: str) -> tuple[dict, list]:
+    def load(db: str) -> tuple[dict, list]:  # a new database (file or schema) each time
         monkeypatch.setenv("SEG_DB", db)
         assert run("apply", str(EXAMPLE_YAML)).code == 0
         summaries = [
@@ -441,10 +550,10 @@ def test_the_column_path_stores_exactly_what_the_row_path_does(tmp_path, monkeyp
     used = []
     original = importer.insert_columns
     monkeypatch.setattr(importer, "insert_columns", lambda *a: used.append(original(*a)) or used[-1])
-    by_columns, summaries = load(str(tmp_path / "columns.db"))
+    by_columns, summaries = load(new_database())
     assert used.count(True) >= 8  # the column path did run: new rows, updates, CSV and JSON
     monkeypatch.setattr(importer, "COLUMN_CHUNK", 10**9)  # chunks never fill: row by row only
-    by_rows, row_summaries = load(str(tmp_path / "rows.db"))
+    by_rows, row_summaries = load(new_database())
     assert by_columns == by_rows
     assert summaries == row_summaries
 
@@ -481,6 +590,7 @@ def test_attribute_names_that_share_a_column_are_one_attribute(tmp_path):
     assert r.out.splitlines() == ["id", "1"]
 
 
+@pytest.mark.sqlite_only
 def test_a_schema_2_database_moves_its_lists_into_fold_columns(tmp_path, monkeypatch):
     """Schema 3 keeps list elements in fold columns instead of customer_items. A file written by
     an older seg opens with its tags and array attributes still matching, case-insensitively, and
@@ -658,11 +768,6 @@ def test_an_id_repeated_chunks_apart_in_a_fresh_database_is_one_customer(tmp_pat
     rows[12_000] = "r00010,Renamed,OM\n"  # in the third chunk of 5,000; r00010 first came in the first
     r = run("import", str(write(tmp_path / "c.csv", "id,name,country\n" + "".join(rows))))
     assert r.code == 0 and "15000 read, 14999 created, 1 updated, 0 unchanged" in r.err, r
-    conn = sqlite3.connect(db_path())
-    assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 14_999
-    assert conn.execute("SELECT pk, name, country FROM customers WHERE id = 'r00010'").fetchone() == (
-        11,
-        "Renamed",
-        "OM",
-    )
-    assert conn.execute("SELECT max(pk) FROM customers").fetchone()[0] == 14_999  # no pk was skipped
+    assert query("SELECT count(*) FROM customers") == [(14_999,)]
+    assert query("SELECT pk, name, country FROM customers WHERE id = 'r00010'") == [(11, "Renamed", "OM")]
+    assert query("SELECT max(pk) FROM customers") == [(14_999,)]  # no pk was skipped

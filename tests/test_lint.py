@@ -144,6 +144,7 @@ def test_segments_with_equal_filters(tmp_path):
     assert code == 0
 
 
+@pytest.mark.both_engines
 def test_saved_segments_named_are_compared_with_all(customers):
     run("create", "Gold", "--where", "tier = gold")
     run("create", "Gilded", "--where", "tier = gold")
@@ -152,6 +153,7 @@ def test_saved_segments_named_are_compared_with_all(customers):
     assert (f["segment"], f["kind"], f["reason"]) == ("Gold", "same-filter", 'has the same filter as "Gilded"')
 
 
+@pytest.mark.both_engines
 def test_a_segment_that_matches_nobody_or_everybody_right_now(customers):
     run("create", "Nobody", "--where", "lifetime_value > 1000")
     run("create", "Everybody", "--where", "id is set")
@@ -166,6 +168,7 @@ def test_a_segment_that_matches_nobody_or_everybody_right_now(customers):
     assert "of 3 customers" in findings[1]["reason"]
 
 
+@pytest.mark.both_engines
 def test_a_condition_on_an_attribute_no_customer_has(customers, tmp_path):
     run("create", "Nick", "--where", "country = OM or nickname = bob and city = Muscat")
     findings = json.loads(run("lint", "Nick", "--json").out)["findings"]
@@ -179,6 +182,7 @@ def test_a_condition_on_an_attribute_no_customer_has(customers, tmp_path):
     assert (f["segment"], f["kind"], f["condition"]) == ("New", "no-values", "fresh > 1")
 
 
+@pytest.mark.both_engines
 def test_a_clean_file_has_no_findings(sample_db):
     before = snapshot()
     r = run("lint", "--file", str(EXAMPLE_YAML))
@@ -191,6 +195,7 @@ def test_a_clean_file_has_no_findings(sample_db):
     assert (r.code, r.out) == (0, "") and "0 errors, 0 warnings" in r.err
 
 
+@pytest.mark.both_engines
 def test_lint_without_customers_skips_the_data(tmp_path):
     r = run("lint", "--file", str(EXAMPLE_YAML), "--json")
     assert r.code == 0 and json.loads(r.out)["data_checked"] is False

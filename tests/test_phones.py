@@ -9,7 +9,7 @@ import sqlite3
 
 import phonenumbers
 import pytest
-from conftest import db_path, run, snapshot, write
+from conftest import db_path, query, run, snapshot, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,6 +63,7 @@ def test_default_region_reads_national_numbers_at_import_and_in_filters(tmp_path
     assert run("filter", "-w", "phone starts with +9689", "-f", "csv", "-c", "id").out == "id\nc1\n"
 
 
+@pytest.mark.both_engines
 def test_a_profile_default_region_beats_the_database_setting(tmp_path):
     run("import", str(write(tmp_path / "a.csv", "id\nc0\n")))
     run("config", "set", "default_region", "AE")
@@ -75,6 +76,7 @@ def test_a_profile_default_region_beats_the_database_setting(tmp_path):
 # --- --key phone and --key email ----------------------------------------------------------------
 
 
+@pytest.mark.both_engines
 def test_key_phone_matches_rows_by_their_e164_phone(tmp_path):
     run("import", str(write(tmp_path / "a.csv", "id,phone,name\nC1,+96891234567,Ann\n")))
     r = run(
@@ -90,6 +92,7 @@ def test_key_phone_matches_rows_by_their_e164_phone(tmp_path):
     assert customer("+96891234568")["name"] == "Bob"  # new, without an id: its phone is its id
 
 
+@pytest.mark.both_engines
 def test_key_phone_refuses_an_empty_key_a_shared_key_and_a_different_id(tmp_path):
     run("import", str(write(tmp_path / "a.csv", "id,phone\nA,+96891234567\nB,+96891234567\nC,+96891234568\n")))
     before = snapshot()
@@ -102,6 +105,21 @@ def test_key_phone_refuses_an_empty_key_a_shared_key_and_a_different_id(tmp_path
     assert snapshot() == before
 
 
+@pytest.mark.both_engines
+def test_key_phone_problems_are_listed_in_line_order(tmp_path):
+    run("import", str(write(tmp_path / "a.csv", "id,phone\nA,+96891234567\n")))
+    # Line 3's problem is found when its phone is looked up, line 4's when it is read: shown 3, 4.
+    path = write(tmp_path / "k1.csv", "id,phone\nB,+96891234568\nC,+96891234567\nD,\n")
+    for options in ((), ("--dry-run",), ("--dry-run", "--skip-invalid")):
+        r = run("import", str(path), "--key", "phone", *options)
+        lines = [line for line in r.err.splitlines() if line.startswith(str(path) + ":")]
+        assert [line.split(":")[1] for line in lines][:2] == ["3", "4"], (options, r.err)
+    assert run("import", str(path), "--key", "phone", "--skip-invalid").code == 0
+    rejects = (tmp_path / "k1.csv.rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert [row.split(",")[0] for row in rejects] == ["id", "C", "D"]
+
+
+@pytest.mark.both_engines
 def test_key_email_matches_folded_emails(tmp_path):
     run("import", str(write(tmp_path / "a.csv", "id,email\nC1,Ann@Example.om\n")))
     r = run(
@@ -117,9 +135,24 @@ def test_key_email_matches_folded_emails(tmp_path):
 # --- the migration of a database written before -------------------------------------------------
 
 
-def _file_before_e164(path: str) -> None:
+def _file_before_e164(path: str, engine: str = "sqlite") -> None:
     """A database as the seg before this change writes it: every migration up to the E.164 one
-    (whatever its number once merged), phones as given, no profiles table."""
+    (whatever its number once merged), phones as given, no profiles table. On PostgreSQL: a new
+    database taken back to that version (its migrations before are this seg's)."""
+    rows = _PHONES
+    if engine == "postgresql":
+        from segcli.store.postgres_schema import MIGRATIONS as PG_MIGRATIONS
+
+        assert run("config", "set", "default_region", "OM").code == 0  # makes the database
+        before = next(i for i, m in enumerate(PG_MIGRATIONS) if "E.164" in m.name)
+        query("DROP TABLE profiles")
+        query("UPDATE seg_meta SET value = ? WHERE name = 'schema_version'", (str(before),))
+        for pk, (cid, (phone, country)) in enumerate(rows.items(), start=1):
+            query(
+                "INSERT INTO customers (pk, id, id_fold, phone, phone_fold, country) VALUES (?, ?, ?, ?, ?, ?)",
+                (pk, cid, cid.lower(), phone, phone.lower(), country),
+            )
+        return
     from segcli.store.migrations import MIGRATIONS
 
     before = next(i for i, m in enumerate(MIGRATIONS) if "E.164" in m.name)
@@ -130,14 +163,6 @@ def _file_before_e164(path: str) -> None:
     conn.execute(f"PRAGMA user_version = {before}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("INSERT INTO settings (name, value) VALUES ('default_region', 'OM')")
-    rows = {
-        "C1": ("9123 4567", "AE"),  # in the customer's country
-        "C2": ("00968 9123 4568", None),
-        "C3": ("9123 4569", None),  # no country: default_region
-        "C4": ("call me", None),  # kept as it was
-        "C5": ("+968 9123 4570", None),
-        "C6": ("+96891234571", "OM"),  # E.164 already: not rewritten
-    }
     for pk, (cid, (phone, country)) in enumerate(rows.items(), start=1):
         conn.execute(
             "INSERT INTO customers (pk, id, id_fold, phone, phone_fold, country) VALUES (?, ?, ?, ?, ?, ?)",
@@ -147,11 +172,22 @@ def _file_before_e164(path: str) -> None:
     conn.close()
 
 
-def test_stored_phones_become_e164_and_those_unread_are_listed():
+_PHONES = {
+    "C1": ("9123 4567", "AE"),  # in the customer's country
+    "C2": ("00968 9123 4568", None),
+    "C3": ("9123 4569", None),  # no country: default_region
+    "C4": ("call me", None),  # kept as it was
+    "C5": ("+968 9123 4570", None),
+    "C6": ("+96891234571", "OM"),  # E.164 already: not rewritten
+}
+
+
+@pytest.mark.both_engines
+def test_stored_phones_become_e164_and_those_unread_are_listed(engine):
     """Opening a file written before phones were E.164 migrates it: each phone read in its
     customer's country, else default_region; one it cannot read is kept and named in the note
     the first command prints."""
-    _file_before_e164(db_path())
+    _file_before_e164(db_path(), engine)
     r = run("filter", "-w", "id is set", "-f", "jsonl", "-c", "id,phone")
     assert r.code == 0, r
     phones = {c["id"]: c["phone"] for c in map(json.loads, r.out.splitlines())}
@@ -166,6 +202,12 @@ def test_stored_phones_become_e164_and_those_unread_are_listed():
     assert "seg: note: phones now in E.164: 4 rewritten; 1 kept as they were" in r.err
     assert 'C4 "call me"' in r.err
     assert run("filter", "-w", "phone = +96891234570", "-f", "csv", "-c", "id").out == "id\nC5\n"  # folded again
+    if engine == "postgresql":
+        from segcli.store.postgres_schema import SCHEMA_VERSION as PG_VERSION
+
+        assert query("SELECT value FROM seg_meta WHERE name = 'schema_version'") == [(str(PG_VERSION),)]
+        assert query("SELECT count(*) FROM profiles") == [(0,)]
+        return
     conn = sqlite3.connect(db_path())
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()

@@ -10,6 +10,8 @@ from conftest import EXAMPLE_YAML, run, snapshot, write
 
 import segcli
 
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
+
 PROFILE_ITEM = """\
 profiles:
   - name: inbox

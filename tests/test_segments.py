@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot, write
 
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
+
 NOW_DT = datetime.fromisoformat(NOW.replace("Z", "+00:00"))
 
 
@@ -227,11 +229,13 @@ def test_why_explains_each_condition(sample_db):
     assert "✗ tier = gold" in text and "✓ country = OM" in text and "NOT in the segment" in text
 
 
-def test_show_sql_prints_parameters_not_values_in_sql(sample_db):
+def test_show_sql_prints_parameters_not_values_in_sql(sample_db, engine):
     r = run("show", "VIP Arabic Speakers", "--sql")
     assert r.code == 0
     sql = r.out.split("SQL:")[1].split("parameters:")[0]
-    assert ":p1" in sql and "vip" not in sql.lower() and "'ar'" not in sql  # values are bound
+    assert (
+        ("%(p1)s" if engine == "postgresql" else ":p1") in sql and "vip" not in sql.lower() and "'ar'" not in sql
+    )  # values are bound
     params = r.out.split("parameters:")[1].split("plan:")[0]
     assert "vip" in params and "'ar'" in params
     r = run("show", "New This Week", "--sql")
@@ -301,6 +305,20 @@ def test_an_impossible_range_or_window_is_an_error_not_an_empty_result(sample_db
         assert r.code == 2 and message in r.err, (where, r)
     r = run("filter", "-w", "created_at between 2026-01-01 and 2026-01-01", "-f", "csv", "-c", "id")
     assert r.code == 0  # one whole day is a fine range
+
+
+def test_ids_and_names_sort_in_code_point_order_whatever_the_collation(tmp_path):
+    """SPEC §12: as in SQLite, whatever the server's collation (the test server's is ICU en-US,
+    where "_b" < "a" < "B" < "é" < "Z"): upper case before lower, punctuation and accents by code."""
+    ids = ["b", "B", "a", "_b", "é", "Z", "a-1", "a1", "A2", "ä", "10", "9", "ß"]
+    rows = "".join(f"{cid},{cid.upper()}x\n" for cid in ids)
+    tmp_path.joinpath("c.csv").write_text("id,name\n" + rows, encoding="utf-8")
+    assert run("import", str(tmp_path / "c.csv")).code == 0
+    assert run("create", "All", "-w", "id is set").code == 0
+    out = run("members", "All", "-f", "csv", "-c", "id").out.splitlines()[1:]
+    assert out == sorted(ids)
+    names = run("members", "All", "-f", "csv", "-c", "name", "--sort", "-name").out.splitlines()[1:]
+    assert names == sorted((cid.upper() + "x" for cid in ids), key=lambda n: n.casefold(), reverse=True)
 
 
 def test_an_attribute_that_becomes_an_enum_keeps_the_segments_that_use_it(tmp_path):

@@ -8,12 +8,13 @@ import csv
 import io
 import json
 import os
-import sqlite3
 
 import pytest
-from conftest import db_path, run, snapshot, write
+from conftest import query, run, snapshot, write
 
 import segcli
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
 # Customers of a shop in Oman (UTC+4): the instants are written with offsets, so they are the
 # same whatever the zone in force when they are imported.
@@ -117,11 +118,7 @@ def test_naive_timestamps_are_read_in_the_zone_in_force(seg_env, tmp_path, monke
     path = write(tmp_path / "local.csv", "id,created_at\nA,2026-11-29 08:00:00\nB,2026-11-29\nC,2026-11-29T08:00:00Z\n")
 
     def stored() -> dict:
-        conn = sqlite3.connect(db_path())
-        try:
-            return dict(conn.execute("SELECT id, created_at FROM customers"))
-        finally:
-            conn.close()
+        return dict(query("SELECT id, created_at FROM customers"))
 
     assert run("--tz", "Asia/Muscat", "import", str(path)).code == 0
     assert stored() == {"A": "2026-11-29T04:00:00Z", "B": "2026-11-28T20:00:00Z", "C": "2026-11-29T08:00:00Z"}
@@ -152,9 +149,7 @@ def test_a_relative_segment_is_stored_relatively_and_moves_with_now(oman):
     assert run("--now", "2026-12-01T12:00:00Z", "count", "Recent").out == "0\n"
     shown = json.loads(run("show", "Recent", "--json").out)
     assert shown["filter"] == "created_at >= yesterday"
-    conn = sqlite3.connect(db_path())
-    model = json.loads(conn.execute("SELECT model FROM segments").fetchone()[0])
-    conn.close()
+    model = json.loads(query("SELECT model FROM segments")[0][0])
     assert model == [[{"field": "created_at", "op": "ge", "values": [{"day": -1}]}]]
     dumped = run("dump")
     assert "created_at >= yesterday" in dumped.out
@@ -254,10 +249,7 @@ def test_a_database_with_exports_from_before_reads_them_as_utc(seg_env, tmp_path
     assert run("import", str(write(tmp_path / "c.csv", "id\nA\n"))).code == 0
     assert run("create", "All", "--where", "id is set").code == 0
     assert run("export", "All", "-o", str(tmp_path / "o.csv")).code == 0
-    conn = sqlite3.connect(db_path())
-    conn.execute("UPDATE exports SET zone = NULL")  # as recorded before exports kept their zone
-    conn.commit()
-    conn.close()
+    query("UPDATE exports SET zone = NULL")  # as recorded before exports kept their zone
     assert json.loads(run("history", "--json").out)[0]["zone"] == "UTC"
 
 

@@ -1,6 +1,6 @@
 """`seg views` (SPEC §11, §14): one SQL view per segment, equal to `seg members` (zone UTC, no
 months or anniversaries), kept in step with create, edit, delete and apply, readable by plain
-sqlite3 and by Datasette."""
+sqlite3 and by Datasette; on PostgreSQL, plain views in the database's schema, read by psql's SQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import EXAMPLE_YAML, run, write
+from conftest import EXAMPLE_YAML, is_postgres, query, run, write
+
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
 #: Filters that together use every operator, negations, quotes in values, lists, and dates both
 #: fixed and relative to now.
@@ -101,11 +103,17 @@ def members(name: str) -> list[str]:
 
 
 def view_ids(view: str) -> list[str]:
-    conn = sqlite3.connect(os.environ["SEG_DB"])  # a plain connection: no function of seg's
-    try:
-        return [r[0] for r in conn.execute(f'SELECT id FROM "{view}" ORDER BY id')]
-    finally:
-        conn.close()
+    """The ids in a view, through a plain connection: no function of seg's."""
+    return [r[0] for r in query(f'SELECT id FROM "{view}" ORDER BY id')]
+
+
+def view_names() -> set[str]:
+    """Every view in the database (its schema, on PostgreSQL) but seg's customer_tags."""
+    if is_postgres():
+        rows = query("SELECT viewname FROM pg_views WHERE schemaname = current_schema()")
+    else:
+        rows = query("SELECT name FROM sqlite_master WHERE type = 'view'")
+    return {r[0] for r in rows} - {"customer_tags"}
 
 
 def test_each_view_equals_seg_members(clocked):
@@ -124,6 +132,7 @@ def test_each_view_equals_seg_members(clocked):
     assert notes["Gold Tier in Oman"] == []
 
 
+@pytest.mark.sqlite_only
 def test_datasette_reads_a_segments_view(clocked):
     from datasette.app import Datasette  # the test extra installs it
 
@@ -145,12 +154,8 @@ def test_datasette_reads_a_segments_view(clocked):
 
 def test_views_are_kept_in_step_with_every_change(clocked, tmp_path):
     run("views")
-    conn = sqlite3.connect(os.environ["SEG_DB"])
-
-    def views() -> set[str]:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")} - {"customer_tags"}
-
-    conn.execute("CREATE VIEW segment_mine AS SELECT 1")  # an analyst's own view is left alone
+    views = view_names
+    query("CREATE VIEW segment_mine AS SELECT 1 AS one")  # an analyst's own view is left alone
     assert run("create", "Big spenders", "--where", "lifetime_value > 100").code == 0
     assert "segment_big_spenders" in views()
     assert view_ids("segment_big_spenders") == members("Big spenders") != []
@@ -173,7 +178,6 @@ def test_views_are_kept_in_step_with_every_change(clocked, tmp_path):
     assert views() == {"segment_mine"}
     assert run("create", "Later", "--where", "country = AE").code == 0
     assert views() == {"segment_mine"}
-    conn.close()
 
 
 def test_view_names_are_slugs_and_clashes_are_numbered(seg_env):
@@ -198,17 +202,53 @@ def test_view_names_are_slugs_and_clashes_are_numbered(seg_env):
     assert r.out.splitlines()[0].split("\t") == ["view", "segment", "notes"] and "5 views" in r.err
 
 
+class _Clocked:
+    """A connection of the test's engine on which a dialect's SQL reads a given clock instead of
+    the engine's own (``'now'`` in SQLite, ``now()`` in PostgreSQL), with ``?`` parameters."""
+
+    def __init__(self, engine: str) -> None:
+        from segcli.compile import DIALECTS
+
+        self.engine = engine
+        self.dialect = DIALECTS[engine]
+        if engine == "postgresql":
+            from conftest import pg_connect
+
+            self.conn, schema = pg_connect()
+            self.conn.execute(f'CREATE SCHEMA "{schema}"')  # the test's own: seg has not written yet
+            self.conn.execute("CREATE TABLE customers (created_at TEXT)")
+        else:
+            self.conn = sqlite3.connect(":memory:")
+            self.conn.execute("CREATE TABLE customers (created_at TEXT)")
+
+    def at(self, sql: str, now: str) -> str:
+        if self.engine == "postgresql":
+            return sql.replace("now()", f"timestamptz '{now}+00'")
+        return sql.replace("'now'", f"'{now}'")
+
+    def rows(self, sql: str, params: dict | None = None) -> list[tuple]:
+        if self.engine == "postgresql":
+            return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
+        return self.conn.execute(sql, params or {}).fetchall()
+
+    def insert(self, values: list[str]) -> None:
+        if self.engine == "postgresql":
+            with self.conn.cursor() as cur:
+                cur.executemany("INSERT INTO customers VALUES (%s)", [(v,) for v in values])
+        else:
+            self.conn.executemany("INSERT INTO customers VALUES (?)", [(v,) for v in values])
+
+
 @pytest.mark.parametrize("week_start", ["monday", "sunday", "saturday"])
-def test_a_views_boundaries_are_seg_own_in_utc(week_start):
+def test_a_views_boundaries_are_seg_own_in_utc(week_start, engine):
     """Each time boundary a view computes from the engine's clock (``Dialect.moment``) is the instant
     seg computes for the same clock in UTC (``timeutil.resolve``): days, weeks from each
     week_start, months, quarters, years, at month, quarter and year ends, a Sunday, 29 February.
-    (Months as a duration are the exception that views say they are.)"""
-    from segcli.compile import Dialect
+    (Months as a duration are the exception that views say they are, on SQLite.)"""
     from segcli.timeutil import Clock, DayStart, Period, PeriodStart, RelativeDay, Shifted, resolve
 
-    dialect = Dialect()
-    conn = sqlite3.connect(":memory:")
+    clocked = _Clocked(engine)
+    dialect, conn = clocked.dialect, clocked.conn
     boundaries = [Shifted(seconds=-86400), Shifted(seconds=7200), Shifted()]
     boundaries += [DayStart(RelativeDay(n), extra) for n in (-30, -1, 0, 2) for extra in (0, 1)]
     boundaries += [
@@ -228,12 +268,16 @@ def test_a_views_boundaries_are_seg_own_in_utc(week_start):
     ):
         clock = Clock(datetime.fromisoformat(now).replace(tzinfo=UTC), UTC, week_start)
         for b in boundaries:
-            sql = dialect.moment(b, week_start).replace("'now'", f"'{now}'")
-            assert conn.execute(f"SELECT {sql}").fetchone()[0] == resolve(b, clock), (now, b)
+            sql = clocked.at(dialect.moment(b, week_start), now)
+            assert clocked.rows(f"SELECT {sql}")[0][0] == resolve(b, clock), (now, b)
+        if engine == "postgresql":  # months as a duration clamp to the month's end there, as seg's do
+            for months in (-1, 1, -13):
+                sql = clocked.at(dialect.moment(Shifted(months=months), week_start), now)
+                assert clocked.rows(f"SELECT {sql}")[0][0] == resolve(Shifted(months=months), clock), (now, months)
     conn.close()
 
 
-def test_a_views_anniversaries_are_seg_own_in_utc():
+def test_a_views_anniversaries_are_seg_own_in_utc(engine):
     """An anniversary in a view (its window computed by the engine from its clock) holds the same
     days as seg's for the same clock in UTC: every day of a common and a leap year, windows across
     the year's end and 29 February."""
@@ -242,10 +286,10 @@ def test_a_views_anniversaries_are_seg_own_in_utc():
     from segcli.parse import parse_filter
     from segcli.timeutil import Clock
 
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE customers (created_at TEXT)")
+    clocked = _Clocked(engine)
+    conn = clocked.conn
     days = [datetime(2023, 1, 1, 10, tzinfo=UTC) + timedelta(days=i) for i in range(731)]
-    conn.executemany("INSERT INTO customers VALUES (?)", [(d.strftime("%Y-%m-%dT%H:%M:%SZ"),) for d in days])
+    clocked.insert([d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in days])
     registry = FieldRegistry()
     forms = ["= today", "= yesterday", "within next 40 days", "within next 1 day", "within next 400 days"]
     forms += [f"during {w} {u}" for w in ("last", "this", "next") for u in ("day", "week", "month", "quarter", "year")]
@@ -253,16 +297,10 @@ def test_a_views_anniversaries_are_seg_own_in_utc():
         clock = Clock(datetime.fromisoformat(now).replace(tzinfo=UTC), UTC, "sunday")
         for form in forms:
             flt = parse_filter(f"created_at anniversary {form}", registry)
-            view = compile_view(registry, clock, flt).sql.replace("'now'", f"'{now}'")
-            seg = compile_audience(registry, clock, [flt])
+            view = clocked.at(compile_view(registry, clock, flt, clocked.dialect).sql, now)
+            seg = compile_audience(registry, clock, [flt], dialect=clocked.dialect)
             query = "SELECT created_at FROM customers c WHERE {} ORDER BY 1"
-            assert (
-                conn.execute(query.format(view)).fetchall()
-                == conn.execute(query.format(seg.sql), seg.params).fetchall()
-            ), (
-                now,
-                form,
-            )
+            assert clocked.rows(query.format(view)) == clocked.rows(query.format(seg.sql), seg.params), (now, form)
     conn.close()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import EXAMPLE_YAML, run, snapshot, write
 
+pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
+
 
 def test_dump_then_apply_changes_nothing(sample_db, tmp_path):
     dumped = run("dump")

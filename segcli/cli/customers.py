@@ -70,7 +70,11 @@ def import_(
     ] = False,
     rejects: Annotated[
         str | None,
-        typer.Option("--rejects", help="Rejects file (default PATH.rejects.csv; PATH.rejects.jsonl for JSON input)."),
+        typer.Option(
+            "--rejects",
+            help="Rejects file (default PATH.rejects.csv; a .jsonl name writes JSON Lines). With --dry-run, "
+            "the rows an import would reject.",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -84,7 +88,7 @@ def import_(
     import csv
     import gc
 
-    from ..errors import UsageError
+    from ..errors import ImportFailed, UsageError
     from ..importer import DELIMITERS, MAX_LINE
     from ..render import ImportProgress
 
@@ -115,23 +119,37 @@ def import_(
             dry_run=dry_run,
             progress=progress,
         )
+    except ImportFailed as exc:
+        if exc.summaries is not None:  # a dry run: what it found, then its problems as the error
+            progress.close()
+            _report(exc.summaries, dry_run=True, json_=json_)
+        raise
     finally:
         progress.close()
     counts = "; ".join(s.counts() for s in summaries)
     with after_commit(None if dry_run else f"the import was committed ({counts})"):
-        for summary in summaries:
-            if dry_run and not json_:
-                say(_preview(summary))
-            prefix = "dry run, nothing written: " if dry_run else ""
-            note(f"{prefix}{summary.path}: {summary.counts()}")
-            for name, type_ in summary.new_attributes:
-                note(f"  new attribute {name}: {type_} (inferred)")
-            for text in summary.notes:
-                note(f"  {text}")
-            if summary.rejects_path:
-                note(f"  rejected rows written to {summary.rejects_path}")
-        if json_:
-            print_json([s.to_json() for s in summaries] if len(summaries) > 1 else summaries[0].to_json())
+        _report(summaries, dry_run=dry_run, json_=json_)
+
+
+def _report(summaries: list, *, dry_run: bool, json_: bool) -> None:
+    """Each file's summary (a dry run's: its preview first, and its problems after, unless they
+    are the error it fails with)."""
+    for summary in summaries:
+        if dry_run and not json_:
+            say(_preview(summary))
+        prefix = "dry run, nothing written: " if dry_run else ""
+        note(f"{prefix}{summary.path}: {summary.counts()}")
+        for name, type_ in summary.new_attributes:
+            note(f"  new attribute {name}: {type_} (inferred)")
+        for text in summary.notes:
+            note(f"  {text}")
+        if summary.rejects_path:
+            note(f"  rejected rows written to {summary.rejects_path}")
+        if dry_run and not summary.failure:
+            for line in summary.problems:
+                note(line)
+    if json_:
+        print_json([s.to_json() for s in summaries] if len(summaries) > 1 else summaries[0].to_json())
 
 
 def _preview(summary) -> list[str]:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 
 from ..errors import InvalidValue
-from ..fields import Field, FieldRegistry, FieldType, slug
+from ..fields import Field, FieldRegistry, FieldType
 from ..values import PLAIN, ValueContext, fold, fold_items, is_missing, normalizer
 from .hashes import parse_hash, parse_quoted_list
 from .mapping import KEEP, OPT_OUT, Layout, Rule
@@ -274,11 +274,11 @@ class Plan:
         self.bound[headers] = bound
         return bound
 
-    def hash_source(self, key: str, taken: set[str]) -> Source | None:
-        """The source of a hash's key (an attribute named by it), unless a column of the file
-        feeds that attribute already."""
+    def hash_source(self, key: str) -> Source | None:
+        """The source of a hash's key: the attribute named by it (None if it was never created:
+        no row held a value for it)."""
         slot = self.slot(key, attribute=True) if key.strip() else None
-        if slot is None or slug(slot.name) in taken:
+        if slot is None:
             return None
         cache_key = "\0hash\0" + slot.name
         source = self.slots.get(cache_key)
@@ -333,17 +333,28 @@ def validate(record: Record, plan: Plan) -> list[tuple[object, str]]:
 
 
 def _hash_values(bound: Bound, plan: Plan, values: list, record: Record, patch: list, errors: list) -> None:
-    taken = {slug(s.name) for s in bound.sources if not s.builtin}  # a column of the file wins
+    """Add the attributes of the row's hashes to its patch. A value fills an attribute that no
+    cell of the row gives (an empty column of the same name, or no such column); a value that
+    differs from the one a column or an earlier hash gives is a problem naming both, never a
+    silently chosen value (SPEC §13)."""
+    headers = bound.layout.headers
+    given: dict[int, tuple[str, dict[int, object]]] = {}  # an attribute's column -> (from where, stored values)
+    in_patch = dict(patch)
+    for source in bound.sources:
+        if not source.builtin:
+            slot = source.slot
+            where = "the column " + " + ".join(headers[i] for i in source.rule.indexes)
+            given[slot.index] = (where, {j: in_patch.get(j) for j in (slot.index, slot.fold_index) if j is not None})
     for rule in bound.hashes:
         i = rule.indexes[0]
         raw = values[i]
         try:
             items = parse_hash(raw) if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
         except InvalidValue as exc:
-            errors.append((record.column_at(i), f"{bound.layout.headers[i]}: {exc}"))
+            errors.append((record.column_at(i), f"{headers[i]}: {exc}"))
             continue
         for key, item in items.items():
-            source = plan.hash_source(key, taken)
+            source = plan.hash_source(key)
             if source is None:
                 continue
             try:
@@ -351,4 +362,30 @@ def _hash_values(bound: Bound, plan: Plan, values: list, record: Record, patch: 
             except InvalidValue as exc:
                 errors.append((record.column_at(i), f"{source.name}: {exc}"))
                 continue
-            patch.extend((j, stored[0]) for j, stored in source.slot.store([value]))
+            slot = source.slot
+            stored = {j: column[0] for j, column in slot.store([value])}
+            earlier = given.get(slot.index)
+            if earlier is None:
+                patch.extend(stored.items())
+            elif value is None:
+                continue  # nil fills nothing and contradicts nothing
+            elif earlier[1].get(slot.index) is None:  # the column's cell is empty: the hash's value fills it
+                patch[:] = [(j, stored.get(j, v)) for j, v in patch]
+            else:
+                compared = slot.fold_index if slot.fold_index is not None else slot.index
+                if earlier[1].get(compared) != stored[compared]:
+                    errors.append(
+                        (
+                            record.column_at(i),
+                            f"{slot.name}: {earlier[0]} says {_shown(earlier[1][slot.index])} but {headers[i]} "
+                            f"says {_shown(stored[slot.index])} (which is meant?)",
+                        )
+                    )
+                continue
+            given[slot.index] = (f"the hash {headers[i]}", stored)
+
+
+def _shown(value: object) -> str:
+    """A value in a problem, quoted, cut after 60 characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return f'"{text[:60]}…"' if len(text) > 60 else f'"{text}"'

@@ -92,7 +92,11 @@ class TypeInference:
 
     def _is_date(self, text: str) -> bool:
         context = self.context
-        parts = slashed(text) if context.dayfirst is None else None
+        parts = slashed(text)
+        if parts is not None and context.dayfirst is not None:
+            # A date in the other order is a date still: the column is one, and that value an
+            # invalid one (the order was given), not a reason to store the column as text.
+            return any(_reads(text, context, order) for order in (True, False))
         if parts is not None:  # the column's order is decided by its values (SPEC §14)
             first, second = parts
             if first > 12 >= second:
@@ -179,14 +183,20 @@ def infer_new_attributes(
             names.setdefault(rule.target, rule.target)
             inference.setdefault(rule.target, TypeInference(context))
 
-    def add_hash(raw: object, columns_of_file: set[str]) -> None:
+    def add_hash(raw: object, columns_of_file: dict[str, str]) -> None:
+        """A hash's values; a key that a column of the file feeds too adds to that column's."""
         try:
             items = parse_hash(raw) if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
         except InvalidValue:
             return  # reported as the row's problem later
         for key, value in items.items():
             name = key.strip()
-            if not name or slug(name) in columns_of_file or taken(name):
+            column = columns_of_file.get(slug(name)) if name else None
+            if column is not None:
+                if column in inference:
+                    inference[column].add(value)
+                continue
+            if not name or taken(name):
                 continue
             if name not in inference:
                 inference[name] = TypeInference(context)
@@ -206,7 +216,7 @@ def infer_new_attributes(
                 watch(rule)
             live = [r for r in new if r.target in inference]
             if live or hashes:
-                mapped = {slug(r.target) for r in layout.rules if r.attribute}
+                mapped = {slug(r.target): r.target for r in layout.rules if r.attribute}
                 chunk: list[list[str]] = []
                 for row in rows:
                     chunk.append(row)
@@ -241,7 +251,9 @@ def infer_new_attributes(
                     if rule.target in inference and rule.new:
                         inference[rule.target].add(raw_value(rule, values))
                     elif rule.parse == "hash":
-                        add_hash(values[rule.indexes[0]], {slug(r.target) for r in layout.rules if r.attribute})
+                        add_hash(
+                            values[rule.indexes[0]], {slug(r.target): r.target for r in layout.rules if r.attribute}
+                        )
                 if len(layouts) > 1024:
                     layouts.clear()
     out = Inferred()

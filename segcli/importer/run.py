@@ -101,7 +101,7 @@ def import_files(
     )
     labels = labels or ["stdin" if path == "-" else path for path in paths]
     summaries = [ImportSummary(label, dry_run=dry_run, profile=profile.name) for label in labels]
-    if skip_invalid:  # before any work: a refused rejects file changes nothing
+    if skip_invalid or (dry_run and rejects):  # before any work: a refused rejects file changes nothing
         for summary, file_format in zip(summaries, formats, strict=True):
             check_target(rejects_target(summary.path, file_format, rejects), database=store.path, inputs=paths)
     try:
@@ -147,10 +147,16 @@ def import_files(
             for other in pending_rejects:
                 other.discard()
             reason = exc.message if isinstance(exc, SegError) else exc.strerror or str(exc)
+            if dry_run:
+                raise DataError(f"the rejects file {r.path} could not be written: {reason}") from None
             counts = "; ".join(s.counts() for s in summaries)
             raise AfterCommitError(
                 f"the import was committed ({counts}), but the rejects file {r.path} could not be written: {reason}"
             ) from None
+    failed = [s for s in summaries if s.failure]
+    if failed:  # a strict dry run fails as the import would, after all of its files were checked
+        problems = [line for s in failed for line in s.problems]
+        raise ImportFailed("; ".join(s.failure for s in failed if s.failure), problems, summaries)
     return summaries
 
 
@@ -225,11 +231,11 @@ def _run(
         if progress is not None:
             records = _reporting(records, progress, position, total)
         records = _sampling(records, plan, summary, dict(inferred.types()))
-        if skip_invalid:
+        if skip_invalid or (summary.dry_run and rejects_path):
             target = rejects_target(label, fmt, rejects_path)
             rejects = Rejects(
                 target,
-                "csv" if fmt == "csv" and target.endswith(".csv") else "jsonl",
+                fmt,
                 list(header) if header is not None else None,
                 database=options.database,
                 inputs=options.inputs,
@@ -238,7 +244,9 @@ def _run(
         try:
             with store.bulk_load() as empty:
                 writer.fresh = empty
-                rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid)
+                # A dry run writes the valid rows whatever happens (all is undone): its summary
+                # counts them, and its problems are all of them.
+                rejected_rows = _load(records, plan, writer, problems, rejects, skip_invalid or summary.dry_run)
                 writer.flush()
         except BaseException:
             if rejects is not None:
@@ -252,16 +260,24 @@ def _run(
             f"{summary.merged} row{'s' if summary.merged != 1 else ''} had the {summary.key} of an earlier row: "
             "the same customer (the later row wins)"
         )
+    if rejected_rows:
+        summary.problems = problems.report()
     if rejected_rows and not skip_invalid:
-        shown = problems.report()
-        more = f" (summarized by kind: {problems.total} problems)" if problems.total > MAX_PROBLEMS_SHOWN else ""
-        raise ImportFailed(
-            f"{label}: {rejected_rows} invalid row{'s' if rejected_rows != 1 else ''} of "
-            f"{summary.read}{more}; nothing was imported (use --skip-invalid to import the valid rows)",
-            shown,
+        more = (
+            f" ({problems.total} problems; the first {MAX_PROBLEMS_SHOWN}, then by kind)"
+            if problems.total > MAX_PROBLEMS_SHOWN
+            else ""
         )
+        outcome = "an import would write nothing" if summary.dry_run else "nothing was imported"
+        message = (
+            f"{label}: {rejected_rows} invalid row{'s' if rejected_rows != 1 else ''} of "
+            f"{summary.read}{more}; {outcome} (use --skip-invalid to import the valid rows)"
+        )
+        if not summary.dry_run:
+            raise ImportFailed(message, summary.problems)
+        summary.failure = message
     if rejects is not None:
-        if rejected_rows and not summary.dry_run:
+        if rejected_rows and (not summary.dry_run or rejects_path):
             pending_rejects.append(rejects)  # renamed into place once the transaction commits
             summary.rejects_path = rejects.path
         else:
@@ -344,27 +360,30 @@ def _load(records, plan, writer, problems, rejects, skip_invalid) -> int:
     def rows(chunk: list[Record]) -> None:
         nonlocal resolver
         valid = []
-        for record in chunk:
+        invalid: dict[int, list] = {}  # place in the chunk -> problems: reported in line order
+        for n, record in enumerate(chunk):
             errors = validate(record, plan)
             if errors:
-                reject(record, errors)
+                invalid[n] = errors
             else:
-                valid.append(record)
-        if not valid:
-            return
-        key = plan.bind(valid[0].header()).key
-        if key != "id":
-            if resolver is None:
-                resolver = KeyResolver(writer.store, key, summary, plan)
-            writer.flush()  # the rows before are where the lookups can find them
-            for record, errors in zip(valid, resolver.resolve(valid), strict=True):
-                if errors:
-                    reject(record, errors)
-                elif skip_invalid or not state["rejected"]:
+                valid.append((n, record))
+        if valid:
+            key = plan.bind(valid[0][1].header()).key
+            if key != "id":
+                if resolver is None:
+                    resolver = KeyResolver(writer.store, key, summary, plan)
+                writer.flush()  # the rows before are where the lookups can find them
+                resolved = resolver.resolve([record for _, record in valid])
+                for (n, record), errors in zip(valid, resolved, strict=True):
+                    if errors:
+                        invalid[n] = errors
+                    elif skip_invalid or not (state["rejected"] or invalid):
+                        writer.add(record)
+            elif skip_invalid or not (state["rejected"] or invalid):
+                for _, record in valid:
                     writer.add(record)
-        elif skip_invalid or not state["rejected"]:
-            for record in valid:
-                writer.add(record)
+        for n in sorted(invalid):
+            reject(chunk[n], invalid[n])
 
     chunk: list[Record] = []
     for record in records:

@@ -41,6 +41,8 @@ class ImportSummary:
     mapping: list[HeaderPreview] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)  # built-in fields that no header feeds
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # as shown: each problem, or past 20 also by kind
+    failure: str | None = None  # a strict dry run's: why the import would fail
 
     def counts(self) -> str:
         """``300 read, 280 created, ...``: the figures of the summary line."""
@@ -70,12 +72,14 @@ class ImportSummary:
 
 
 _QUOTED = re.compile(r'"[^"]*"')
+#: A value in a line of the summary by kind is cut after this many characters, and ``…`` added.
+VALUE_SHOWN = 40
 
 
 class Problems:
-    """Every problem of every invalid row, kept as lines while there are at most 20 of them and
-    counted by kind (the message, or the message without its quoted values when there are many
-    kinds), so that a million bad rows cost a bounded amount of memory."""
+    """Every problem of every invalid row: the first 20 as lines, and all of them counted by kind
+    (the message, or the message without its quoted values when there are many kinds), so that a
+    million bad rows cost a bounded amount of memory."""
 
     KINDS = 1000
 
@@ -88,14 +92,14 @@ class Problems:
 
     def add(self, line: int, column: object, message: str) -> None:
         self.total += 1
-        if len(self.lines) <= MAX_PROBLEMS_SHOWN:
+        if len(self.lines) < MAX_PROBLEMS_SHOWN:
             self.lines.append(f"{self.label}:{line}:{column}: {message}")
         kind = self.kinds.get(message)
         if kind is not None:
             kind[0] += 1
         elif len(self.kinds) < self.KINDS:
             self.kinds[message] = [1, line]
-        template = _QUOTED.sub('"…"', message)
+        template = _QUOTED.sub('""', message)
         kind = self.templates.get(template)
         if kind is not None:
             kind[0] += 1
@@ -103,17 +107,32 @@ class Problems:
             self.templates[template] = [1, line, message]
 
     def report(self) -> list[str]:
-        """The lines to show: each problem, or past 20 of them, one line per kind."""
+        """The lines to show: each problem; past 20 of them, the first 20 and then every problem
+        counted by kind (SPEC §2, §8)."""
         if self.total <= MAX_PROBLEMS_SHOWN:
             return self.lines
-        kinds = self.kinds
-        if len(kinds) > MAX_PROBLEMS_SHOWN or sum(k[0] for k in kinds.values()) < self.total:
-            kinds = {t if k[0] > 1 else k[2]: k[:2] for t, k in self.templates.items()}
+        if len(self.kinds) > MAX_PROBLEMS_SHOWN or sum(k[0] for k in self.kinds.values()) < self.total:
+            # Many kinds: the messages that differ only in their values are one kind, shown by its first.
+            kinds = {
+                _cut(example): (rows, first, rows > 1 and bool(_QUOTED.search(example)))
+                for rows, first, example in self.templates.values()
+            }
+        else:
+            kinds = {_cut(message): (rows, first, False) for message, (rows, first) in self.kinds.items()}
         shown = sorted(kinds.items(), key=lambda item: item[1][1])
-        out = [
-            f"{self.label}: {message} — {rows} row{'s' if rows != 1 else ''}, first at line {first}"
-            for message, (rows, first) in shown[:MAX_PROBLEMS_SHOWN]
+        out = [*self.lines, f"{self.label}: {self.total} problems in all, by kind:"]
+        out += [
+            f"{self.label}: {message} — {rows} row{'s' if rows != 1 else ''}"
+            f"{' (this value and others)' if varied else ''}, first at line {first}"
+            for message, (rows, first, varied) in shown[:MAX_PROBLEMS_SHOWN]
         ]
         if len(shown) > MAX_PROBLEMS_SHOWN:
             out.append(f"{self.label}: ... and {len(shown) - MAX_PROBLEMS_SHOWN} more kinds of problem")
         return out
+
+
+def _cut(message: str) -> str:
+    """The message with each long quoted value cut, an ellipsis saying so."""
+    return _QUOTED.sub(
+        lambda m: m.group() if len(m.group()) <= VALUE_SHOWN + 2 else f'{m.group()[: VALUE_SHOWN + 1]}…"', message
+    )

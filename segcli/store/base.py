@@ -11,10 +11,13 @@ the only one seg registers, for anniversaries in a zone other than UTC).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
-from ..fields import BUILTIN_FIELDS, Field, FieldRegistry
+from ..errors import DataError
+from ..fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType
 from ..model import Audience, Filter, Segment
 
 #: SQLite allows 2,000 columns a table; a text or array attribute takes two (its folded copy).
@@ -260,6 +263,10 @@ class Store:
 
     # --- views of segments (``seg views``) -------------------------------------------------------
 
+    def view_name(self, name: str) -> str:
+        """A view's name as this engine can hold it (PostgreSQL's are at most 63 bytes)."""
+        return name
+
     def segment_views(self) -> list[str]:
         """The names of the views of segments that seg made (others' views are left alone)."""
         raise NotImplementedError
@@ -365,3 +372,86 @@ class Store:
         """Keep a membership (``membership.Changes.chunks``) for the export ``export_pk`` (inside a
         transaction), and drop all but the newest ``keep`` memberships of its audience."""
         raise NotImplementedError
+
+
+# --- what both engines share: rows <-> seg's objects, and the checks before a schema change ------
+
+#: The columns of ``segments`` that ``segment_of`` reads, in its order.
+SEGMENT_COLUMNS = "pk, name, description, filter, model, created_at, updated_at"
+#: The columns of ``exports`` that ``export_of`` reads, in its order, and the keys it gives them.
+#: Exports recorded before exports recorded their zone (SPEC §9) were in UTC.
+EXPORT_COLUMNS = (
+    "pk, exported_at, now, coalesce(zone, 'UTC'), segments, excluded, options, waterfall, count, path, sha256,"
+    " audience, added, removed, unchanged"
+)
+_EXPORT_KEYS = (
+    "id", "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
+)  # fmt: skip
+#: The columns an export record may give (``insert_export``): an export of a saved audience also
+#: gives ``audience_pk``, ``audience`` (its name then), ``added``, ``removed``, ``unchanged`` and the
+#: ``data_version`` it was made at.
+RECORDED_COLUMNS = (
+    "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
+    "audience_pk", "audience", "added", "removed", "unchanged", "data_version",
+)  # fmt: skip
+
+
+def segment_of(row: Sequence) -> Segment:
+    """A row of ``SEGMENT_COLUMNS`` as a Segment; one whose stored model this seg cannot read (saved
+    by another version) is kept, with an empty filter and the reason in ``unreadable``."""
+    pk, name, description, where, model, created_at, updated_at = row
+    try:
+        flt, unreadable = Filter.loads(model), None
+    except (ValueError, KeyError, TypeError) as exc:
+        flt, unreadable = Filter(), f"its stored form cannot be read ({type(exc).__name__}: {exc})"
+    return Segment(pk, name, description, where, flt, created_at, updated_at, unreadable)
+
+
+def export_values(record: dict) -> tuple[list[str], dict]:
+    """An export record's columns (of ``RECORDED_COLUMNS``) and values as stored: lists and dicts
+    as JSON text, and the zone UTC if the record does not say."""
+    record = {"zone": "UTC", **record}
+    columns = [c for c in RECORDED_COLUMNS if c in record]
+    values = {c: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for c, v in record.items()}
+    return columns, values
+
+
+def export_of(row: Sequence) -> dict:
+    """A row of ``EXPORT_COLUMNS`` as the dict ``Store.exports`` gives."""
+    item = dict(zip(_EXPORT_KEYS, row[: len(_EXPORT_KEYS)], strict=True))
+    for k in ("segments", "excluded", "options", "waterfall"):
+        item[k] = json.loads(item[k])
+    audience, added, removed, unchanged = row[len(_EXPORT_KEYS) :]
+    item["audience"] = audience
+    item["changes"] = None if added is None else {"added": added, "removed": removed, "unchanged": unchanged}
+    return item
+
+
+def attribute_values(f: Field, *, inferred: bool, created_at: str) -> tuple:
+    """The ``attributes`` row of a new attribute: name, name_key, type, enum_values, column_name,
+    inferred, created_at."""
+    return (
+        f.name,
+        f.name.lower(),
+        str(f.type),
+        json.dumps(list(f.enum_values)) if f.type is FieldType.ENUM else None,
+        f.column,
+        inferred,
+        created_at,
+    )
+
+
+def check_new_attribute(f: Field, count: int, clash: str | None) -> None:
+    """Refuse a new attribute before its column is made: a column name that is not seg's shape
+    (it goes into DDL), one attribute too many (``count`` exist), or a column that the attribute
+    ``clash`` already has."""
+    assert not f.builtin and f.column
+    if not re.fullmatch(r"attr_[a-z0-9][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
+        raise DataError(f'"{f.name}" cannot be an attribute name')
+    if count >= MAX_ATTRIBUTES:
+        raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
+    if clash is not None:
+        raise DataError(
+            f'the attribute "{f.name}" would share its column ({f.column}) with "{clash}": '
+            "names with the same slug (they differ only in case, spaces or punctuation) are the same attribute"
+        )

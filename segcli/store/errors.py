@@ -1,6 +1,7 @@
 """The one translator of engine errors into SegErrors, with messages for people.
 
-Stores call ``disk_error`` and ``query`` where they know what went wrong; ``translate`` is the net
+Stores call ``disk_error`` and ``query`` (SQLite), ``pg_write_error`` and ``pg_query``
+(PostgreSQL) where they know what went wrong; ``translate`` is the net
 for anything else an engine raises, used by the CLI's entry point: nothing outside ``store/`` looks
 at an engine's exceptions or their wording.
 """
@@ -8,6 +9,7 @@ at an engine's exceptions or their wording.
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 from ..errors import DataError, LockedError, SegError, TooLargeError
 
@@ -54,6 +56,9 @@ def query(conn: sqlite3.Connection, sql: str, params: dict) -> sqlite3.Cursor:
 
 def translate(exc: BaseException) -> SegError | None:
     """An engine's exception that got past the store, as a SegError; None if it is not one."""
+    translated = _translate_postgres(exc)
+    if translated is not None:
+        return translated
     if isinstance(exc, sqlite3.OperationalError):
         if is_locked(exc):
             return LockedError(
@@ -66,3 +71,63 @@ def translate(exc: BaseException) -> SegError | None:
             return DataError(f"the database file is damaged or not a seg database: {exc}")
         return DataError(f"database error: {exc}")
     return None
+
+
+# --- PostgreSQL (psycopg is looked at only if a PostgreSQL database was opened) ------------------
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver's message (psycopg adds the statement and a caret below it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _pg_too_large(exc: BaseException) -> bool:
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.StatementTooComplex | psycopg.errors.ProgramLimitExceeded):
+        return True  # "stack depth limit exceeded", "too many columns", ...
+    if isinstance(exc, psycopg.errors.SyntaxError) and "memory exhausted" in str(exc):
+        return True  # the parser's stack
+    return isinstance(exc, psycopg.OperationalError) and "number of parameters" in str(exc)
+
+
+def pg_query(conn, sql: str, params: dict):
+    """Run a statement holding a compiled filter on PostgreSQL (a connection or a cursor): one the
+    server cannot evaluate is a TooLargeError."""
+    import psycopg
+
+    try:
+        return conn.execute(sql, params)
+    except psycopg.Error as exc:
+        if _pg_too_large(exc):
+            raise TooLargeError(f"too large for PostgreSQL to evaluate ({first_line(exc)})") from None
+        raise
+
+
+def pg_write_error(exc: BaseException, database: str) -> Exception:
+    """A PostgreSQL error that ended a write transaction, for people; any other as it is."""
+    import psycopg
+
+    errors = psycopg.errors
+    if isinstance(exc, errors.DiskFull | errors.OutOfMemory | errors.InsufficientResources):
+        return DataError(f"the database server could not write ({first_line(exc)}): nothing was written")
+    if isinstance(exc, errors.ReadOnlySqlTransaction | errors.InsufficientPrivilege):
+        return DataError(f"cannot change {database}: {first_line(exc)}; nothing was written")
+    if isinstance(exc, psycopg.OperationalError):
+        return DataError(f"the connection to {database} failed ({first_line(exc)}): nothing was written")
+    return exc
+
+
+def _translate_postgres(exc: BaseException) -> SegError | None:
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(exc, psycopg.Error):
+        return None
+    errors = psycopg.errors
+    if isinstance(exc, errors.LockNotAvailable):
+        return LockedError(f"the database is locked by another process writing to it ({first_line(exc)})")
+    if isinstance(exc, errors.UndefinedTable | errors.UndefinedColumn | errors.UndefinedFunction):
+        return DataError(f"the database is not as seg left it (was it changed by another program?): {first_line(exc)}")
+    if _pg_too_large(exc):
+        return TooLargeError(f"too large for PostgreSQL to evaluate ({first_line(exc)})")
+    return DataError(f"database error: {first_line(exc)}")

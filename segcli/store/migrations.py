@@ -196,6 +196,12 @@ def _phones_e164(conn: sqlite3.Connection) -> str | None:
         conn.executemany("UPDATE customers SET phone = ?, phone_fold = ? WHERE pk = ?", updates)
         changed += len(updates)
         last = rows[-1][0]
+    return phones_note(changed, kept, region)
+
+
+def phones_note(changed: int, kept: list[tuple[str, str]], region: str | None) -> str | None:
+    """What the migration of phones to E.164 tells the user: how many it rewrote, and the
+    customers (id, phone) whose phone it could not read (the first 20)."""
     if not kept:
         return f"phones now in E.164: {changed} rewritten" if changed else None
     listed = ", ".join(f'{cid} "{phone}"' for cid, phone in kept[:20])

@@ -21,7 +21,13 @@ from ..model import Filter, Segment
 from ..timeutil import local_day, stamp
 from ..values import fold, is_utf8, name_key
 from . import errors
-from .base import MAX_ATTRIBUTES, Store
+from .base import (
+    SEGMENT_COLUMNS,
+    Store,
+    attribute_values,
+    check_new_attribute,
+    segment_of,
+)
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION, VERSION_TRIGGERS
 from .sqlite_analysts import AnalystQueries
@@ -361,29 +367,13 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
 
     def add_attribute(self, f: Field, *, inferred: bool) -> None:
         """Create the attribute's column (and its folded copy). Call inside a transaction."""
-        assert not f.builtin and f.column
-        if not re.fullmatch(r"attr_[a-z0-9][a-z0-9_]*", f.column):  # it goes into DDL: never trust it
-            raise DataError(f'"{f.name}" cannot be an attribute name')
-        if self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0] >= MAX_ATTRIBUTES:
-            raise DataError(f"cannot add attribute {f.name}: seg takes at most {MAX_ATTRIBUTES} custom attributes")
+        count = self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0]
         clash = self.conn.execute("SELECT name FROM attributes WHERE column_name = ?", (f.column,)).fetchone()
-        if clash:
-            raise DataError(
-                f'the attribute "{f.name}" would share its column ({f.column}) with "{clash[0]}": '
-                "names with the same slug (they differ only in case, spaces or punctuation) are the same attribute"
-            )
+        check_new_attribute(f, count, clash[0] if clash else None)
         self.conn.execute(
             "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                f.name,
-                f.name.lower(),
-                str(f.type),
-                json.dumps(list(f.enum_values)) if f.type is FieldType.ENUM else None,
-                f.column,
-                int(inferred),
-                stamp(),
-            ),
+            attribute_values(f, inferred=int(inferred), created_at=stamp()),
         )
         self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.column} {_SQL_TYPES[f.type]}")
         if f.fold_column:
@@ -520,28 +510,17 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
 
     # --- segments ---------------------------------------------------------------------------
 
-    _SEGMENT_COLUMNS = "pk, name, description, filter, model, created_at, updated_at"
-
-    @staticmethod
-    def _segment(row: tuple) -> Segment:
-        pk, name, description, where, model, created_at, updated_at = row
-        try:
-            flt, unreadable = Filter.loads(model), None
-        except (ValueError, KeyError, TypeError) as exc:  # saved by another version of seg
-            flt, unreadable = Filter(), f"its stored form cannot be read ({type(exc).__name__}: {exc})"
-        return Segment(pk, name, description, where, flt, created_at, updated_at, unreadable)
-
     def segment(self, name: str) -> Segment | None:
         if not is_utf8(name):
             return None
         row = self.conn.execute(
-            f"SELECT {self._SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
+            f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
         ).fetchone()
-        return self._segment(row) if row else None
+        return segment_of(row) if row else None
 
     def segments(self) -> list[Segment]:
-        rows = self.conn.execute(f"SELECT {self._SEGMENT_COLUMNS} FROM segments ORDER BY name_key")
-        return [self._segment(r) for r in rows]
+        rows = self.conn.execute(f"SELECT {SEGMENT_COLUMNS} FROM segments ORDER BY name_key")
+        return [segment_of(r) for r in rows]
 
     def segment_names(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key")]

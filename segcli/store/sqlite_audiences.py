@@ -18,6 +18,7 @@ from itertools import groupby
 from ..model import Audience, SegmentRef
 from ..timeutil import stamp
 from ..values import name_key
+from .base import EXPORT_COLUMNS, export_of, export_values
 from .errors import query
 
 #: Temporary tables that ``stage_pks`` may fill: the names never come from input.
@@ -35,45 +36,21 @@ class AudienceTables:
 
     # --- exports ------------------------------------------------------------------------------
 
-    _EXPORT_COLUMNS = (
-        "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
-        "audience_pk", "audience", "added", "removed", "unchanged", "data_version",
-    )  # fmt: skip
-
     def insert_export(self, record: dict) -> int:
-        """Record an export (call inside a transaction); returns its id. An export of a saved
-        audience also gives ``audience_pk``, ``audience`` (its name then), ``added``, ``removed``,
-        ``unchanged`` and the ``data_version`` it was made at."""
-        record = {"zone": "UTC", **record}
-        columns = [c for c in self._EXPORT_COLUMNS if c in record]
+        """Record an export (call inside a transaction); returns its id."""
+        columns, values = export_values(record)
         cur = self.conn.execute(
-            f"INSERT INTO exports ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
-            {c: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for c, v in record.items()},
+            f"INSERT INTO exports ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})", values
         )
         return cur.lastrowid
 
     def exports(self, limit: int | None = None) -> list[dict]:
-        sql = (
-            "SELECT pk, exported_at, now, coalesce(zone, 'UTC'), segments, excluded, options, waterfall, count, path,"
-            " sha256, audience, added, removed, unchanged FROM exports ORDER BY pk DESC"
-        )
+        sql = f"SELECT {EXPORT_COLUMNS} FROM exports ORDER BY pk DESC"
         params: tuple = ()
         if limit is not None:
             sql += " LIMIT ?"
             params = (limit,)
-        keys = (
-            "id", "exported_at", "now", "zone", "segments", "excluded", "options", "waterfall", "count", "path", "sha256",
-        )  # fmt: skip
-        out = []
-        for row in self.conn.execute(sql, params):
-            item = dict(zip(keys, row[: len(keys)], strict=True))
-            for k in ("segments", "excluded", "options", "waterfall"):
-                item[k] = json.loads(item[k])
-            audience, added, removed, unchanged = row[len(keys) :]
-            item["audience"] = audience
-            item["changes"] = None if added is None else {"added": added, "removed": removed, "unchanged": unchanged}
-            out.append(item)
-        return out
+        return [export_of(row) for row in self.conn.execute(sql, params)]
 
     # --- the data version and reused counts -------------------------------------------------
 
