@@ -367,7 +367,7 @@ class Seg:
         compiled = self.compile([where]) if where is not None else self.audience(names, exclude)
         fields = self.columns(columns)
         order = self._order(sort)
-        return self._rows(compiled, fields, order, limit)
+        return self._rows(compiled, fields, order, _check_limit(limit))
 
     def columns(self, names: Sequence[str] | None) -> list[Field]:
         """Fields for output columns; unknown names raise UsageError with suggestions."""
@@ -422,7 +422,7 @@ class Seg:
     def history(self, limit: int | None = None) -> list[dict]:
         """Recorded exports, newest first: time, segments and filters as they were, options,
         waterfall, count written, path and SHA-256 of the file."""
-        return self.store().exports(limit)
+        return self.store().exports(_check_limit(limit))
 
     # --- explaining ---------------------------------------------------------------------------
 
@@ -549,6 +549,16 @@ def _parse_map(text: str) -> tuple[str, str]:
     if not eq or not header.strip() or not target.strip():
         raise UsageError(f"--map {text!r}: write it as 'HEADER=FIELD' (a field or attribute name)")
     return header.strip(), target.strip()
+
+
+#: The largest ``limit`` (an engine's 64-bit integer); the CLI's ``--limit`` takes the same.
+LIMIT_MAX = 2**63 - 1
+
+
+def _check_limit(limit: int | None) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= LIMIT_MAX):
+        raise UsageError(f"limit {limit!r}: a whole number from 0 to {LIMIT_MAX}")
+    return limit
 
 
 def _check_key(key: str | None) -> str | None:

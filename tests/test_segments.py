@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import NOW, SAMPLE_CSV, independent_rows, run, snapshot, write
+from conftest import NOW, SAMPLE_CSV, db_path, independent_rows, run, snapshot, write
 
 pytestmark = pytest.mark.both_engines  # every test here runs on SQLite and PostgreSQL
 
@@ -194,6 +194,20 @@ def test_an_out_of_range_limit_is_a_usage_error_naming_it(sample_db, command, li
     assert r.code == 2 and "--limit" in r.err, r
     assert "database error" not in r.err and "internal error" not in r.err
     assert run(*command, "--limit", "9223372036854775807").code == 0  # the largest is fine
+
+
+@pytest.mark.parametrize("limit", [2**63, -1, True, 2.5])
+def test_the_api_refuses_a_limit_the_engine_cannot_take(sample_db, limit):
+    """The Python API bounds ``limit`` as the options do: a UsageError, not an OverflowError."""
+    import segcli
+    from segcli.errors import UsageError
+
+    with segcli.open(db_path()) as db:
+        with pytest.raises(UsageError, match="limit"):
+            list(db.members(["VIP Arabic Speakers"], limit=limit))
+        with pytest.raises(UsageError, match="limit"):
+            db.history(limit=limit)
+        assert len(list(db.members(["VIP Arabic Speakers"], limit=2**63 - 1))) > 0
 
 
 def test_filter_counts_lists_and_saves(sample_db):

@@ -91,9 +91,9 @@ Names = Annotated[list[str], typer.Argument(metavar="NAME", help="Segment names.
 Exclude = Annotated[list[str], typer.Option(*EXCLUDE.flags, help=EXCLUDE.help, autocompletion=complete_segment)]
 Columns = Annotated[str | None, typer.Option("--columns", "-c", help="Comma-separated fields and attributes.")]
 
-#: The largest --limit: the engines take a 64-bit signed integer, so a larger one is a usage error
-#: naming the option, not a database or internal error.
-LIMIT_MAX = 2**63 - 1
+#: The largest --limit (the API's bound: the engines take a 64-bit signed integer), so a larger
+#: one is a usage error naming the option, not a database or internal error.
+LIMIT_MAX = api.LIMIT_MAX
 
 
 def limit_option(help: str, smallest: int = 0) -> typer.models.OptionInfo:
