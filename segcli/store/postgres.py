@@ -27,7 +27,7 @@ from psycopg import pq
 
 from .. import settings
 from ..errors import DataError, NotFoundError
-from ..fields import Field, FieldRegistry, FieldType, attribute_field
+from ..fields import Field, FieldRegistry, FieldType
 from ..model import Filter, Segment
 from ..timeutil import stamp
 from ..values import fold, name_key
@@ -38,6 +38,7 @@ from .postgres_analysts import PostgresAnalystQueries
 from .postgres_audiences import PostgresAudienceTables
 from .postgres_import import PostgresImportTables, is_text
 from .postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT
+from .shared import SharedQueries
 
 _SQL_TYPES = {
     FieldType.TEXT: TEXT,
@@ -50,10 +51,12 @@ _SQL_TYPES = {
 _COLUMN = re.compile(r"(pk|[a-z_][a-z0-9_]*)")
 
 
-class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalystQueries, Store):
+class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalystQueries, SharedQueries, Store):
     """An open seg database in a PostgreSQL schema. Use ``PostgresStore.open``."""
 
     engine = "postgresql"
+    mark = "%s"  # the parameter placeholder of ``SharedQueries``'s SQL
+    attribute_order = "pk"
 
     def __init__(self, conn: psycopg.Connection, path: str, schema: str) -> None:
         self.conn = conn
@@ -303,35 +306,6 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
         return rows
 
     # --- attributes -----------------------------------------------------------------------------
-
-    def registry(self) -> FieldRegistry:
-        if self._registry is None:
-            rows = self.conn.execute(
-                "SELECT name, type, enum_values, column_name FROM attributes ORDER BY pk"
-            ).fetchall()
-            self._registry = FieldRegistry(
-                [  # each attribute keeps the column it was made with, whatever today's slug rule says
-                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")), column)
-                    for name, type_, values, column in rows
-                ]
-            )
-        return self._registry
-
-    def attribute_rows(self) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT name, type, enum_values, column_name, inferred, created_at FROM attributes ORDER BY name_key"
-        ).fetchall()
-        return [
-            {
-                "name": r[0],
-                "type": r[1],
-                "values": json.loads(r[2]) if r[2] else None,
-                "column": r[3],
-                "inferred": bool(r[4]),
-                "created_at": r[5],
-            }
-            for r in rows
-        ]
 
     def add_attribute(self, f: Field, *, inferred: bool) -> None:
         """Create the attribute's column (and its folded copy). Call inside a transaction."""

@@ -11,14 +11,9 @@ an analyst's views, without that comment, are never touched.
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Sequence
 
 import psycopg
 from psycopg import sql
-
-from ..fields import BUILTIN_FIELDS, Field, FieldType
-from ..values import fold
 
 #: The comment on each view seg made, before the digest of its SQL.
 VIEW_MARK = "seg: the customers of a segment (seg views)"
@@ -32,43 +27,14 @@ class PostgresAnalystQueries:
     conn: psycopg.Connection
     schema: str
 
-    def customer_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM customers").fetchone()[0]
-
-    def field_counts(self, fields: Sequence[Field]) -> list[int]:
-        if not fields:
-            return []
-        counts = ", ".join(f"count({_column(f.column)})" for f in fields)
-        return list(self.conn.execute(f"SELECT {counts} FROM customers").fetchone())
-
-    def top_values(self, f: Field, limit: int) -> list[tuple[object, int]]:
-        column = _column(f.column)
-        if f.is_list:
-            # One row per element; elements that fold alike are merged here, as on SQLite (the
-            # first spelling in code-point order is the one shown).
-            rows = self.conn.execute(
-                f'SELECT item.value COLLATE "C", count(DISTINCT c.pk) FROM customers c'
-                f" CROSS JOIN LATERAL json_array_elements_text(c.{column}::json) AS item(value)"
-                f" WHERE c.{column} IS NOT NULL GROUP BY 1 ORDER BY 1"
-            )
-            merged: dict[str, list] = {}
-            for value, n in rows:
-                entry = merged.setdefault(fold(str(value)), [value, 0])
-                entry[1] += n
-            ranked = sorted(merged.values(), key=lambda e: (-e[1], fold(str(e[0]))))
-            return [(value, n) for value, n in ranked[:limit]]
-        if f.type is FieldType.DATE:
-            key = shown = f"substr({column}, 1, 10)"  # the UTC day
-        elif f.fold_column:
-            key, shown = _column(f.fold_column), f"min({column})"
-        else:
-            key = shown = column
-        rows = self.conn.execute(
-            f"SELECT {shown}, count(*) FROM customers WHERE {column} IS NOT NULL"
-            f" GROUP BY {key} ORDER BY count(*) DESC, {key} LIMIT %s",
-            (int(limit),),
+    def _element_counts(self, name: str):
+        # One row per element and distinct spelling; "C" so that the first spelling shown is the
+        # first in code-point order, as on SQLite.
+        return self.conn.execute(
+            f'SELECT item.value COLLATE "C", count(DISTINCT c.pk) FROM customers c'
+            f" CROSS JOIN LATERAL json_array_elements_text(c.{name}::json) AS item(value)"
+            f" WHERE c.{name} IS NOT NULL GROUP BY 1 ORDER BY 1"
         )
-        return [(value, n) for value, n in rows]
 
     # --- views of segments ---------------------------------------------------------------------
 
@@ -94,10 +60,7 @@ class PostgresAnalystQueries:
         for name in existing:
             if name not in wanted:
                 self.conn.execute(sql.SQL("DROP VIEW {}").format(sql.Identifier(name)))
-        registry = self.registry()
-        columns = [f"c.{_column(f.column)}" for f in BUILTIN_FIELDS]
-        columns += [f"c.{_column(f.column)} AS {_quoted(f.name)}" for f in registry.attributes.values()]
-        select = ", ".join(columns)
+        select = self.view_columns()
         for name, where in wanted.items():
             definition = f"SELECT {select} FROM customers c WHERE {where}"
             comment = f"{VIEW_MARK} {hashlib.sha256(definition.encode()).hexdigest()}"
@@ -121,15 +84,3 @@ def pg_view_name(name: str) -> str:
     while len((cut + digest).encode("utf-8")) > MAX_NAME_BYTES:
         cut = cut[:-1]
     return cut + digest
-
-
-def _column(name: str) -> str:
-    """A column name from the field registry, checked again before it reaches SQL."""
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise AssertionError(f"unsafe column {name!r}")
-    return name
-
-
-def _quoted(name: str) -> str:
-    """A name as an SQL identifier: in double quotes, its own doubled."""
-    return '"' + name.replace('"', '""') + '"'

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .. import settings
 from ..errors import DataError, LockedError, NotFoundError
-from ..fields import Field, FieldRegistry, FieldType, attribute_field
+from ..fields import Field, FieldRegistry, FieldType
 from ..model import Filter, Segment
 from ..timeutil import local_day, stamp
 from ..values import fold, is_utf8, name_key
@@ -30,6 +30,7 @@ from .base import (
 )
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION, VERSION_TRIGGERS
+from .shared import SharedQueries
 from .sqlite_analysts import AnalystQueries
 from .sqlite_audiences import AudienceTables
 from .sqlite_import import ImportTables
@@ -56,10 +57,12 @@ def _remove_database_files(file: str) -> None:
             pass
 
 
-class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
+class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, SharedQueries, Store):
     """An open SQLite database. Use ``SQLiteStore.open``."""
 
     engine = "sqlite"
+    mark = "?"  # the parameter placeholder of ``SharedQueries``'s SQL
+    attribute_order = "rowid"
 
     def __init__(
         self, conn: sqlite3.Connection, path: str, *, file: str | None = None, read_only: bool = False
@@ -335,35 +338,6 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, Store):
             self.conn.execute("COMMIT")
 
     # --- attributes ---------------------------------------------------------------------------
-
-    def registry(self) -> FieldRegistry:
-        if self._registry is None:
-            rows = self.conn.execute(
-                "SELECT name, type, enum_values, column_name FROM attributes ORDER BY rowid"
-            ).fetchall()
-            self._registry = FieldRegistry(
-                [  # each attribute keeps the column it was made with, whatever today's slug rule says
-                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")), column)
-                    for name, type_, values, column in rows
-                ]
-            )
-        return self._registry
-
-    def attribute_rows(self) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT name, type, enum_values, column_name, inferred, created_at FROM attributes ORDER BY name_key"
-        ).fetchall()
-        return [
-            {
-                "name": r[0],
-                "type": r[1],
-                "values": json.loads(r[2]) if r[2] else None,
-                "column": r[3],
-                "inferred": bool(r[4]),
-                "created_at": r[5],
-            }
-            for r in rows
-        ]
 
     def add_attribute(self, f: Field, *, inferred: bool) -> None:
         """Create the attribute's column (and its folded copy). Call inside a transaction."""

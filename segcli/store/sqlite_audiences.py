@@ -218,32 +218,6 @@ class AudienceTables:
             for (pk,) in batch:
                 yield pk
 
-    def audience_exports(self, audience_pk: int) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT pk, exported_at, count, path, added, removed, unchanged, membership_kept FROM exports"
-            " WHERE audience_pk = ? ORDER BY pk DESC",
-            (audience_pk,),
-        )
-        return [
-            {
-                "id": pk,
-                "exported_at": at,
-                "count": n,
-                "path": path,
-                "changes": {"added": added, "removed": removed, "unchanged": unchanged},
-                "membership_kept": bool(kept),
-            }
-            for pk, at, n, path, added, removed, unchanged, kept in rows
-        ]
-
-    def latest_membership(self, audience_pk: int) -> dict | None:
-        row = self.conn.execute(
-            "SELECT pk, data_version, exported_at FROM exports WHERE audience_pk = ? AND membership_kept = 1"
-            " ORDER BY pk DESC LIMIT 1",
-            (audience_pk,),
-        ).fetchone()
-        return None if row is None else {"export_pk": row[0], "data_version": row[1], "exported_at": row[2]}
-
     def membership(self, export_pk: int) -> Iterator[tuple[int, bytes]]:
         yield from self.conn.execute(
             "SELECT chunk, members FROM audience_memberships WHERE export_pk = ? ORDER BY chunk", (export_pk,)

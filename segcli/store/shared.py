@@ -1,0 +1,140 @@
+"""What both engines' SQL says alike, written once: a part of ``SQLiteStore`` and of
+``PostgresStore``. ``mark`` is the engine's parameter placeholder (``?`` for sqlite3, ``%s`` for
+psycopg); the rest is SQL both engines read the same way. What differs stays in each engine's
+module (``_element_counts``: the elements of a list column)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field
+from ..values import fold
+
+
+class SharedQueries:
+    """``Store`` methods whose SQL is the same on both engines."""
+
+    conn: Any
+    mark: str
+    #: How the ``attributes`` table keeps the order they were made in (``rowid``, ``pk``).
+    attribute_order: str
+    _registry: FieldRegistry | None
+
+    # --- attributes -----------------------------------------------------------------------------
+
+    def registry(self) -> FieldRegistry:
+        if self._registry is None:
+            rows = self.conn.execute(
+                f"SELECT name, type, enum_values, column_name FROM attributes ORDER BY {self.attribute_order}"
+            ).fetchall()
+            self._registry = FieldRegistry(
+                [  # each attribute keeps the column it was made with, whatever today's slug rule says
+                    attribute_field(name, FieldType(type_), tuple(json.loads(values or "[]")), column)
+                    for name, type_, values, column in rows
+                ]
+            )
+        return self._registry
+
+    def attribute_rows(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT name, type, enum_values, column_name, inferred, created_at FROM attributes ORDER BY name_key"
+        ).fetchall()
+        return [
+            {
+                "name": r[0],
+                "type": r[1],
+                "values": json.loads(r[2]) if r[2] else None,
+                "column": r[3],
+                "inferred": bool(r[4]),
+                "created_at": r[5],
+            }
+            for r in rows
+        ]
+
+    # --- seg fields -----------------------------------------------------------------------------
+
+    def customer_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+
+    def field_counts(self, fields: Sequence[Field]) -> list[int]:
+        if not fields:
+            return []
+        counts = ", ".join(f"count({column(f.column)})" for f in fields)
+        return list(self.conn.execute(f"SELECT {counts} FROM customers").fetchone())
+
+    def top_values(self, f: Field, limit: int) -> list[tuple[object, int]]:
+        name = column(f.column)
+        if f.is_list:
+            # Elements that fold alike are one value, counted per customer: merged here, from one
+            # row per distinct spelling (the first in the engine's order is the one shown).
+            merged: dict[str, list] = {}
+            for value, n in self._element_counts(name):
+                entry = merged.setdefault(fold(str(value)), [value, 0])
+                entry[1] += n
+            ranked = sorted(merged.values(), key=lambda e: (-e[1], fold(str(e[0]))))
+            return [(value, n) for value, n in ranked[:limit]]
+        if f.type is FieldType.DATE:
+            key = shown = f"substr({name}, 1, 10)"  # the UTC day
+        elif f.fold_column:
+            key, shown = column(f.fold_column), f"min({name})"
+        else:
+            key = shown = name
+        rows = self.conn.execute(
+            f"SELECT {shown}, count(*) FROM customers WHERE {name} IS NOT NULL"
+            f" GROUP BY {key} ORDER BY count(*) DESC, {key} LIMIT {self.mark}",
+            (int(limit),),
+        )
+        return [(value, n) for value, n in rows]
+
+    def _element_counts(self, name: str):
+        """(element, customers holding it) for each distinct element of list column ``name``."""
+        raise NotImplementedError
+
+    def view_columns(self) -> str:
+        """The select list of a segment's view: the built-in fields, then each attribute by name."""
+        columns = [f"c.{column(f.column)}" for f in BUILTIN_FIELDS]
+        columns += [f"c.{column(f.column)} AS {quoted(f.name)}" for f in self.registry().attributes.values()]
+        return ", ".join(columns)
+
+    # --- saved audiences ------------------------------------------------------------------------
+
+    def audience_exports(self, audience_pk: int) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT pk, exported_at, count, path, added, removed, unchanged, membership_kept FROM exports"
+            f" WHERE audience_pk = {self.mark} ORDER BY pk DESC",
+            (audience_pk,),
+        )
+        return [
+            {
+                "id": pk,
+                "exported_at": at,
+                "count": n,
+                "path": path,
+                "changes": {"added": added, "removed": removed, "unchanged": unchanged},
+                "membership_kept": bool(kept),
+            }
+            for pk, at, n, path, added, removed, unchanged, kept in rows
+        ]
+
+    def latest_membership(self, audience_pk: int) -> dict | None:
+        row = self.conn.execute(
+            "SELECT pk, data_version, exported_at FROM exports"
+            f" WHERE audience_pk = {self.mark} AND membership_kept ORDER BY pk DESC LIMIT 1",
+            (audience_pk,),
+        ).fetchone()
+        return None if row is None else {"export_pk": row[0], "data_version": row[1], "exported_at": row[2]}
+
+
+def column(name: str) -> str:
+    """A column name from the field registry, checked again before it reaches SQL."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise AssertionError(f"unsafe column {name!r}")
+    return name
+
+
+def quoted(name: str) -> str:
+    """A name as an SQL identifier: in double quotes, its own doubled."""
+    return '"' + name.replace('"', '""') + '"'
