@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import groupby
 
 import psycopg
 from psycopg import pq
 
-from ..model import Audience, SegmentRef
+from ..model import Audience
 from ..timeutil import stamp
 from ..values import name_key
 from .base import EXPORT_COLUMNS, export_of, export_values
 from .pgconnect import StreamedRows, name_holder
-from .postgres_import import is_text
 
 #: Temporary tables that ``stage_pks`` may fill: the names never come from input.
 _STAGED = {"added": "seg_added", "removed": "seg_removed"}
@@ -101,59 +99,7 @@ class PostgresAudienceTables:
                 [(pk, taken_at, n) for pk, n in counts],
             )
 
-    def segment_counts(self, until: str, limit: int | None = None) -> dict[int, list[tuple[str, int]]]:
-        rows = self.conn.execute(
-            "SELECT segment_pk, taken_at, count FROM ("
-            "  SELECT segment_pk, taken_at, count,"
-            "    row_number() OVER (PARTITION BY segment_pk ORDER BY taken_at DESC) AS newest"
-            "  FROM segment_counts WHERE taken_at <= %s"
-            ") AS kept WHERE newest <= %s ORDER BY segment_pk, taken_at",
-            (until, limit if limit is not None else 2**62),
-        )
-        return {pk: [(at, n) for _, at, n in group] for pk, group in groupby(rows, key=lambda r: r[0])}
-
     # --- saved audiences --------------------------------------------------------------------
-
-    _AUDIENCE_COLUMNS = "a.pk, a.name, a.description, a.require, a.unique_by, a.include_opted_out, a.columns, a.created_at, a.updated_at"
-
-    def _audiences(self, where: str = "", params: tuple = ()) -> list[Audience]:
-        rows = self.conn.execute(
-            f"SELECT {self._AUDIENCE_COLUMNS} FROM audiences a {where} ORDER BY a.name_key", params
-        ).fetchall()
-        found = []
-        for pk, name, description, require, unique, opted_out, columns, created, updated in rows:
-            refs: dict[str, list[SegmentRef]] = {"include": [], "exclude": []}
-            for role, segment_pk, segment_name in self.conn.execute(
-                "SELECT x.role, x.segment_pk, s.name FROM audience_segments x LEFT JOIN segments s"
-                " ON s.pk = x.segment_pk WHERE x.audience_pk = %s ORDER BY x.role, x.position",
-                (pk,),
-            ):
-                refs[role].append(SegmentRef(segment_pk, segment_name))
-            found.append(
-                Audience(
-                    pk,
-                    name,
-                    description,
-                    tuple(refs["include"]),
-                    tuple(refs["exclude"]),
-                    tuple(json.loads(require)),
-                    unique,
-                    bool(opted_out),
-                    tuple(json.loads(columns)) if columns is not None else None,
-                    created,
-                    updated,
-                )
-            )
-        return found
-
-    def audience(self, name: str) -> Audience | None:
-        if not is_text(name):  # an argument that was not UTF-8 names nothing
-            return None
-        found = self._audiences("WHERE a.name_key = %s", (name_key(name),))
-        return found[0] if found else None
-
-    def audiences(self) -> list[Audience]:
-        return self._audiences()
 
     def _audience_row(self, a: Audience) -> tuple:
         return (

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
 
 from ..fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field
-from ..values import fold
+from ..model import Audience, SegmentRef
+from ..values import fold, is_utf8, name_key
 
 
 class SharedQueries:
@@ -99,7 +101,62 @@ class SharedQueries:
         columns += [f"c.{column(f.column)} AS {quoted(f.name)}" for f in self.registry().attributes.values()]
         return ", ".join(columns)
 
-    # --- saved audiences ------------------------------------------------------------------------
+    # --- counts over time and saved audiences -------------------------------------------------
+
+    def segment_counts(self, until: str, limit: int | None = None) -> dict[int, list[tuple[str, int]]]:
+        rows = self.conn.execute(
+            "SELECT segment_pk, taken_at, count FROM ("
+            "  SELECT segment_pk, taken_at, count,"
+            "    row_number() OVER (PARTITION BY segment_pk ORDER BY taken_at DESC) AS newest"
+            f"  FROM segment_counts WHERE taken_at <= {self.mark}"
+            f") AS kept WHERE newest <= {self.mark} ORDER BY segment_pk, taken_at",
+            (until, limit if limit is not None else 2**62),
+        )
+        return {pk: [(at, n) for _, at, n in group] for pk, group in groupby(rows, key=lambda r: r[0])}
+
+    _AUDIENCE_COLUMNS = (
+        "a.pk, a.name, a.description, a.require, a.unique_by, a.include_opted_out, a.columns, a.created_at,"
+        " a.updated_at"
+    )
+
+    def _audiences(self, where: str = "", params: tuple = ()) -> list[Audience]:
+        rows = self.conn.execute(
+            f"SELECT {self._AUDIENCE_COLUMNS} FROM audiences a {where} ORDER BY a.name_key", params
+        ).fetchall()  # all of them first: each asks for its segments on the same connection
+        found = []
+        for pk, name, description, require, unique, opted_out, columns, created, updated in rows:
+            refs: dict[str, list[SegmentRef]] = {"include": [], "exclude": []}
+            for role, segment_pk, segment_name in self.conn.execute(
+                "SELECT x.role, x.segment_pk, s.name FROM audience_segments x LEFT JOIN segments s"
+                f" ON s.pk = x.segment_pk WHERE x.audience_pk = {self.mark} ORDER BY x.role, x.position",
+                (pk,),
+            ):
+                refs[role].append(SegmentRef(segment_pk, segment_name))
+            found.append(
+                Audience(
+                    pk,
+                    name,
+                    description,
+                    tuple(refs["include"]),
+                    tuple(refs["exclude"]),
+                    tuple(json.loads(require)),
+                    unique,
+                    bool(opted_out),
+                    tuple(json.loads(columns)) if columns is not None else None,
+                    created,
+                    updated,
+                )
+            )
+        return found
+
+    def audience(self, name: str) -> Audience | None:
+        if not is_utf8(name) or "\x00" in name:  # an argument that was not UTF-8 names nothing
+            return None
+        found = self._audiences(f"WHERE a.name_key = {self.mark}", (name_key(name),))
+        return found[0] if found else None
+
+    def audiences(self) -> list[Audience]:
+        return self._audiences()
 
     def audience_exports(self, audience_pk: int) -> list[dict]:
         rows = self.conn.execute(
