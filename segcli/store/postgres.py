@@ -28,11 +28,10 @@ from psycopg import pq
 from .. import settings
 from ..errors import DataError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType
-from ..model import Filter, Segment
 from ..timeutil import stamp
-from ..values import fold, name_key
+from ..values import fold
 from . import errors
-from .base import SEGMENT_COLUMNS, Store, attribute_values, check_new_attribute, segment_of
+from .base import Store, attribute_values, check_new_attribute
 from .pgconnect import StreamedRows, connect, lock_holder, lock_key, locked_error, name_holder, take_lock
 from .postgres_analysts import PostgresAnalystQueries
 from .postgres_audiences import PostgresAudienceTables
@@ -438,52 +437,6 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
         return [r[0] for r in rows]
 
     # --- segments -------------------------------------------------------------------------------
-
-    def segment(self, name: str) -> Segment | None:
-        if not is_text(name):
-            return None
-        row = self.conn.execute(
-            f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE name_key = %s", (name_key(name),)
-        ).fetchone()
-        return segment_of(row) if row else None
-
-    def segments(self) -> list[Segment]:
-        return [segment_of(r) for r in self.conn.execute(f"SELECT {SEGMENT_COLUMNS} FROM segments ORDER BY name_key")]
-
-    def segment_names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key")]
-
-    def insert_segment(self, name: str, description: str | None, flt: Filter) -> None:
-        now = stamp()
-        self.conn.execute(
-            "INSERT INTO segments (name, name_key, description, filter, model, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (name, name_key(name), description, flt.to_text(), flt.dumps(), now, now),
-        )
-
-    def update_segment(self, pk: int, name: str, description: str | None, flt: Filter) -> None:
-        self.conn.execute(
-            "UPDATE segments SET name = %s, name_key = %s, description = %s, filter = %s, model = %s,"
-            " updated_at = %s WHERE pk = %s",
-            (name, name_key(name), description, flt.to_text(), flt.dumps(), stamp(), pk),
-        )
-
-    def delete_segment(self, pk: int) -> None:
-        self.conn.execute("DELETE FROM segments WHERE pk = %s", (pk,))
-
-    # --- settings -----------------------------------------------------------------------------
-
-    def settings(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT name, value FROM settings ORDER BY name").fetchall())
-
-    def set_setting(self, name: str, value: str | None) -> None:
-        if value is None:
-            self.conn.execute("DELETE FROM settings WHERE name = %s", (name,))
-        else:
-            self.conn.execute(
-                "INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET value = %s",
-                (name, value, value),
-            )
 
     # --- filtered queries ---------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ from itertools import groupby
 from typing import Any
 
 from ..fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_field
-from ..model import Audience, SegmentRef
+from ..model import Audience, Filter, Segment, SegmentRef
+from ..timeutil import stamp
 from ..values import fold, is_utf8, name_key
+from .base import SEGMENT_COLUMNS, segment_of
 
 
 class SharedQueries:
@@ -55,6 +57,57 @@ class SharedQueries:
             }
             for r in rows
         ]
+
+    # --- segments and settings -----------------------------------------------------------------
+
+    def segment(self, name: str) -> Segment | None:
+        if not is_utf8(name) or "\x00" in name:  # an argument that was not UTF-8 names nothing
+            return None
+        row = self.conn.execute(
+            f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE name_key = {self.mark}", (name_key(name),)
+        ).fetchone()
+        return segment_of(row) if row else None
+
+    def segments(self) -> list[Segment]:
+        rows = self.conn.execute(f"SELECT {SEGMENT_COLUMNS} FROM segments ORDER BY name_key").fetchall()
+        return [segment_of(r) for r in rows]
+
+    def segment_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key").fetchall()]
+
+    def insert_segment(self, name: str, description: str | None, flt: Filter) -> None:
+        now = stamp()
+        m = self.mark
+        self.conn.execute(
+            "INSERT INTO segments (name, name_key, description, filter, model, created_at, updated_at)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m})",
+            (name, name_key(name), description, flt.to_text(), flt.dumps(), now, now),
+        )
+
+    def update_segment(self, pk: int, name: str, description: str | None, flt: Filter) -> None:
+        m = self.mark
+        self.conn.execute(
+            f"UPDATE segments SET name = {m}, name_key = {m}, description = {m}, filter = {m}, model = {m},"
+            f" updated_at = {m} WHERE pk = {m}",
+            (name, name_key(name), description, flt.to_text(), flt.dumps(), stamp(), pk),
+        )
+
+    def delete_segment(self, pk: int) -> None:
+        self.conn.execute(f"DELETE FROM segments WHERE pk = {self.mark}", (pk,))
+
+    def settings(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT name, value FROM settings ORDER BY name").fetchall())
+
+    def set_setting(self, name: str, value: str | None) -> None:
+        m = self.mark
+        if value is None:
+            self.conn.execute(f"DELETE FROM settings WHERE name = {m}", (name,))
+        else:
+            self.conn.execute(
+                f"INSERT INTO settings (name, value) VALUES ({m}, {m})"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
 
     # --- seg fields -----------------------------------------------------------------------------
 

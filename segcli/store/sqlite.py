@@ -17,16 +17,13 @@ from typing import TYPE_CHECKING
 from .. import settings
 from ..errors import DataError, LockedError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType
-from ..model import Filter, Segment
 from ..timeutil import local_day, stamp
-from ..values import fold, is_utf8, name_key
+from ..values import fold, is_utf8
 from . import errors
 from .base import (
-    SEGMENT_COLUMNS,
     Store,
     attribute_values,
     check_new_attribute,
-    segment_of,
 )
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION, VERSION_TRIGGERS
@@ -483,50 +480,6 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, SharedQueries, S
         return [r[0] for r in rows]
 
     # --- segments ---------------------------------------------------------------------------
-
-    def segment(self, name: str) -> Segment | None:
-        if not is_utf8(name):
-            return None
-        row = self.conn.execute(
-            f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE name_key = ?", (name_key(name),)
-        ).fetchone()
-        return segment_of(row) if row else None
-
-    def segments(self) -> list[Segment]:
-        rows = self.conn.execute(f"SELECT {SEGMENT_COLUMNS} FROM segments ORDER BY name_key")
-        return [segment_of(r) for r in rows]
-
-    def segment_names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM segments ORDER BY name_key")]
-
-    def insert_segment(self, name: str, description: str | None, flt: Filter) -> None:
-        now = stamp()
-        self.conn.execute(
-            "INSERT INTO segments (name, name_key, description, filter, model, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, name_key(name), description, flt.to_text(), flt.dumps(), now, now),
-        )
-
-    def update_segment(self, pk: int, name: str, description: str | None, flt: Filter) -> None:
-        self.conn.execute(
-            "UPDATE segments SET name = ?, name_key = ?, description = ?, filter = ?, model = ?,"
-            " updated_at = ? WHERE pk = ?",
-            (name, name_key(name), description, flt.to_text(), flt.dumps(), stamp(), pk),
-        )
-
-    def delete_segment(self, pk: int) -> None:
-        self.conn.execute("DELETE FROM segments WHERE pk = ?", (pk,))
-
-    # --- settings -----------------------------------------------------------------------------
-
-    def settings(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT name, value FROM settings ORDER BY name"))
-
-    def set_setting(self, name: str, value: str | None) -> None:
-        if value is None:
-            self.conn.execute("DELETE FROM settings WHERE name = ?", (name,))
-        else:
-            self.conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
 
     # --- filtered queries ---------------------------------------------------------------------
 
