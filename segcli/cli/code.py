@@ -39,7 +39,8 @@ def dump(
     ] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically).")] = None,
 ) -> None:
-    """Segments and their attributes as YAML that `seg apply` reads back."""
+    """Every section (attributes, profiles, segments, audiences) as YAML that `seg apply` reads
+    back; with names, those segments and the attributes they use."""
     from ..atomic import atomic_write, check_target
 
     db = seg(ctx)

@@ -24,7 +24,7 @@ class Opt(NamedTuple):
 
 
 GLOBAL = {
-    "db": Opt(("--db",), "The SQLite file (default: segments.db here).", env="SEG_DB"),
+    "db": Opt(("--db",), "The SQLite file, or a postgresql:// URL (default: segments.db here).", env="SEG_DB"),
     "now": Opt(("--now",), "Measure relative dates from this ISO 8601 instant.", env="SEG_NOW"),
     "tz": Opt(
         ("--tz",),
