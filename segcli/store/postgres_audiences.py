@@ -11,7 +11,6 @@ the member pks stream through a server-side cursor.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import psycopg
@@ -19,7 +18,6 @@ from psycopg import pq
 
 from ..model import Audience
 from ..timeutil import stamp
-from ..values import name_key
 from .base import EXPORT_COLUMNS, export_of, export_values
 from .pgconnect import StreamedRows, name_holder
 
@@ -101,26 +99,6 @@ class PostgresAudienceTables:
 
     # --- saved audiences --------------------------------------------------------------------
 
-    def _audience_row(self, a: Audience) -> tuple:
-        return (
-            a.name,
-            name_key(a.name),
-            a.description,
-            json.dumps(list(a.require)),
-            a.unique,
-            bool(a.include_opted_out),
-            json.dumps(list(a.columns), ensure_ascii=False) if a.columns is not None else None,
-        )
-
-    def _audience_segments(self, pk: int, a: Audience) -> None:
-        self.conn.execute("DELETE FROM audience_segments WHERE audience_pk = %s", (pk,))
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO audience_segments (audience_pk, role, position, segment_pk) VALUES (%s, %s, %s, %s)",
-                [(pk, "include", i, ref.pk) for i, ref in enumerate(a.segments)]
-                + [(pk, "exclude", i, ref.pk) for i, ref in enumerate(a.exclude)],
-            )
-
     def insert_audience(self, audience: Audience) -> None:
         now = stamp()
         pk = self.conn.execute(
@@ -129,30 +107,6 @@ class PostgresAudienceTables:
             (*self._audience_row(audience), now, now),
         ).fetchone()[0]
         self._audience_segments(pk, audience)
-
-    def update_audience(self, audience: Audience) -> None:
-        self.conn.execute(
-            "UPDATE audiences SET name = %s, name_key = %s, description = %s, require = %s, unique_by = %s,"
-            " include_opted_out = %s, columns = %s, updated_at = %s WHERE pk = %s",
-            (*self._audience_row(audience), stamp(), audience.pk),
-        )
-        self._audience_segments(audience.pk, audience)
-
-    def delete_audience(self, pk: int) -> None:
-        self.conn.execute(
-            "DELETE FROM audience_memberships WHERE export_pk IN (SELECT pk FROM exports WHERE audience_pk = %s)",
-            (pk,),
-        )
-        self.conn.execute("UPDATE exports SET membership_kept = FALSE WHERE audience_pk = %s", (pk,))
-        self.conn.execute("DELETE FROM audiences WHERE pk = %s", (pk,))
-
-    def audiences_using(self, segment_pk: int) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT DISTINCT a.name, a.name_key FROM audiences a JOIN audience_segments x ON x.audience_pk = a.pk"
-            " WHERE x.segment_pk = %s ORDER BY a.name_key",
-            (segment_pk,),
-        )
-        return [r[0] for r in rows]
 
     # --- memberships ------------------------------------------------------------------------
 

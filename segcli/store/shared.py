@@ -211,6 +211,52 @@ class SharedQueries:
     def audiences(self) -> list[Audience]:
         return self._audiences()
 
+    def _audience_row(self, a: Audience) -> tuple:
+        return (
+            a.name,
+            name_key(a.name),
+            a.description,
+            json.dumps(list(a.require)),
+            a.unique,
+            bool(a.include_opted_out),
+            json.dumps(list(a.columns), ensure_ascii=False) if a.columns is not None else None,
+        )
+
+    def _audience_segments(self, pk: int, a: Audience) -> None:
+        m = self.mark
+        self.conn.execute(f"DELETE FROM audience_segments WHERE audience_pk = {m}", (pk,))
+        self.conn.cursor().executemany(
+            f"INSERT INTO audience_segments (audience_pk, role, position, segment_pk) VALUES ({m}, {m}, {m}, {m})",
+            [(pk, "include", i, ref.pk) for i, ref in enumerate(a.segments)]
+            + [(pk, "exclude", i, ref.pk) for i, ref in enumerate(a.exclude)],
+        )
+
+    def update_audience(self, audience: Audience) -> None:
+        m = self.mark
+        self.conn.execute(
+            f"UPDATE audiences SET name = {m}, name_key = {m}, description = {m}, require = {m}, unique_by = {m},"
+            f" include_opted_out = {m}, columns = {m}, updated_at = {m} WHERE pk = {m}",
+            (*self._audience_row(audience), stamp(), audience.pk),
+        )
+        self._audience_segments(audience.pk, audience)
+
+    def delete_audience(self, pk: int) -> None:
+        m = self.mark
+        self.conn.execute(
+            f"DELETE FROM audience_memberships WHERE export_pk IN (SELECT pk FROM exports WHERE audience_pk = {m})",
+            (pk,),
+        )
+        self.conn.execute(f"UPDATE exports SET membership_kept = {m} WHERE audience_pk = {m}", (False, pk))
+        self.conn.execute(f"DELETE FROM audiences WHERE pk = {m}", (pk,))
+
+    def audiences_using(self, segment_pk: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT a.name, a.name_key FROM audiences a JOIN audience_segments x ON x.audience_pk = a.pk"
+            f" WHERE x.segment_pk = {self.mark} ORDER BY a.name_key",
+            (segment_pk,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def audience_exports(self, audience_pk: int) -> list[dict]:
         rows = self.conn.execute(
             "SELECT pk, exported_at, count, path, added, removed, unchanged, membership_kept FROM exports"

@@ -10,13 +10,11 @@ is written to the database before the export's files are in place.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
 from ..model import Audience
 from ..timeutil import stamp
-from ..values import name_key
 from .base import EXPORT_COLUMNS, export_of, export_values
 from .errors import query
 
@@ -104,25 +102,6 @@ class AudienceTables:
 
     # --- saved audiences --------------------------------------------------------------------
 
-    def _audience_row(self, a: Audience) -> tuple:
-        return (
-            a.name,
-            name_key(a.name),
-            a.description,
-            json.dumps(list(a.require)),
-            a.unique,
-            int(a.include_opted_out),
-            json.dumps(list(a.columns), ensure_ascii=False) if a.columns is not None else None,
-        )
-
-    def _audience_segments(self, pk: int, a: Audience) -> None:
-        self.conn.execute("DELETE FROM audience_segments WHERE audience_pk = ?", (pk,))
-        self.conn.executemany(
-            "INSERT INTO audience_segments (audience_pk, role, position, segment_pk) VALUES (?, ?, ?, ?)",
-            [(pk, "include", i, ref.pk) for i, ref in enumerate(a.segments)]
-            + [(pk, "exclude", i, ref.pk) for i, ref in enumerate(a.exclude)],
-        )
-
     def insert_audience(self, audience: Audience) -> None:
         now = stamp()
         cur = self.conn.execute(
@@ -131,29 +110,6 @@ class AudienceTables:
             (*self._audience_row(audience), now, now),
         )
         self._audience_segments(cur.lastrowid, audience)
-
-    def update_audience(self, audience: Audience) -> None:
-        self.conn.execute(
-            "UPDATE audiences SET name = ?, name_key = ?, description = ?, require = ?, unique_by = ?,"
-            " include_opted_out = ?, columns = ?, updated_at = ? WHERE pk = ?",
-            (*self._audience_row(audience), stamp(), audience.pk),
-        )
-        self._audience_segments(audience.pk, audience)
-
-    def delete_audience(self, pk: int) -> None:
-        self.conn.execute(
-            "DELETE FROM audience_memberships WHERE export_pk IN (SELECT pk FROM exports WHERE audience_pk = ?)", (pk,)
-        )
-        self.conn.execute("UPDATE exports SET membership_kept = 0 WHERE audience_pk = ?", (pk,))
-        self.conn.execute("DELETE FROM audiences WHERE pk = ?", (pk,))
-
-    def audiences_using(self, segment_pk: int) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT DISTINCT a.name, a.name_key FROM audiences a JOIN audience_segments x ON x.audience_pk = a.pk"
-            " WHERE x.segment_pk = ? ORDER BY a.name_key",
-            (segment_pk,),
-        )
-        return [r[0] for r in rows]
 
     # --- memberships ------------------------------------------------------------------------
 
