@@ -165,23 +165,29 @@ def _audience_exports(conn: sqlite3.Connection) -> None:
 
 
 def _phones_e164(conn: sqlite3.Connection) -> str | None:
-    """Phones in E.164 (SPEC §8, §14), read with the importer's own ``normalize_phone`` in the
-    customer's country, else the database's ``default_region``. A phone it cannot read stays as
-    it was, and the message lists those (the first 20), so that someone can fix them; a page of
-    customers at a time, writing only the rows that change."""
-    from ..errors import InvalidValue
-    from ..values import normalize_phone
-
+    """Phones in E.164 (SPEC §8, §14): ``rewrite_phones`` in the database's ``default_region``."""
     has_settings = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").fetchone()
     region = None
     if has_settings:
         row = conn.execute("SELECT value FROM settings WHERE name = 'default_region'").fetchone()
         region = row[0] if row else None
+    return rewrite_phones(conn, "?", region)
+
+
+def rewrite_phones(conn, mark: str, region: str | None) -> str | None:
+    """Every stored phone in E.164, read with the importer's own ``normalize_phone`` in the
+    customer's country, else ``region``, on either engine (``mark``: its parameter placeholder).
+    A phone it cannot read stays as it was, and the returned note lists those (the first 20), so
+    that someone can fix them. A page of customers at a time (memory stays flat at a million),
+    writing only the rows that change."""
+    from ..errors import InvalidValue
+    from ..values import normalize_phone
+
     kept: list[tuple[str, str]] = []
     changed = 0
     last = 0
-    while rows := conn.execute(  # a page at a time: memory stays flat at a million customers
-        "SELECT pk, id, phone, country FROM customers WHERE pk > ? AND phone IS NOT NULL ORDER BY pk LIMIT 10000",
+    while rows := conn.execute(
+        f"SELECT pk, id, phone, country FROM customers WHERE pk > {mark} AND phone IS NOT NULL ORDER BY pk LIMIT 10000",
         (last,),
     ).fetchall():
         updates = []
@@ -193,7 +199,9 @@ def _phones_e164(conn: sqlite3.Connection) -> str | None:
                 continue
             if e164 != phone:
                 updates.append((e164, fold(e164), pk))
-        conn.executemany("UPDATE customers SET phone = ?, phone_fold = ? WHERE pk = ?", updates)
+        conn.cursor().executemany(
+            f"UPDATE customers SET phone = {mark}, phone_fold = {mark} WHERE pk = {mark}", updates
+        )
         changed += len(updates)
         last = rows[-1][0]
     return phones_note(changed, kept, region)

@@ -28,10 +28,9 @@ from psycopg import pq
 from .. import settings
 from ..errors import DataError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType
-from ..timeutil import stamp
 from ..values import fold
 from . import errors
-from .base import Store, attribute_values, check_new_attribute
+from .base import Store
 from .pgconnect import StreamedRows, connect, lock_holder, lock_key, locked_error, name_holder, take_lock
 from .postgres_analysts import PostgresAnalystQueries
 from .postgres_audiences import PostgresAudienceTables
@@ -39,7 +38,7 @@ from .postgres_import import PostgresImportTables, is_text
 from .postgres_schema import MIGRATIONS, SCHEMA_VERSION, TEXT
 from .shared import SharedQueries
 
-_SQL_TYPES = {
+SQL_TYPES = {
     FieldType.TEXT: TEXT,
     FieldType.NUMBER: "NUMERIC",
     FieldType.BOOLEAN: "BOOLEAN",
@@ -56,6 +55,8 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
     engine = "postgresql"
     mark = "%s"  # the parameter placeholder of ``SharedQueries``'s SQL
     attribute_order = "pk"
+    sql_types = SQL_TYPES
+    text_type = TEXT
 
     def __init__(self, conn: psycopg.Connection, path: str, schema: str) -> None:
         self.conn = conn
@@ -305,27 +306,6 @@ class PostgresStore(PostgresImportTables, PostgresAudienceTables, PostgresAnalys
         return rows
 
     # --- attributes -----------------------------------------------------------------------------
-
-    def add_attribute(self, f: Field, *, inferred: bool) -> None:
-        """Create the attribute's column (and its folded copy). Call inside a transaction."""
-        count = self._value("SELECT count(*) FROM attributes")
-        clash = self._value("SELECT name FROM attributes WHERE column_name = %s", (f.column,))
-        check_new_attribute(f, count, clash)
-        self.conn.execute(
-            "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            attribute_values(f, inferred=bool(inferred), created_at=stamp()),
-        )
-        self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.column} {_SQL_TYPES[f.type]}")
-        if f.fold_column:
-            self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.fold_column} {TEXT}")
-        self._registry = None
-
-    def set_enum_values(self, f: Field, values: Sequence[str]) -> None:
-        self.conn.execute(
-            "UPDATE attributes SET enum_values = %s WHERE name_key = %s", (json.dumps(list(values)), f.name.lower())
-        )
-        self._registry = None
 
     def text_to_enum(self, f: Field, values: Sequence[str]) -> None:
         """Turn a text attribute into an enum: stored values take the declared spelling and the

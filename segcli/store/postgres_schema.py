@@ -16,42 +16,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .migrations import Migration, phones_note
+from .migrations import Migration, rewrite_phones
 
 if TYPE_CHECKING:
     import psycopg
 
 
 def _phones_e164(conn: psycopg.Connection) -> str | None:
-    """Phones in E.164, as SQLite's migration (``migrations._phones_e164``) does them: the
-    importer's own ``normalize_phone`` in the customer's country, else the ``default_region``; a
-    page of customers at a time, writing only the rows that change."""
-    from ..errors import InvalidValue
-    from ..values import fold, normalize_phone
-
+    """Phones in E.164, as on SQLite (``migrations.rewrite_phones``)."""
     row = conn.execute("SELECT value FROM settings WHERE name = 'default_region'").fetchone()
-    region = row[0] if row else None
-    kept: list[tuple[str, str]] = []
-    changed = 0
-    last = 0
-    while rows := conn.execute(
-        "SELECT pk, id, phone, country FROM customers WHERE pk > %s AND phone IS NOT NULL ORDER BY pk LIMIT 10000",
-        (last,),
-    ).fetchall():
-        updates = []
-        for pk, cid, phone, country in rows:
-            try:
-                e164 = normalize_phone(phone, country or region)
-            except InvalidValue:
-                kept.append((cid, phone))
-                continue
-            if e164 != phone:
-                updates.append((e164, fold(e164), pk))
-        with conn.cursor() as cur:
-            cur.executemany("UPDATE customers SET phone = %s, phone_fold = %s WHERE pk = %s", updates)
-        changed += len(updates)
-        last = rows[-1][0]
-    return phones_note(changed, kept, region)
+    return rewrite_phones(conn, "%s", row[0] if row else None)
 
 
 #: A text column that sorts and compares by code point.

@@ -15,7 +15,7 @@ from ..fields import BUILTIN_FIELDS, Field, FieldRegistry, FieldType, attribute_
 from ..model import Audience, Filter, Segment, SegmentRef
 from ..timeutil import stamp
 from ..values import fold, is_utf8, name_key
-from .base import SEGMENT_COLUMNS, segment_of
+from .base import SEGMENT_COLUMNS, attribute_values, check_new_attribute, segment_of
 
 
 class SharedQueries:
@@ -25,6 +25,9 @@ class SharedQueries:
     mark: str
     #: How the ``attributes`` table keeps the order they were made in (``rowid``, ``pk``).
     attribute_order: str
+    #: The column type of each field type, and of a text column (the fold columns).
+    sql_types: dict[FieldType, str]
+    text_type: str
     _registry: FieldRegistry | None
 
     # --- attributes -----------------------------------------------------------------------------
@@ -41,6 +44,29 @@ class SharedQueries:
                 ]
             )
         return self._registry
+
+    def add_attribute(self, f: Field, *, inferred: bool) -> None:
+        """Create the attribute's column (and its folded copy). Call inside a transaction."""
+        m = self.mark
+        count = self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0]
+        clash = self.conn.execute(f"SELECT name FROM attributes WHERE column_name = {m}", (f.column,)).fetchone()
+        check_new_attribute(f, count, clash[0] if clash else None)
+        self.conn.execute(
+            "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
+            f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m})",
+            attribute_values(f, inferred=bool(inferred), created_at=stamp()),
+        )
+        self.conn.execute(f"ALTER TABLE customers ADD COLUMN {column(f.column)} {self.sql_types[f.type]}")
+        if f.fold_column:
+            self.conn.execute(f"ALTER TABLE customers ADD COLUMN {column(f.fold_column)} {self.text_type}")
+        self._registry = None
+
+    def set_enum_values(self, f: Field, values: Sequence[str]) -> None:
+        self.conn.execute(
+            f"UPDATE attributes SET enum_values = {self.mark} WHERE name_key = {self.mark}",
+            (json.dumps(list(values)), f.name.lower()),
+        )
+        self._registry = None
 
     def attribute_rows(self) -> list[dict]:
         rows = self.conn.execute(

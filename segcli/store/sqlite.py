@@ -17,13 +17,11 @@ from typing import TYPE_CHECKING
 from .. import settings
 from ..errors import DataError, LockedError, NotFoundError
 from ..fields import Field, FieldRegistry, FieldType
-from ..timeutil import local_day, stamp
+from ..timeutil import local_day
 from ..values import fold, is_utf8
 from . import errors
 from .base import (
     Store,
-    attribute_values,
-    check_new_attribute,
 )
 from .errors import query
 from .migrations import MIGRATIONS, SCHEMA_VERSION, VERSION_TRIGGERS
@@ -35,7 +33,7 @@ from .sqlite_import import ImportTables
 if TYPE_CHECKING:
     from .lock import WriterMarker
 
-_SQL_TYPES = {
+SQL_TYPES = {
     FieldType.TEXT: "TEXT",
     FieldType.NUMBER: "NUMERIC",
     FieldType.BOOLEAN: "INTEGER",
@@ -60,6 +58,8 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, SharedQueries, S
     engine = "sqlite"
     mark = "?"  # the parameter placeholder of ``SharedQueries``'s SQL
     attribute_order = "rowid"
+    sql_types = SQL_TYPES
+    text_type = "TEXT"
 
     def __init__(
         self, conn: sqlite3.Connection, path: str, *, file: str | None = None, read_only: bool = False
@@ -335,28 +335,6 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, SharedQueries, S
             self.conn.execute("COMMIT")
 
     # --- attributes ---------------------------------------------------------------------------
-
-    def add_attribute(self, f: Field, *, inferred: bool) -> None:
-        """Create the attribute's column (and its folded copy). Call inside a transaction."""
-        count = self.conn.execute("SELECT count(*) FROM attributes").fetchone()[0]
-        clash = self.conn.execute("SELECT name FROM attributes WHERE column_name = ?", (f.column,)).fetchone()
-        check_new_attribute(f, count, clash[0] if clash else None)
-        self.conn.execute(
-            "INSERT INTO attributes (name, name_key, type, enum_values, column_name, inferred, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            attribute_values(f, inferred=int(inferred), created_at=stamp()),
-        )
-        self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.column} {_SQL_TYPES[f.type]}")
-        if f.fold_column:
-            self.conn.execute(f"ALTER TABLE customers ADD COLUMN {f.fold_column} TEXT")
-        self._registry = None
-
-    def set_enum_values(self, f: Field, values: Sequence[str]) -> None:
-        self.conn.execute(
-            "UPDATE attributes SET enum_values = ? WHERE name_key = ?",
-            (json.dumps(list(values)), f.name.lower()),
-        )
-        self._registry = None
 
     def text_to_enum(self, f: Field, values: Sequence[str]) -> None:
         """Turn a text attribute into an enum: stored values take the declared spelling and the
