@@ -13,8 +13,10 @@ import csv
 import io
 import itertools
 import os
+import select
 import sqlite3
 import sys
+import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -293,3 +295,23 @@ def independent_rows(path) -> list[dict]:
             }
         )
     return out
+
+
+def read_terminal(leader: int) -> str:
+    """Everything a process showed on the pseudo-terminal whose ``leader`` end this is, until it
+    closes (then the leader is closed too). It gives up after a minute, only so that a hang cannot
+    block the suite: not a timing assertion."""
+    seen = b""
+    give_up = time.monotonic() + 60
+    while time.monotonic() < give_up:
+        if not select.select([leader], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    return seen.decode("utf-8", "replace")

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import run, write
+from conftest import read_terminal, run, write
 
 SEGMENTS = {  # name -> filter; each matches a different number of customers
     "VIP Arabic Speakers": "id = C1",
@@ -113,19 +111,7 @@ def in_bash(lines: list[str], env: dict[str, str]) -> str:
     )
     os.close(follower)
     os.write(leader, "".join(line + "\n" for line in [*lines, "exit"]).encode())
-    seen = b""
-    give_up = time.monotonic() + 30  # not a timing assertion: only so that a hang cannot block the suite
-    while time.monotonic() < give_up:
-        if not select.select([leader], [], [], 1)[0]:
-            continue
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed with bash
-            break
-        if not chunk:
-            break
-        seen += chunk
+    text = read_terminal(leader)
     proc.kill()
     proc.wait()
-    os.close(leader)
-    return seen.decode("utf-8", "replace")
+    return text

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_YAML, ROOT, run, snapshot
+from conftest import EXAMPLE_YAML, ROOT, read_terminal, run, snapshot
 
 sys.path.insert(0, str(ROOT / "sample_data"))
 from generate import generate
@@ -113,17 +113,7 @@ def test_a_long_import_on_a_terminal_shows_a_progress_bar(tmp_path, big_csv):
         env={**os.environ, "COLUMNS": "120"},
     )
     os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        seen += chunk
+    text = read_terminal(leader)
     assert proc.wait() == 0
-    os.close(leader)
-    text = seen.decode("utf-8", "replace")
     assert "importing" in text and "MB" in text  # the bar: a label and bytes done / total
     assert f"{BIG} read, {BIG} created" in text

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run, write
+from conftest import read_terminal, run, write
 
 HOSTILE = {
     "M1": "[/]",
@@ -37,17 +37,8 @@ def on_terminal(*args: str, code: str = "from segcli.cli import main; main()") -
         env=env,
     )
     os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    return proc.wait(), seen.decode("utf-8", "replace")
+    text = read_terminal(leader)
+    return proc.wait(), text
 
 
 @pytest.fixture
