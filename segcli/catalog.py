@@ -14,7 +14,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import faults
-from .compile import Dialect, compile_audience, dialect_of
+from .compile import compile_audience
+from .dialects import Dialect, dialect_of
 from .errors import (
     DataError,
     FilterError,

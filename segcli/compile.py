@@ -24,7 +24,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from .dialects import DIALECTS, Dialect, PostgresDialect, dialect_of  # noqa: F401  (the compiler's API)
+from .dialects import Dialect
 from .errors import DataError
 from .fields import Field, FieldRegistry, FieldType
 from .model import Condition, Filter, Group

@@ -15,7 +15,8 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from .compile import Dialect, compile_view
+from .compile import compile_view
+from .dialects import Dialect
 from .errors import SegError
 from .fields import FieldRegistry, FieldType
 from .model import Filter

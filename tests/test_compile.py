@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from segcli.compile import DIALECTS, Dialect, PostgresDialect, compile_audience, compile_cells
+from segcli.compile import compile_audience, compile_cells
+from segcli.dialects import DIALECTS, Dialect, PostgresDialect
 from segcli.fields import FieldRegistry, FieldType, attribute_field
 from segcli.parse import parse_filter
 from segcli.timeutil import Clock

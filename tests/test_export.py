@@ -220,7 +220,7 @@ def test_a_database_from_before_exports_existed_is_migrated(tmp_path):
 def test_a_list_cell_is_its_elements_joined(elements, compact):
     """Exports join a list's JSON in SQL, by plain string functions when nothing is escaped: the
     cell must be the elements joined with "," whatever they hold, in any JSON spelling."""
-    from segcli.compile import Dialect
+    from segcli.dialects import Dialect
 
     text = json.dumps(elements, ensure_ascii=False, separators=(",", ":") if compact else None)
     conn = sqlite3.connect(":memory:")
@@ -233,7 +233,7 @@ def test_a_list_cell_is_its_elements_joined(elements, compact):
 def test_sql_and_python_neutralize_alike(text):
     """The export neutralizes the start of a cell in SQL and the lines inside it (rare) in Python:
     together they must give the Python rule, whatever lines the text holds."""
-    from segcli.compile import Dialect
+    from segcli.dialects import Dialect
     from segcli.render import guard_lines, neutralize
 
     conn = sqlite3.connect(":memory:")

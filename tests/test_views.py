@@ -207,7 +207,7 @@ class _Clocked:
     the engine's own (``'now'`` in SQLite, ``now()`` in PostgreSQL), with ``?`` parameters."""
 
     def __init__(self, engine: str) -> None:
-        from segcli.compile import DIALECTS
+        from segcli.dialects import DIALECTS
 
         self.engine = engine
         self.dialect = DIALECTS[engine]

@@ -165,7 +165,7 @@ class SQLiteStore(ImportTables, AudienceTables, AnalystQueries, SharedQueries, S
     def _prepare(self, existed: bool) -> None:
         c = self.conn
         # The one SQL function seg registers (SQLite-specific; deterministic): each row's local day,
-        # for anniversaries in a zone other than UTC (compile.Dialect.local_day, SPEC §14).
+        # for anniversaries in a zone other than UTC (dialects.Dialect.local_day, SPEC §14).
         c.create_function("seg_local_day", 2, local_day, deterministic=True)
         c.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
         version = c.execute("PRAGMA user_version").fetchone()[0]
